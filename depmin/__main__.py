@@ -1,0 +1,3 @@
+from depmin.cli import main
+
+main()

@@ -1,0 +1,282 @@
+"""The analysed project: its root, pyproject.toml, `[tool.depmin]` and named targets.
+
+Every key is checked: a misspelt key or a wrong type is reported with the key's
+path and line, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
+from depmin.model import PLATFORMS, Diagnostic, Platform
+
+PYPROJECT = "pyproject.toml"
+
+
+class ConfigError(Exception):
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("; ".join(d.render() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    name: str
+    entries: tuple[str, ...]
+    data: tuple[str, ...] = ()
+    forbid: tuple[str, ...] = ()
+    requirements: str | None = None
+    copy_list: str | None = None
+    python: str | None = None
+    platform: str | None = None
+    hidden_imports: tuple[str, ...] = ()
+    hashes: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    python: str | None = None
+    platform: str | None = None
+    lock: str | None = None
+    source_roots: tuple[SourceRoot, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    module_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    hidden_imports: tuple[str, ...] = ()
+    targets: Mapping[str, TargetConfig] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    pyproject: Mapping[str, Any]
+    config: Config
+
+    def lock_path(self, override: str | None = None) -> Path:
+        chosen = override or self.config.lock or "uv.lock"
+        return (Path.cwd() / chosen) if override else self.root / chosen
+
+    def target(self, name: str) -> TargetConfig:
+        try:
+            return self.config.targets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.config.targets)) or "none defined"
+            raise ConfigError(
+                [Diagnostic(PYPROJECT, 0, f"no target named {name!r} in [tool.depmin.targets] (known: {known})")]
+            ) from None
+
+
+def find_root(start: Path) -> Path | None:
+    for directory in (start, *start.parents):
+        if (directory / PYPROJECT).is_file():
+            return directory
+    return None
+
+
+def load_project(root: Path) -> Project:
+    path = root / PYPROJECT
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        return Project(root, {}, Config())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        raise ConfigError(
+            [Diagnostic(PYPROJECT, int(match.group(1)) if match else 0, f"invalid TOML: {str(exc).split(' (at line')[0]}")]
+        ) from None
+    raw = data.get("tool", {}).get("depmin", {})
+    checker = _Checker(text)
+    config = checker.config(raw)
+    if checker.problems:
+        raise ConfigError(checker.problems)
+    return Project(root, data, config)
+
+
+def parse_platform(name: str) -> Platform:
+    try:
+        return PLATFORMS[name]
+    except KeyError:
+        raise ValueError(f"unknown platform {name!r} (choose from {', '.join(PLATFORMS)})") from None
+
+
+def parse_python(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", text.strip())
+    if not match:
+        raise ValueError(f"invalid Python version {text!r}: expected X.Y such as 3.12")
+    return int(match.group(1)), int(match.group(2))
+
+
+# -- validation ------------------------------------------------------------------
+
+_TOP_KEYS = {
+    "python", "platform", "lock", "source-roots", "exclude", "extend-exclude",
+    "module-map", "hidden-imports", "targets",
+}  # fmt: skip
+_TARGET_KEYS = {
+    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes",
+}  # fmt: skip
+
+
+class _Checker:
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+        self.problems: list[Diagnostic] = []
+
+    def config(self, raw: Any) -> Config:
+        if not isinstance(raw, dict):
+            self._problem("tool.depmin", "must be a table")
+            return Config()
+        self._unknown("tool.depmin", raw, _TOP_KEYS)
+        exclude = self._strings("tool.depmin.exclude", raw.get("exclude", list(DEFAULT_EXCLUDES)))
+        exclude += self._strings("tool.depmin.extend-exclude", raw.get("extend-exclude", []))
+        targets_raw = raw.get("targets", {})
+        targets: dict[str, TargetConfig] = {}
+        if not isinstance(targets_raw, dict):
+            self._problem("tool.depmin.targets", "must be a table of targets")
+        else:
+            for name, table in targets_raw.items():
+                target = self._target(name, table)
+                if target is not None:
+                    targets[name] = target
+        return Config(
+            python=self._python("tool.depmin.python", raw.get("python")),
+            platform=self._platform("tool.depmin.platform", raw.get("platform")),
+            lock=self._string("tool.depmin.lock", raw.get("lock")),
+            source_roots=self._source_roots(raw.get("source-roots", [])),
+            exclude=tuple(exclude),
+            module_map=self._module_map(raw.get("module-map", {})),
+            hidden_imports=tuple(self._strings("tool.depmin.hidden-imports", raw.get("hidden-imports", []))),
+            targets=targets,
+        )
+
+    def _target(self, name: str, table: Any) -> TargetConfig | None:
+        key = f"tool.depmin.targets.{name}"
+        if not isinstance(table, dict):
+            self._problem(key, "must be a table")
+            return None
+        self._unknown(key, table, _TARGET_KEYS)
+        if "entries" not in table:
+            self._problem(key, "needs `entries` (a list of directories, files or module names)")
+        entries = self._strings(f"{key}.entries", table.get("entries", []))
+        if "entries" in table and not entries:
+            self._problem(f"{key}.entries", "must name at least one entry")
+        hashes = table.get("hashes", False)
+        if not isinstance(hashes, bool):
+            self._problem(f"{key}.hashes", f"must be true or false, not {type(hashes).__name__}")
+            hashes = False
+        return TargetConfig(
+            name=name,
+            entries=tuple(entries),
+            data=tuple(self._strings(f"{key}.data", table.get("data", []))),
+            forbid=tuple(self._strings(f"{key}.forbid", table.get("forbid", []))),
+            requirements=self._string(f"{key}.requirements", table.get("requirements")),
+            copy_list=self._string(f"{key}.copy-list", table.get("copy-list")),
+            python=self._python(f"{key}.python", table.get("python")),
+            platform=self._platform(f"{key}.platform", table.get("platform")),
+            hidden_imports=tuple(self._strings(f"{key}.hidden-imports", table.get("hidden-imports", []))),
+            hashes=hashes,
+        )
+
+    def _source_roots(self, raw: Any) -> tuple[SourceRoot, ...]:
+        key = "tool.depmin.source-roots"
+        if not isinstance(raw, list):
+            self._problem(key, f"must be a list, not {type(raw).__name__}")
+            return ()
+        roots = []
+        for item in raw:
+            if isinstance(item, str):
+                roots.append(SourceRoot(_normal_dir(item)))
+            elif isinstance(item, dict) and isinstance(item.get("path"), str):
+                self._unknown(key, item, {"path", "package"})
+                package = item.get("package", "")
+                if not isinstance(package, str) or (package and not all(p.isidentifier() for p in package.split("."))):
+                    self._problem(key, f"package {package!r} is not a dotted module name")
+                    continue
+                roots.append(SourceRoot(_normal_dir(item["path"]), package))
+            else:
+                self._problem(key, 'items must be paths or tables like {path = ".", package = "caramba"}')
+        return tuple(roots)
+
+    def _module_map(self, raw: Any) -> dict[str, tuple[str, ...]]:
+        key = "tool.depmin.module-map"
+        if not isinstance(raw, dict):
+            self._problem(key, "must be a table of module = distribution")
+            return {}
+        mapping = {}
+        for module, value in raw.items():
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
+                self._problem(f"{key}.{module}", "must be a distribution name or a list of them")
+                continue
+            mapping[module] = tuple(canonicalize_name(n) for n in names)
+        return mapping
+
+    def _python(self, key: str, value: Any) -> str | None:
+        text = self._string(key, value)
+        if text is not None:
+            try:
+                parse_python(text)
+            except ValueError as exc:
+                self._problem(key, str(exc))
+                return None
+        return text
+
+    def _platform(self, key: str, value: Any) -> str | None:
+        text = self._string(key, value)
+        if text is not None and text not in PLATFORMS:
+            self._problem(key, f"unknown platform {text!r} (choose from {', '.join(PLATFORMS)})")
+            return None
+        return text
+
+    def _string(self, key: str, value: Any) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        self._problem(key, f"must be a string, not {type(value).__name__}")
+        return None
+
+    def _strings(self, key: str, value: Any) -> list[str]:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self._problem(key, "must be a list of strings")
+        return []
+
+    def _unknown(self, key: str, table: dict[str, Any], allowed: set[str]) -> None:
+        for name in sorted(set(table) - allowed):
+            self._problem(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+
+    def _problem(self, key: str, message: str) -> None:
+        self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}"))
+
+    def _line_of(self, dotted: str) -> int:
+        """Best-effort line of a key: the last component after its table header."""
+        parts = dotted.split(".")
+        for split in range(len(parts), 0, -1):
+            header = re.compile(r"^\s*\[+\s*" + r"\s*\.\s*".join(map(re.escape, parts[:split])) + r"\s*\]+")
+            for number, line in enumerate(self.lines, 1):
+                if header.match(line):
+                    if split == len(parts):
+                        return number
+                    key = re.compile(r"^\s*\"?" + re.escape(parts[split]) + r"\"?\s*=")
+                    for offset, following in enumerate(self.lines[number:], number + 1):
+                        if following.lstrip().startswith("["):
+                            break
+                        if key.match(following):
+                            return offset
+                    return number
+        return 0
+
+
+def _normal_dir(path: str) -> str:
+    cleaned = path.strip().strip("/")
+    return "" if cleaned in ("", ".") else cleaned.removeprefix("./")

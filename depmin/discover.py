@@ -1,0 +1,259 @@
+"""Files ↔ module names: source roots, the module index, entries and excludes.
+
+A source root is a directory on the image's sys.path (the repository root, `src/`,
+a workspace member's `src/`), or a directory that *is* a package whose name its
+path does not say (setuptools `package-dir = {caramba = "."}`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depmin.model import Diagnostic, Severity
+
+DEFAULT_EXCLUDES: tuple[str, ...] = ("tests/", "test_*.py", "*_test.py", "conftest.py")
+_NEVER_WALKED = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceRoot:
+    path: str  # root-relative directory, "" for the repository root
+    package: str = ""  # the package this directory is; "" for a plain sys.path entry
+
+    def display(self) -> str:
+        shown = self.path or "."
+        return f"{shown} (as {self.package})" if self.package else shown
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFile:
+    name: str
+    path: str  # root-relative, '/'-separated
+    is_package: bool
+    root: SourceRoot
+
+
+@dataclass(frozen=True)
+class ModuleIndex:
+    roots: tuple[SourceRoot, ...]
+    modules: Mapping[str, ModuleFile]
+    namespaces: Mapping[str, tuple[str, ...]]  # namespace package → its directories
+    names_by_path: Mapping[str, tuple[str, ...]]  # file → every module name it has
+    diagnostics: tuple[Diagnostic, ...] = field(default=())
+
+    def is_first_party(self, name: str) -> bool:
+        return name in self.modules or name in self.namespaces
+
+    def modules_under(self, directory: str) -> list[str]:
+        prefix = directory.rstrip("/") + "/" if directory.strip("/") else ""
+        return sorted(
+            module.name
+            for module in self.modules.values()
+            if module.path.startswith(prefix) and self.names_by_path[module.path][0] == module.name
+        )
+
+    def python_files_under(self, directory: str) -> list[str]:
+        prefix = directory.rstrip("/") + "/" if directory.strip("/") else ""
+        return sorted(path for path in self.names_by_path if path.startswith(prefix))
+
+
+def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
+    """Walk every source root once; the first root to provide a module name wins, as on sys.path."""
+    roots = tuple(dict.fromkeys(roots))
+    root_dirs = {root.path for root in roots}
+    modules: dict[str, ModuleFile] = {}
+    namespaces: dict[str, list[str]] = {}
+    names_by_path: dict[str, list[str]] = {}
+    diagnostics: list[Diagnostic] = []
+    for root in roots:
+        walker = _Walker(repository, root_dirs - {root.path}, diagnostics)
+        for path, is_dir in walker.walk(root.path):
+            name = module_name(root, path, is_dir)
+            if not name:
+                continue
+            if is_dir:
+                if f"{path}/__init__.py" not in walker.seen_files:
+                    namespaces.setdefault(name, []).append(path)
+                continue
+            is_package = path.endswith("/__init__.py") or path == "__init__.py"
+            existing = modules.get(name)
+            if existing is not None and existing.path != path:
+                diagnostics.append(
+                    Diagnostic(
+                        path,
+                        0,
+                        f"module {name} is also provided by {existing.path} (source root "
+                        f"{existing.root.display()}), which comes first on sys.path; this file is shadowed",
+                        Severity.WARNING,
+                    )
+                )
+                continue
+            if existing is None:
+                modules[name] = ModuleFile(name, path, is_package, root)
+                names_by_path.setdefault(path, []).append(name)
+    for name in [n for n in namespaces if n in modules]:
+        del namespaces[name]  # a regular package always beats a namespace portion
+    return ModuleIndex(
+        roots=roots,
+        modules=modules,
+        namespaces={name: tuple(dirs) for name, dirs in namespaces.items()},
+        names_by_path={path: tuple(names) for path, names in names_by_path.items()},
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def module_name(root: SourceRoot, path: str, is_dir: bool) -> str:
+    """The dotted name of a file or directory under a root ("" when it is not importable)."""
+    relative = path[len(root.path) :].lstrip("/") if root.path else path
+    parts = relative.split("/") if relative else []
+    if not is_dir:
+        stem = parts.pop()[: -len(".py")]
+        if stem != "__init__":
+            parts.append(stem)
+    if not all(part.isidentifier() for part in parts):
+        return ""
+    return ".".join(([root.package] if root.package else []) + parts)
+
+
+class _Walker:
+    """Directory walk that stays inside the repository and never loops on symlinks."""
+
+    def __init__(self, repository: Path, other_roots: set[str], diagnostics: list[Diagnostic]) -> None:
+        self.repository = repository
+        self.real_repository = repository.resolve()
+        self.other_roots = other_roots
+        self.diagnostics = diagnostics
+        self.seen_files: set[str] = set()
+        self._seen_dirs: set[Path] = set()
+
+    def walk(self, directory: str) -> Iterator[tuple[str, bool]]:
+        """(path, is_dir) for every importable file and sub-directory, parents first."""
+        absolute = self.repository / directory if directory else self.repository
+        real = absolute.resolve()
+        if real in self._seen_dirs:
+            self.diagnostics.append(Diagnostic(directory, 0, "symlink loop; not followed", Severity.WARNING))
+            return
+        self._seen_dirs.add(real)
+        try:
+            entries = sorted(os.scandir(absolute), key=lambda e: e.name)
+        except OSError as exc:
+            self.diagnostics.append(Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING))
+            return
+        if directory:
+            yield directory, True
+        files = [e for e in entries if e.name.endswith(".py") and self._is_file(e, directory)]
+        for entry in files:
+            path = f"{directory}/{entry.name}" if directory else entry.name
+            self.seen_files.add(path)
+        for entry in files:
+            yield (f"{directory}/{entry.name}" if directory else entry.name), False
+        for entry in entries:
+            path = f"{directory}/{entry.name}" if directory else entry.name
+            if entry.name.startswith(".") or entry.name in _NEVER_WALKED or not entry.name.isidentifier():
+                continue
+            if path in self.other_roots or not self._is_dir(entry, path):
+                continue
+            if (Path(entry.path) / "pyvenv.cfg").exists() or (Path(entry.path) / "pyproject.toml").exists():
+                continue  # a virtual environment, or a separate project (a workspace member is its own root)
+            yield from self.walk(path)
+
+    def _is_file(self, entry: os.DirEntry[str], directory: str) -> bool:
+        try:
+            if not entry.is_file():
+                return False
+        except OSError:
+            return False
+        return not entry.is_symlink() or self._inside(entry, directory)
+
+    def _is_dir(self, entry: os.DirEntry[str], path: str) -> bool:
+        try:
+            if not entry.is_dir():
+                return False
+        except OSError:
+            return False
+        return not entry.is_symlink() or self._inside(entry, path)
+
+    def _inside(self, entry: os.DirEntry[str], path: str) -> bool:
+        target = Path(entry.path).resolve()
+        if target == self.real_repository or self.real_repository in target.parents:
+            return True
+        self.diagnostics.append(
+            Diagnostic(
+                path if path.endswith(entry.name) else f"{path}/{entry.name}".lstrip("/"),
+                0,
+                "symlink points outside the repository; not followed",
+                Severity.WARNING,
+            )
+        )
+        return False
+
+
+# -- excludes -----------------------------------------------------------------------
+
+
+def is_excluded(path: str, patterns: Iterable[str]) -> bool:
+    """gitignore-like matching: `name/` matches a directory anywhere, `name` a file or
+    directory anywhere, `a/b*` a path from the repository root."""
+    parts = path.split("/")
+    for pattern in patterns:
+        directory_only = pattern.endswith("/")
+        bare = pattern.rstrip("/")
+        if "/" in bare:
+            anchored = bare.lstrip("/")
+            candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + (not directory_only))]
+            if any(fnmatch.fnmatchcase(candidate, anchored) for candidate in candidates):
+                return True
+            continue
+        names = parts[:-1] if directory_only else parts
+        if any(fnmatch.fnmatchcase(name, bare) for name in names):
+            return True
+    return False
+
+
+# -- source roots from build configuration --------------------------------------------
+
+
+def roots_from_build_config(pyproject: Mapping[str, object], base: str = "") -> list[SourceRoot]:
+    """Source roots that setuptools `package-dir` / `packages.find.where` and hatch
+    `sources` / `packages` declare, relative to the repository root."""
+    tool = pyproject.get("tool", {})
+    if not isinstance(tool, dict):
+        return []
+    roots: list[SourceRoot] = []
+    setuptools = tool.get("setuptools", {}) if isinstance(tool.get("setuptools"), dict) else {}
+    package_dir = setuptools.get("package-dir", {})
+    if isinstance(package_dir, dict):
+        for package, directory in package_dir.items():
+            if isinstance(directory, str) and isinstance(package, str):
+                roots.append(SourceRoot(_join(base, directory), package))
+    packages = setuptools.get("packages", {})
+    if isinstance(packages, dict) and isinstance(packages.get("find"), dict):
+        where = packages["find"].get("where", [])
+        for directory in where if isinstance(where, list) else []:
+            if isinstance(directory, str):
+                roots.append(SourceRoot(_join(base, directory)))
+    hatch = tool.get("hatch", {}) if isinstance(tool.get("hatch"), dict) else {}
+    build = hatch.get("build", {}) if isinstance(hatch.get("build"), dict) else {}
+    wheel = build.get("targets", {}).get("wheel", {}) if isinstance(build.get("targets"), dict) else {}
+    for table in (build, wheel if isinstance(wheel, dict) else {}):
+        sources = table.get("sources")
+        if isinstance(sources, list):
+            roots.extend(SourceRoot(_join(base, s)) for s in sources if isinstance(s, str))
+        elif isinstance(sources, dict):
+            for directory, prefix in sources.items():
+                if isinstance(prefix, str):
+                    roots.append(SourceRoot(_join(base, directory), prefix.strip("/").replace("/", ".")))
+        for package in table.get("packages", []) if isinstance(table.get("packages"), list) else []:
+            if isinstance(package, str) and "/" in package.strip("/"):
+                roots.append(SourceRoot(_join(base, package.strip("/").rsplit("/", 1)[0])))
+    return roots
+
+
+def _join(base: str, directory: str) -> str:
+    cleaned = directory.strip().strip("/").removeprefix("./")
+    cleaned = "" if cleaned == "." else cleaned
+    return "/".join(part for part in (base, cleaned) if part)

@@ -1,0 +1,300 @@
+"""uv.lock → locked packages, and the pinned closure of a set of direct distributions.
+
+Pins, extras, markers and hashes come from uv.lock only; depmin never resolves.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
+from packaging.utils import canonicalize_name
+
+from depmin.model import Diagnostic, Pin, Severity, Target
+
+MEMBER_SOURCES = frozenset({"editable", "virtual"})
+
+
+class LockError(Exception):
+    """uv.lock is missing or unreadable; carries the place for a one-line message."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.diagnostic = Diagnostic(path, line, message)
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    filename: str
+    hash: str | None
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    name: str
+    version: str | None  # set where the lock forks into several versions of `name`
+    extras: tuple[str, ...]
+    marker: str | None
+
+
+@dataclass(frozen=True)
+class LockedPackage:
+    name: str
+    version: str
+    source_kind: str  # registry, editable, virtual, directory, git, url, path
+    source_path: str | None  # for local sources, relative to the lock
+    dependencies: tuple[Dependency, ...]
+    optional_dependencies: Mapping[str, tuple[Dependency, ...]]
+    resolution_markers: tuple[str, ...]
+    wheels: tuple[Artifact, ...]
+    sdist: Artifact | None
+
+    @property
+    def hashes(self) -> tuple[str, ...]:
+        found = {a.hash for a in (*self.wheels, self.sdist) if a is not None and a.hash}
+        return tuple(sorted(found))
+
+
+@dataclass(frozen=True)
+class LockFile:
+    path: str
+    requires_python: str
+    packages: tuple[LockedPackage, ...]
+    members: tuple[str, ...]
+    by_name: Mapping[str, tuple[LockedPackage, ...]] = field(default_factory=dict)
+
+    @property
+    def member_packages(self) -> tuple[LockedPackage, ...]:
+        members = set(self.members)
+        return tuple(
+            p for p in self.packages if p.name in members or (not members and p.source_kind in MEMBER_SOURCES)
+        )
+
+    def is_member(self, name: str) -> bool:
+        return any(p.name == name for p in self.member_packages)
+
+    def names(self) -> frozenset[str]:
+        return frozenset(self.by_name)
+
+
+def read_lock(path: Path, display: str) -> LockFile:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise LockError(display, 0, "no uv.lock here; run `uv lock` first or pass --lock FILE") from None
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(match.group(1)) if match else 0
+        raise LockError(display, line, f"malformed uv.lock: {str(exc).split(' (at line')[0]}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LockError(display, 0, f"cannot read uv.lock: {exc}") from None
+    try:
+        packages = tuple(_package(raw) for raw in data.get("package", []))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise LockError(display, 0, f"malformed uv.lock: unexpected package entry ({exc})") from None
+    by_name: dict[str, list[LockedPackage]] = {}
+    for package in packages:
+        by_name.setdefault(package.name, []).append(package)
+    members = tuple(canonicalize_name(m) for m in data.get("manifest", {}).get("members", []))
+    if not members:
+        members = tuple(p.name for p in packages if p.source_kind in MEMBER_SOURCES)
+    return LockFile(
+        path=display,
+        requires_python=str(data.get("requires-python", "")),
+        packages=packages,
+        members=members,
+        by_name={name: tuple(found) for name, found in by_name.items()},
+    )
+
+
+def _package(raw: Mapping[str, object]) -> LockedPackage:
+    source = raw.get("source", {})
+    assert isinstance(source, dict)
+    kind, location = next(iter(source.items()), ("registry", None))
+    optional = raw.get("optional-dependencies", {})
+    assert isinstance(optional, dict)
+    sdist = raw.get("sdist")
+    return LockedPackage(
+        name=canonicalize_name(str(raw["name"])),
+        version=str(raw.get("version", "")),
+        source_kind=kind,
+        source_path=str(location) if kind in {"editable", "virtual", "directory", "path"} else None,
+        dependencies=tuple(_dependency(d) for d in raw.get("dependencies", [])),  # type: ignore[attr-defined]
+        optional_dependencies={
+            canonicalize_name(extra): tuple(_dependency(d) for d in deps) for extra, deps in optional.items()
+        },
+        resolution_markers=tuple(raw.get("resolution-markers", [])),  # type: ignore[arg-type]
+        wheels=tuple(_artifact(w) for w in raw.get("wheels", [])),  # type: ignore[attr-defined]
+        sdist=_artifact(sdist) if isinstance(sdist, dict) else None,
+    )
+
+
+def _dependency(raw: Mapping[str, object]) -> Dependency:
+    extras = raw.get("extra", ())
+    return Dependency(
+        name=canonicalize_name(str(raw["name"])),
+        version=str(raw["version"]) if "version" in raw else None,
+        extras=tuple(sorted(canonicalize_name(e) for e in extras)),  # type: ignore[union-attr]
+        marker=str(raw["marker"]) if "marker" in raw else None,
+    )
+
+
+def _artifact(raw: Mapping[str, object]) -> Artifact:
+    location = str(raw.get("url") or raw.get("path") or raw.get("filename") or "")
+    size = raw.get("size")
+    return Artifact(
+        filename=location.rsplit("/", 1)[-1],
+        hash=str(raw["hash"]) if "hash" in raw else None,
+        size=int(size) if isinstance(size, int) else None,
+    )
+
+
+# -- markers ---------------------------------------------------------------------
+
+_PATCHES = (0, 99)
+
+
+@lru_cache(maxsize=4096)
+def _marker(text: str) -> Marker:
+    return Marker(text)
+
+
+def marker_holds(marker: str | None, target: Target, patch: int = 0) -> bool:
+    if not marker:
+        return True
+    try:
+        return _marker(marker).evaluate(target.marker_environment(patch))
+    except (InvalidMarker, UndefinedEnvironmentName):
+        return False
+
+
+def marker_matters(marker: str | None, target: Target) -> bool:
+    """True when the marker's truth depends on something the target leaves open (the patch release)."""
+    if not marker:
+        return False
+    return len({marker_holds(marker, target, patch) for patch in _PATCHES}) > 1
+
+
+def _in_scope(marker: str | None, target: Target) -> bool:
+    return any(marker_holds(marker, target, patch) for patch in _PATCHES)
+
+
+# -- selection and closure ---------------------------------------------------------------
+
+
+def select(lock: LockFile, name: str, version: str | None, target: Target) -> LockedPackage | None:
+    """The lock entry for `name` that the target installs, where the lock forks."""
+    candidates = lock.by_name.get(name, ())
+    if version is not None:
+        candidates = tuple(p for p in candidates if p.version == version)
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    for package in candidates:
+        if any(_in_scope(m, target) for m in package.resolution_markers):
+            return package
+    return candidates[0]
+
+
+def declared_extras(lock: LockFile, target: Target) -> dict[str, tuple[str, ...]]:
+    """Extras the workspace members request for each of their dependencies (`google-adk[a2a]`)."""
+    extras: dict[str, set[str]] = {}
+    for member in lock.member_packages:
+        for dependency in _all_dependencies(member):
+            if _in_scope(dependency.marker, target):
+                extras.setdefault(dependency.name, set()).update(dependency.extras)
+    return {name: tuple(sorted(found)) for name, found in extras.items()}
+
+
+def declared_names(lock: LockFile) -> frozenset[str]:
+    """Distributions the workspace members name themselves (not only through other packages)."""
+    return frozenset(d.name for member in lock.member_packages for d in _all_dependencies(member))
+
+
+def _all_dependencies(package: LockedPackage) -> Iterable[Dependency]:
+    yield from package.dependencies
+    for dependencies in package.optional_dependencies.values():
+        yield from dependencies
+
+
+@dataclass(frozen=True)
+class PinnedClosure:
+    pins: tuple[Pin, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def pinned_closure(
+    lock: LockFile, direct: Mapping[str, tuple[str, ...]], target: Target, *, with_hashes: bool = False
+) -> PinnedClosure:
+    """Walk uv.lock from the direct distributions (name → extras) for one target environment."""
+    diagnostics: list[Diagnostic] = []
+    parents: dict[tuple[str, str], set[str]] = {}
+    conditional: dict[tuple[str, str], str | None] = {}
+    chosen: dict[tuple[str, str], LockedPackage] = {}
+    done: dict[tuple[str, str], set[str]] = {}
+    queue: deque[tuple[LockedPackage, tuple[str, ...]]] = deque()
+
+    def reach(dependency: Dependency, parent: str) -> None:
+        if not _in_scope(dependency.marker, target):
+            return
+        package = select(lock, dependency.name, dependency.version, target)
+        if package is None:
+            diagnostics.append(
+                Diagnostic(lock.path, 0, f"{parent or 'the project'} depends on {dependency.name}, which uv.lock does not hold")
+            )
+            return
+        if lock.is_member(package.name):
+            return  # first-party: its code is copied, not installed
+        key = (package.name, package.version)
+        chosen[key] = package
+        parents.setdefault(key, set()).add(parent)
+        marker = dependency.marker if marker_matters(dependency.marker, target) else None
+        conditional[key] = None if key in conditional and conditional[key] is None else marker
+        seen = done.setdefault(key, set())
+        wanted = set(dependency.extras) | {""}
+        if not wanted <= seen:
+            seen.update(wanted)
+            queue.append((package, tuple(sorted(wanted))))
+
+    for name in sorted(direct):
+        reach(Dependency(name, _member_pinned_version(lock, name, target), direct[name], None), "")
+    while queue:
+        package, extras = queue.popleft()
+        for dependency in package.dependencies:
+            reach(dependency, package.name)
+        for extra in extras:
+            if extra and extra not in package.optional_dependencies:
+                diagnostics.append(
+                    Diagnostic(lock.path, 0, f"{package.name} {package.version} has no extra [{extra}] in uv.lock", Severity.WARNING)
+                )
+            for dependency in package.optional_dependencies.get(extra, ()):
+                reach(dependency, package.name)
+
+    pins = tuple(
+        Pin(
+            name=package.name,
+            version=package.version,
+            marker=conditional[key],
+            parents=tuple(sorted(parents[key])),
+            hashes=package.hashes if with_hashes else (),
+        )
+        for key, package in sorted(chosen.items())
+    )
+    return PinnedClosure(pins, tuple(diagnostics))
+
+
+def _member_pinned_version(lock: LockFile, name: str, target: Target) -> str | None:
+    """Where the lock forks, the members' dependency entries say which version applies."""
+    if len(lock.by_name.get(name, ())) <= 1:
+        return None
+    for member in lock.member_packages:
+        for dependency in _all_dependencies(member):
+            if dependency.name == name and dependency.version and _in_scope(dependency.marker, target):
+                return dependency.version
+    return None

@@ -1,0 +1,167 @@
+"""Types that cross stage boundaries. All frozen: stages hand values, never state."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Kind(enum.StrEnum):
+    """How an import runs. Ordered by how little it commits the importer."""
+
+    MODULE = "module"  # at import time (module or class body)
+    LAZY = "lazy"  # inside a function: runs when called, still required
+    DYNAMIC = "dynamic"  # importlib.import_module / __import__ with a literal name
+    TYPE_CHECKING = "type_checking"  # under `if TYPE_CHECKING:`: never at run time
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """One import as written in one file; resolution happens later."""
+
+    target: str  # dotted name without leading dots ("" for `from . import x`)
+    names: tuple[str, ...]  # the names of `from target import ...`; () for `import target`
+    line: int
+    kind: Kind
+    guarded: bool  # inside try/except ImportError or contextlib.suppress(ImportError)
+    level: int = 0  # leading dots of a relative import
+    # For import_module(".x", package=...): the literal package, or None for the
+    # importing module's own package (as with `from . import x`).
+    anchor: str | None = None
+
+    @property
+    def runtime(self) -> bool:
+        return self.kind is not Kind.TYPE_CHECKING
+
+
+class Severity(enum.StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Diagnostic:
+    """A problem tied to a place: printed as `path:line: message`."""
+
+    path: str  # root-relative, '/'-separated; "" when the problem has no file
+    line: int  # 0 when the problem has no line
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def render(self) -> str:
+        where = self.path or "depmin"
+        if self.line:
+            where = f"{where}:{self.line}"
+        return f"{where}: {self.severity.value}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Platform:
+    """A target platform as a container (or a laptop) runs it."""
+
+    name: str
+    sys_platform: str
+    platform_system: str
+    platform_machine: str
+    os_name: str
+
+
+PLATFORMS: dict[str, Platform] = {
+    p.name: p
+    for p in (
+        Platform("linux-x86_64", "linux", "Linux", "x86_64", "posix"),
+        Platform("linux-aarch64", "linux", "Linux", "aarch64", "posix"),
+        Platform("macos-arm64", "darwin", "Darwin", "arm64", "posix"),
+        Platform("windows-x86_64", "win32", "Windows", "AMD64", "nt"),
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The interpreter and platform the analysed code will run on."""
+
+    python: tuple[int, int]
+    platform: Platform = PLATFORMS["linux-x86_64"]
+
+    @property
+    def python_version(self) -> str:
+        return f"{self.python[0]}.{self.python[1]}"
+
+    def marker_environment(self, patch: int = 0) -> dict[str, str]:
+        version = self.python_version
+        return {
+            "python_version": version,
+            "python_full_version": f"{version}.{patch}",
+            "implementation_name": "cpython",
+            "implementation_version": f"{version}.{patch}",
+            "platform_python_implementation": "CPython",
+            "sys_platform": self.platform.sys_platform,
+            "platform_system": self.platform.platform_system,
+            "platform_machine": self.platform.platform_machine,
+            "os_name": self.platform.os_name,
+            "platform_release": "",
+            "platform_version": "",
+            "extra": "",
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Via:
+    """Where a distribution or module is imported from."""
+
+    file: str
+    line: int
+    module: str
+    kind: Kind
+    guarded: bool = False
+    statement: str = ""  # the import as a one-line statement, for explanations
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """A distribution the code imports, with the places that import it."""
+
+    name: str  # PEP 503 normalised
+    version: str | None  # None when the lock does not hold it (optional imports only)
+    extras: tuple[str, ...]
+    via: tuple[Via, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Pin:
+    name: str
+    version: str
+    marker: str | None
+    parents: tuple[str, ...]  # distributions that pull it in ("" = imported directly)
+    hashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPath:
+    """One COPY line: a repository path and where it lands in the image."""
+
+    source: str  # root-relative; directories end with '/'
+    destination: str  # image-relative; equal to source unless a package-dir maps it
+
+
+@dataclass(frozen=True)
+class Closure:
+    """What a set of entries needs. The JSON output serialises exactly this."""
+
+    entries: tuple[str, ...]
+    target: Target
+    modules: tuple[str, ...]
+    files: tuple[str, ...]
+    copy: tuple[CopyPath, ...]
+    direct: tuple[Requirement, ...]
+    optional: tuple[Requirement, ...]
+    type_checking: tuple[Requirement, ...]
+    pinned: tuple[Pin, ...]
+    source_roots: tuple[str, ...] = ()
+    warnings: tuple[Diagnostic, ...] = field(default=())
+    errors: tuple[Diagnostic, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors

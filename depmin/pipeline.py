@@ -1,0 +1,440 @@
+"""discover → scan → graph → resolve → lock: one analysis, as data.
+
+The only I/O here is reading the repository (sources, uv.lock, installed
+metadata); writing and printing belong to the CLI.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from depmin import emit
+from depmin.cache import ScanCache
+from depmin.config import Project
+from depmin.discover import (
+    ModuleIndex,
+    SourceRoot,
+    build_index,
+    is_excluded,
+    roots_from_build_config,
+)
+from depmin.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode, is_required, is_runtime
+from depmin.lock import LockFile, declared_extras, declared_names, pinned_closure, read_lock
+from depmin.model import Closure, Diagnostic, ImportRecord, Kind, Requirement, Severity, Target, Via
+from depmin.resolve import (
+    Category,
+    DistributionFinder,
+    RelativeImportError,
+    Resolver,
+    absolute_name,
+    installed_modules,
+    known_modules,
+)
+from depmin.scan import describe
+from depmin.stdlib import is_stdlib
+
+HIDDEN = "<hidden-imports>"
+
+
+@dataclass(frozen=True)
+class Request:
+    entries: tuple[str, ...]
+    target: Target
+    lock_path: Path
+    excludes: tuple[str, ...]
+    data: tuple[str, ...] = ()
+    hidden_imports: tuple[str, ...] = ()
+    include_optional: bool = False
+    hashes: bool = False
+    site_packages: Path | None = None
+    cache: ScanCache | None = None
+
+
+@dataclass
+class Analysis:
+    """The closure plus what explanations need: the graph, the lock, the index."""
+
+    closure: Closure
+    graph: ImportGraph
+    layers: Layers
+    lock: LockFile
+    index: ModuleIndex
+    problems_by_module: dict[str, list[Diagnostic]] = field(default_factory=dict)
+
+
+def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
+    roots: list[SourceRoot] = [*project.config.source_roots, *roots_from_build_config(project.pyproject)]
+    for member in lock.member_packages:
+        path = (member.source_path or ".").strip("/")
+        if path in ("", "."):
+            continue
+        member_pyproject = _read_toml(project.root / path / "pyproject.toml")
+        declared = roots_from_build_config(member_pyproject, path)
+        if declared:
+            roots.extend(declared)
+        elif (project.root / path / "src").is_dir():
+            roots.append(SourceRoot(f"{path}/src"))
+        else:
+            roots.append(SourceRoot(path))
+    if (project.root / "src").is_dir():
+        roots.append(SourceRoot("src"))
+    roots.append(SourceRoot(""))
+    return tuple(dict.fromkeys(roots))
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    import tomllib
+
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def analyse(project: Project, request: Request, lock: LockFile | None = None) -> Analysis:
+    """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic."""
+    if lock is None:
+        lock = read_lock(request.lock_path, _display(project.root, request.lock_path))
+    index = build_index(project.root, source_roots(project, lock))
+    diagnostics: list[Diagnostic] = list(index.diagnostics)
+    resolver = Resolver(index, _finder(project, lock, request), request.target.python)
+    entry_modules = _entry_modules(project.root, index, request, diagnostics)
+
+    graph = ImportGraph()
+    problems: dict[str, list[Diagnostic]] = {}
+    queue: deque[str] = deque()
+    seen: set[str] = set()
+
+    def visit(module: str) -> None:
+        if module not in seen:
+            seen.add(module)
+            queue.append(module)
+
+    for module in entry_modules:
+        graph.add_entry(module)
+        visit(module)
+    if request.hidden_imports:
+        graph.add_entry(HIDDEN)
+        for name in request.hidden_imports:
+            record = ImportRecord(target=name, names=(), line=0, kind=Kind.DYNAMIC, guarded=False)
+            via = Via("pyproject.toml", 0, HIDDEN, Kind.DYNAMIC, False, f"hidden-imports: {name}")
+            for node in _targets(resolver, name, record):
+                graph.add(HIDDEN, node, via)
+                if isinstance(node, str):
+                    visit(node)
+
+    while queue:
+        module = queue.popleft()
+        for node in _module_edges(project.root, index, resolver, request, graph, module, problems):
+            visit(node)
+
+    layers = graph.layers()
+    closure = _assemble(project, request, lock, index, graph, layers, problems, diagnostics)
+    return Analysis(closure, graph, layers, lock, index, problems)
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _finder(project: Project, lock: LockFile, request: Request) -> DistributionFinder:
+    site_packages = request.site_packages
+    if site_packages is None:
+        found = sorted((project.root / ".venv").glob("lib/python*/site-packages")) + sorted(
+            (project.root / ".venv").glob("Lib/site-packages")
+        )
+        site_packages = found[0] if found else None
+    members = set(lock.members)
+    return DistributionFinder(
+        locked=frozenset(name for name in lock.names() if name not in members),
+        overrides=project.config.module_map,
+        installed=installed_modules(site_packages) if site_packages else {},
+        known=known_modules(),
+    )
+
+
+def _entry_modules(root: Path, index: ModuleIndex, request: Request, diagnostics: list[Diagnostic]) -> list[str]:
+    modules: list[str] = []
+    real_root = root.resolve()
+    for entry in request.entries:
+        path = (root / entry).resolve()
+        inside = path == real_root or real_root in path.parents
+        relative = path.relative_to(real_root).as_posix() if inside and path != real_root else ""
+        if path.exists() and not inside:
+            diagnostics.append(Diagnostic(entry, 0, "entry is outside the project root"))
+        elif path.is_dir():
+            found = [
+                m for m in index.modules_under(relative) if not is_excluded(index.modules[m].path, request.excludes)
+            ]
+            if not found:
+                diagnostics.append(Diagnostic(entry, 0, "entry directory holds no importable Python modules"))
+            modules.extend(found)
+        elif path.is_file():
+            names = index.names_by_path.get(relative)
+            if not names:
+                diagnostics.append(
+                    Diagnostic(entry, 0, "entry file is not an importable module under any source root")
+                )
+            else:
+                modules.append(names[0])
+        elif all(part.isidentifier() for part in entry.split(".")) and entry in index.modules:
+            modules.append(entry)
+        else:
+            diagnostics.append(Diagnostic(entry, 0, "no such file, directory or first-party module"))
+    return list(dict.fromkeys(modules))
+
+
+def _targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashable]:
+    """Graph nodes an import reaches: first-party modules (parents first), distributions, unresolved."""
+    resolutions = resolver.resolve_from(name, record.names) if record.names else [resolver.resolve(name)]
+    nodes: list[Hashable] = []
+    for resolution in resolutions:
+        if resolution.category is Category.FIRST_PARTY:
+            nodes.extend(resolution.modules)
+        elif resolution.category is Category.DISTRIBUTION:
+            nodes.append(DistributionNode(resolution.distributions[0]))
+        elif resolution.category is Category.AMBIGUOUS:
+            nodes.append(UnresolvedNode(resolution.name, "", resolution.distributions))
+        elif resolution.category is Category.MISSING:
+            nodes.append(UnresolvedNode(resolution.name, resolution.source))
+    return nodes
+
+
+def _module_edges(
+    root: Path,
+    index: ModuleIndex,
+    resolver: Resolver,
+    request: Request,
+    graph: ImportGraph,
+    module: str,
+    problems: dict[str, list[Diagnostic]],
+) -> list[str]:
+    """Scan one module, add its edges, return the first-party modules it reaches."""
+    info = index.modules[module]
+    reached: list[str] = []
+    parent = module.rpartition(".")[0]
+    if parent and parent in index.modules:
+        graph.add(module, parent, Via(info.path, 0, module, Kind.MODULE, False, f"(parent package of {module})"))
+        reached.append(parent)
+    result = _scan(root, info.path, request)
+    found = problems.setdefault(module, [])
+    for problem in result.problems:
+        severity = Severity.ERROR if problem.fatal else Severity.WARNING
+        found.append(Diagnostic(info.path, problem.line, problem.message, severity))
+    for record in result.records:
+        try:
+            name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
+        except RelativeImportError as exc:
+            found.append(Diagnostic(info.path, record.line, str(exc)))
+            continue
+        via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))
+        for node in _targets(resolver, name, record):
+            if node == module:
+                continue
+            graph.add(module, node, via)
+            if isinstance(node, str):
+                reached.append(node)
+    return reached
+
+
+def _scan(root: Path, path: str, request: Request):  # noqa: ANN202 - ScanResult
+    from depmin.scan import Problem, ScanResult, scan_source
+
+    try:
+        source = (root / path).read_bytes()
+    except OSError as exc:
+        return ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
+    if request.cache is not None:
+        return request.cache.scan(source, request.target)
+    return scan_source(source, request.target)
+
+
+# -- assembling the closure -------------------------------------------------------------
+
+
+def _assemble(
+    project: Project,
+    request: Request,
+    lock: LockFile,
+    index: ModuleIndex,
+    graph: ImportGraph,
+    layers: Layers,
+    problems: dict[str, list[Diagnostic]],
+    diagnostics: list[Diagnostic],
+) -> Closure:
+    runtime_modules = sorted(n for n in layers.runtime if isinstance(n, str) and n in index.modules)
+    for module, found in problems.items():
+        if module in layers.runtime:
+            diagnostics.extend(found)
+        else:  # type-only code never runs: its problems cannot break the image
+            diagnostics.extend(Diagnostic(d.path, d.line, d.message, Severity.WARNING) for d in found)
+    diagnostics.extend(_shadowing(index, runtime_modules, resolver_python=request.target.python, project=project, lock=lock, request=request))
+
+    direct = _requirements(graph, layers.required, layers.required, is_required)
+    optional = _requirements(graph, layers.optional, layers.runtime, is_runtime)
+    type_checking = _requirements(graph, layers.type_only, layers.runtime | layers.type_only, lambda v: True)
+    diagnostics.extend(_unresolved(graph, layers))
+
+    extras = declared_extras(lock, request.target)
+    wanted = {r.name: extras.get(r.name, ()) for r in direct if r.version is not None}
+    if request.include_optional:
+        wanted.update({r.name: extras.get(r.name, ()) for r in optional if r.version is not None})
+    versions = _versions(lock, request.target, wanted)
+    direct = tuple(_with_version(r, versions, extras) for r in direct)
+    optional = tuple(_with_version(r, versions, extras) for r in optional)
+    type_checking = tuple(_with_version(r, versions, extras) for r in type_checking)
+    declared = declared_names(lock)
+    for requirement in direct:
+        if declared and requirement.name not in declared:
+            first = requirement.via[0]
+            diagnostics.append(
+                Diagnostic(
+                    first.file,
+                    first.line,
+                    f"imports {requirement.name}, which the project does not declare as a dependency "
+                    "(it is only locked as a dependency of another package)",
+                    Severity.WARNING,
+                )
+            )
+
+    pinned = pinned_closure(lock, wanted, request.target, with_hashes=request.hashes)
+    diagnostics.extend(pinned.diagnostics)
+
+    files = sorted({index.modules[m].path for m in runtime_modules})
+    copy, copy_problems = emit.copy_paths(project.root, index, files, request.excludes, request.data)
+    diagnostics.extend(copy_problems)
+
+    errors = sorted({d for d in diagnostics if d.severity is Severity.ERROR})
+    warnings = sorted({d for d in diagnostics if d.severity is Severity.WARNING})
+    return Closure(
+        entries=request.entries,
+        target=request.target,
+        modules=tuple(runtime_modules),
+        files=tuple(files),
+        copy=tuple(copy),
+        direct=direct,
+        optional=optional,
+        type_checking=type_checking,
+        pinned=pinned.pins,
+        source_roots=tuple(r.path or "." for r in index.roots if _root_used(r, index, runtime_modules)),
+        warnings=tuple(warnings),
+        errors=tuple(errors),
+    )
+
+
+def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> bool:
+    return any(index.modules[m].root == root for m in modules)
+
+
+def _requirements(
+    graph: ImportGraph, layer: Iterable[Hashable], importers: frozenset[Hashable], follow
+) -> tuple[Requirement, ...]:  # noqa: ANN001
+    found = []
+    for node in layer:
+        if not isinstance(node, (DistributionNode, UnresolvedNode)):
+            continue
+        if isinstance(node, UnresolvedNode) and (node.candidates or node.reason):
+            continue  # ambiguities and broken first-party imports are diagnostics, not requirements
+        vias = sorted(
+            {
+                via
+                for source in graph.predecessors(node)
+                if source in importers
+                for via in graph.vias(source, node)
+                if follow(via)
+            },
+            key=lambda v: (v.file, v.line, v.kind),
+        )
+        name = node.name if isinstance(node, DistributionNode) else canonicalize_name(node.name.partition(".")[0])
+        version = "" if isinstance(node, DistributionNode) else None
+        found.append(Requirement(name=name, version=version, extras=(), via=tuple(vias)))
+    merged: dict[str, Requirement] = {}
+    for requirement in found:
+        if requirement.name in merged:
+            other = merged[requirement.name]
+            requirement = Requirement(requirement.name, requirement.version, (), tuple(sorted({*other.via, *requirement.via}, key=lambda v: (v.file, v.line))))
+        merged[requirement.name] = requirement
+    return tuple(merged[name] for name in sorted(merged))
+
+
+def _versions(lock: LockFile, target: Target, wanted: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    from depmin.lock import select
+
+    versions = {}
+    for name in lock.names():
+        package = select(lock, name, None, target)
+        if package is not None:
+            versions[name] = package.version
+    return versions
+
+
+def _with_version(requirement: Requirement, versions: dict[str, str], extras: dict[str, tuple[str, ...]]) -> Requirement:
+    if requirement.version is None:
+        return requirement
+    return Requirement(requirement.name, versions.get(requirement.name), extras.get(requirement.name, ()), requirement.via)
+
+
+def _unresolved(graph: ImportGraph, layers: Layers) -> list[Diagnostic]:
+    found = []
+    for node in layers.required:
+        if not isinstance(node, UnresolvedNode):
+            continue
+        for source in graph.predecessors(node):
+            if source not in layers.required:
+                continue
+            for via in graph.vias(source, node):
+                if is_required(via):
+                    found.append(Diagnostic(via.file, via.line, _unresolved_message(node, via)))
+    for node in layers.optional:
+        if isinstance(node, UnresolvedNode) and node.candidates:
+            for source in graph.predecessors(node):
+                for via in graph.vias(source, node):
+                    found.append(Diagnostic(via.file, via.line, _unresolved_message(node, via), Severity.WARNING))
+    return found
+
+
+def _unresolved_message(node: UnresolvedNode, via: Via) -> str:
+    if node.candidates:
+        return (
+            f"`{via.statement}`: {node.name} is provided by several locked distributions "
+            f"({', '.join(node.candidates)}); choose one in [tool.depmin.module-map]"
+        )
+    if node.reason.startswith(("no first-party", "first-party")):
+        return f"`{via.statement}`: {node.reason}"
+    return (
+        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r}; "
+        "add it to the project's dependencies (uv add) or map it in [tool.depmin.module-map]"
+    )
+
+
+def _shadowing(index: ModuleIndex, modules: list[str], *, resolver_python, project, lock, request) -> list[Diagnostic]:  # noqa: ANN001
+    finder = _finder(project, lock, request)
+    found = []
+    for name in sorted({m.partition(".")[0] for m in modules}):
+        info = index.modules.get(name)
+        if info is None:
+            continue
+        if is_stdlib(name, resolver_python):
+            found.append(
+                Diagnostic(info.path, 0, f"first-party module {name} shadows the standard-library module", Severity.WARNING)
+            )
+            continue
+        distributions, _ = finder.find(name)
+        if distributions:
+            found.append(
+                Diagnostic(
+                    info.path,
+                    0,
+                    f"first-party module {name} shadows the locked distribution {', '.join(distributions)}",
+                    Severity.WARNING,
+                )
+            )
+    return found

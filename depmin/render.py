@@ -1,0 +1,60 @@
+"""Human output with rich: tables on stdout, problems as one line each on stderr."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from depmin.model import Closure, Requirement
+
+console = Console(highlight=False, soft_wrap=True)
+
+
+def _first_place(requirement: Requirement) -> str:
+    if not requirement.via:
+        return ""
+    via = requirement.via[0]
+    place = f"{via.file}:{via.line}" if via.line else via.file
+    more = len(requirement.via) - 1
+    kind = "" if via.kind.value == "module" else f" ({via.kind.value.replace('_', '-')})"
+    return place + kind + (f"  (+{more} more)" if more else "")
+
+
+def _requirement_table(title: str, requirements: tuple[Requirement, ...]) -> Table:
+    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table.add_column("distribution")
+    table.add_column("version")
+    table.add_column("first imported at")
+    for requirement in requirements:
+        name = requirement.name + (f"[{','.join(requirement.extras)}]" if requirement.extras else "")
+        table.add_row(name, requirement.version or "not locked", _first_place(requirement))
+    return table
+
+
+def print_closure(closure: Closure) -> None:
+    target = closure.target
+    console.print(
+        f"[bold]depmin closure[/] {' '.join(closure.entries)}  "
+        f"(Python {target.python_version}, {target.platform.name})"
+    )
+    console.print(f"{len(closure.modules)} modules in {len(closure.files)} files; COPY:")
+    for copy in closure.copy:
+        destination = "" if copy.source == copy.destination else f"  ->  {copy.destination}"
+        console.print(f"  {copy.source}{destination}", markup=False)
+    console.print()
+    console.print(_requirement_table(f"{len(closure.direct)} direct distributions", closure.direct))
+    console.print()
+    console.print(f"{len(closure.pinned)} distributions pinned from uv.lock (direct and transitive)")
+    if closure.optional:
+        console.print()
+        console.print(_requirement_table("optional (guarded imports, not installed)", closure.optional))
+    if closure.type_checking:
+        console.print()
+        console.print(_requirement_table("type-only (TYPE_CHECKING, not installed)", closure.type_checking))
+    if closure.warnings:
+        console.print()
+        console.print(f"[yellow]{len(closure.warnings)} warnings[/]")
+        for warning in closure.warnings:
+            console.print(f"  {warning.render()}", markup=False)
+    if closure.errors:
+        console.print(f"[red]{len(closure.errors)} errors[/] (listed on stderr)")

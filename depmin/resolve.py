@@ -1,0 +1,197 @@
+"""Import name → first-party module, standard library, or locked distribution.
+
+The order follows Python's own: a source root's regular module or package wins,
+then the standard library, then installed distributions; a namespace directory
+only counts when nothing else provides the name (a data folder `yaml/` never
+hides PyYAML).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from depmin.discover import ModuleIndex
+from depmin.stdlib import is_stdlib
+
+
+class Category(enum.StrEnum):
+    FIRST_PARTY = "first_party"
+    STDLIB = "stdlib"
+    DISTRIBUTION = "distribution"
+    MISSING = "missing"  # nothing in the repository, the stdlib or the lock provides it
+    AMBIGUOUS = "ambiguous"  # several locked distributions provide it
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    category: Category
+    name: str  # the absolute dotted name that was resolved
+    modules: tuple[str, ...] = ()  # first-party modules it executes, parents first
+    distributions: tuple[str, ...] = ()  # one for DISTRIBUTION, several for AMBIGUOUS
+    source: str = ""  # how the distribution was found, for explanations
+
+
+class RelativeImportError(ValueError):
+    pass
+
+
+def absolute_name(importer: str, importer_is_package: bool, level: int, target: str, anchor: str | None = None) -> str:
+    """The absolute module a (possibly relative) import names, as importlib computes it."""
+    if level == 0:
+        return target
+    if anchor == "__name__":
+        package = importer
+    elif anchor is not None:
+        package = anchor
+    else:
+        package = importer if importer_is_package else importer.rpartition(".")[0]
+    if not package:
+        raise RelativeImportError(f"relative import in {importer}, which is not inside a package")
+    parts = package.split(".")
+    if level > len(parts):
+        raise RelativeImportError(
+            f"relative import {'.' * level}{target} goes beyond the top-level package {parts[0]!r}"
+        )
+    base = ".".join(parts[: len(parts) - level + 1])
+    return f"{base}.{target}" if target else base
+
+
+# -- distributions -------------------------------------------------------------------
+
+
+@cache
+def known_modules() -> Mapping[str, tuple[str, ...]]:
+    """The bundled table of import names whose distribution name differs."""
+    text = resources.files("depmin.data").joinpath("known-modules.txt").read_text("utf-8")
+    table: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2:
+            table[fields[0]] = tuple(canonicalize_name(f) for f in fields[1:])
+    return table
+
+
+def installed_modules(site_packages: Path) -> dict[str, frozenset[str]]:
+    """Module name (and each dotted prefix) → distributions, from *.dist-info RECORD / top_level.txt."""
+    found: dict[str, set[str]] = {}
+    for info in sorted(site_packages.glob("*.dist-info")):
+        distribution = canonicalize_name(info.name[: -len(".dist-info")].rsplit("-", 1)[0])
+        for module in _modules_of(info):
+            parts = module.split(".")
+            for end in range(1, len(parts) + 1):
+                found.setdefault(".".join(parts[:end]), set()).add(distribution)
+    return {name: frozenset(dists) for name, dists in found.items()}
+
+
+def _modules_of(info: Path) -> Iterable[str]:
+    record = info / "RECORD"
+    if record.is_file():
+        for row in record.read_text("utf-8", errors="replace").splitlines():
+            path = row.split(",", 1)[0]
+            if path.endswith((".py", ".so", ".pyd")) and not path.startswith(("..", "/")) and ".dist-info/" not in path:
+                parts = path.split("/")
+                stem = parts[-1].split(".", 1)[0]
+                parts = parts[:-1] if stem == "__init__" else [*parts[:-1], stem]
+                if parts and all(p.isidentifier() for p in parts):
+                    yield ".".join(parts)
+        return
+    top_level = info / "top_level.txt"
+    if top_level.is_file():
+        yield from (line.strip() for line in top_level.read_text("utf-8").splitlines() if line.strip())
+
+
+@dataclass(frozen=True)
+class DistributionFinder:
+    locked: frozenset[str]
+    overrides: Mapping[str, tuple[str, ...]]
+    installed: Mapping[str, frozenset[str]]
+    known: Mapping[str, tuple[str, ...]]
+
+    def find(self, name: str) -> tuple[tuple[str, ...], str]:
+        """(distributions, how found) for a dotted import name; longest dotted prefix wins.
+
+        An empty tuple means nothing in the lock provides it; the second item then
+        names unlocked distributions that would have, if any were named anywhere.
+        """
+        prefixes = _prefixes(name)
+        for prefix in prefixes:
+            if prefix in self.overrides:
+                mapped = self.overrides[prefix]
+                locked = tuple(d for d in mapped if d in self.locked)
+                return (locked, "module-map") if locked else ((), ", ".join(mapped))
+        for prefix in prefixes:
+            if prefix in self.installed:
+                locked = tuple(sorted(d for d in self.installed[prefix] if d in self.locked))
+                if locked:
+                    return locked, "installed metadata"
+        for prefix in prefixes:
+            candidates = {canonicalize_name(prefix), *self.known.get(prefix, ())}
+            locked = tuple(sorted(d for d in candidates if d in self.locked))
+            if locked:
+                return locked, ("known module names" if prefix in self.known else "distribution name")
+        return (), ""
+
+
+def _prefixes(name: str) -> list[str]:
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
+# -- the resolver -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolver:
+    index: ModuleIndex
+    finder: DistributionFinder
+    python: tuple[int, int]
+
+    def resolve(self, name: str) -> Resolution:
+        top = name.partition(".")[0]
+        if top in self.index.modules:
+            return self._first_party(name)
+        if is_stdlib(top, self.python):
+            return Resolution(Category.STDLIB, name)
+        namespace_hit = any(prefix in self.index.modules for prefix in _prefixes(name))
+        if namespace_hit:  # a regular package inside a namespace portion of ours
+            return self._first_party(name)
+        distributions, source = self.finder.find(name)
+        if len(distributions) == 1:
+            return Resolution(Category.DISTRIBUTION, name, distributions=distributions, source=source)
+        if distributions:
+            return Resolution(Category.AMBIGUOUS, name, distributions=distributions, source=source)
+        if top in self.index.namespaces and (name in self.index.namespaces or name == top):
+            return Resolution(Category.FIRST_PARTY, name, modules=())
+        return Resolution(Category.MISSING, name, source=source)
+
+    def resolve_from(self, name: str, names: tuple[str, ...]) -> list[Resolution]:
+        """`from name import a, b`: the package itself, plus each name that is a submodule."""
+        base = self.resolve(name)
+        if base.category is Category.FIRST_PARTY:
+            submodules = [f"{name}.{n}" for n in names if n != "*" and f"{name}.{n}" in self.index.modules]
+            return [base, *(self._first_party(s) for s in submodules)]
+        if base.category in (Category.STDLIB,):
+            return [base]
+        # `from google.cloud import storage` names a deeper distribution than `google.cloud`.
+        deeper = [self.resolve(f"{name}.{n}") for n in names if n != "*"]
+        specific = [r for r in deeper if r.category is Category.DISTRIBUTION and r.distributions != base.distributions]
+        if specific and base.category is not Category.DISTRIBUTION:
+            return specific
+        return [base, *specific]
+
+    def _first_party(self, name: str) -> Resolution:
+        modules = self.index.modules
+        if name not in modules and name not in self.index.namespaces:
+            found = next((p for p in _prefixes(name) if p in modules), None)
+            if found is not None and not modules[found].is_package:
+                return Resolution(Category.MISSING, name, source=f"first-party module {found} is not a package")
+            return Resolution(Category.MISSING, name, source=f"no first-party module {name}")
+        chain = tuple(p for p in reversed(_prefixes(name)) if p in modules)
+        return Resolution(Category.FIRST_PARTY, name, modules=chain)
