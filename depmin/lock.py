@@ -263,6 +263,19 @@ def pinned_closure(
             queue.append((package, tuple(sorted(wanted))))
 
     for name in sorted(direct):
+        declarations = [d for m in lock.member_packages for d in _all_dependencies(m) if d.name == name]
+        if declarations and not any(_in_scope(d.marker, target) for d in declarations):
+            markers = " or ".join(sorted({d.marker or "" for d in declarations}))
+            diagnostics.append(
+                Diagnostic(
+                    lock.path,
+                    0,
+                    f"{name} is imported, but the project installs it only where {markers}; "
+                    f"not pinned for {target.platform.name}, Python {target.python_version}",
+                    Severity.WARNING,
+                )
+            )
+            continue
         reach(Dependency(name, _member_pinned_version(lock, name, target), direct[name], None), "")
     while queue:
         package, extras = queue.popleft()

@@ -84,7 +84,7 @@ def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
     if (project.root / "src").is_dir():
         roots.append(SourceRoot("src"))
     roots.append(SourceRoot(""))
-    return tuple(dict.fromkeys(roots))
+    return tuple(root for root in dict.fromkeys(roots) if (project.root / root.path).is_dir())
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -168,7 +168,9 @@ def _entry_modules(root: Path, index: ModuleIndex, request: Request, diagnostics
         path = (root / entry).resolve()
         inside = path == real_root or real_root in path.parents
         relative = path.relative_to(real_root).as_posix() if inside and path != real_root else ""
-        if path.exists() and not inside:
+        if entry in index.modules:  # a dotted name wins: `ai` is the module, `ai/` the directory
+            modules.append(entry)
+        elif path.exists() and not inside:
             diagnostics.append(Diagnostic(entry, 0, "entry is outside the project root"))
         elif path.is_dir():
             found = [
@@ -341,8 +343,8 @@ def _requirements(
     for node in layer:
         if not isinstance(node, (DistributionNode, UnresolvedNode)):
             continue
-        if isinstance(node, UnresolvedNode) and (node.candidates or node.reason):
-            continue  # ambiguities and broken first-party imports are diagnostics, not requirements
+        if isinstance(node, UnresolvedNode) and (node.candidates or node.reason or follow is is_required):
+            continue  # required-but-missing, ambiguities and broken first-party imports are diagnostics
         vias = sorted(
             {
                 via

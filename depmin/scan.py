@@ -9,6 +9,7 @@ dead branches contribute nothing.
 
 from __future__ import annotations
 
+import ast
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +50,8 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
-        return ScanResult((), (Problem(exc.raw_line, f"syntax error: {_first_line(exc.message)}", True),))
+        line, message = _syntax_error(source, exc)
+        return ScanResult((), (Problem(line, f"syntax error: {message}", True),))
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
         return ScanResult((), (Problem(_error_line(exc), f"cannot decode source: {_first_line(str(exc))}", True),))
     collector = _ImportCollector(target)
@@ -68,6 +70,22 @@ def describe(record: ImportRecord) -> str:
     if record.names:
         return f"from {dots}{record.target} import {', '.join(record.names)}"
     return f"import {record.target}"
+
+
+def _syntax_error(source: bytes, exc: cst.ParserSyntaxError) -> tuple[int, str]:
+    """CPython's own wording and line where it agrees the file is broken; LibCST's otherwise.
+
+    ast.parse only parses (nothing runs); it is asked because its messages say what is wrong
+    ("'(' was never closed") where LibCST's say what it expected next.
+    """
+    try:
+        ast.parse(source)
+    except SyntaxError as python_error:
+        if python_error.lineno:
+            return python_error.lineno, python_error.msg
+    except (ValueError, MemoryError, RecursionError):
+        pass
+    return exc.raw_line, _first_line(exc.message)
 
 
 def _first_line(text: str) -> str:

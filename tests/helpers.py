@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from depmin.config import load_project
+from depmin.discover import DEFAULT_EXCLUDES
+from depmin.model import PLATFORMS, Target
+from depmin.pipeline import Analysis, Request, analyse
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+FIXTURES = REPOSITORY / "fixtures"
+CARAMBA = FIXTURES / "caramba"
+# A real lock (made by `uv lock`) holding ~200 distributions: tiny inline projects borrow it.
+CARAMBA_LOCK = CARAMBA / "uv.lock"
+
+
+def write_tree(root: Path, files: dict[str, str]) -> Path:
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if relative.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.write_text(textwrap.dedent(text).lstrip("\n"), "utf-8")
+    if not (root / "pyproject.toml").exists():
+        (root / "pyproject.toml").write_text('[project]\nname = "example"\nversion = "0"\n', "utf-8")
+    return root
+
+
+def run_analysis(
+    root: Path,
+    *entries: str,
+    python: tuple[int, int] = (3, 12),
+    platform: str = "linux-x86_64",
+    lock: Path = CARAMBA_LOCK,
+    include_optional: bool = False,
+    hidden_imports: tuple[str, ...] = (),
+) -> Analysis:
+    project = load_project(root)
+    request = Request(
+        entries=entries,
+        target=Target(python, PLATFORMS[platform]),
+        lock_path=lock,
+        excludes=project.config.exclude or DEFAULT_EXCLUDES,
+        include_optional=include_optional,
+        hidden_imports=hidden_imports or project.config.hidden_imports,
+    )
+    return analyse(project, request)

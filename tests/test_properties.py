@@ -1,0 +1,153 @@
+"""Hypothesis properties: the scanner's contexts, and the closure invariants of DESIGN.md."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from depmin.graph import ImportGraph, is_runtime
+from depmin.model import Kind, Target, Via
+from depmin.scan import scan_source
+
+CONTEXTS = ("def", "class", "try", "type_checking", "unknown_if", "suppress", "else_of_type_checking")
+FORMS = ("import", "from", "dynamic")
+
+
+@st.composite
+def planted_programs(draw):
+    plants = draw(
+        st.lists(
+            st.tuples(st.lists(st.sampled_from(CONTEXTS), max_size=4), st.sampled_from(FORMS)),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    lines = ["import contextlib", "import importlib", "from typing import TYPE_CHECKING", "flag = True"]
+    expected = []
+    for number, (contexts, form) in enumerate(plants):
+        depth = 0
+        closers: list[tuple[int, list[str]]] = []
+        for position, context in enumerate(contexts):
+            pad = "    " * depth
+            if context == "def":
+                lines.append(f"{pad}def f{number}_{position}():")
+            elif context == "class":
+                lines.append(f"{pad}class C{number}_{position}:")
+            elif context == "try":
+                lines.append(f"{pad}try:")
+                closers.append((depth, ["except ImportError:", "    pass"]))
+            elif context == "type_checking":
+                lines.append(f"{pad}if TYPE_CHECKING:")
+            elif context == "else_of_type_checking":
+                lines.extend([f"{pad}if TYPE_CHECKING:", f"{pad}    pass", f"{pad}else:"])
+            elif context == "unknown_if":
+                lines.append(f"{pad}if flag:")
+            else:
+                lines.append(f"{pad}with contextlib.suppress(ImportError):")
+            depth += 1
+        pad = "    " * depth
+        name = f"planted{number}.mod"
+        statement = {
+            "import": f"import {name}",
+            "from": f"from {name} import thing",
+            "dynamic": f"importlib.import_module({name!r})",
+        }[form]
+        lines.append(pad + statement)
+        if "type_checking" in contexts:
+            kind = Kind.TYPE_CHECKING
+        elif form == "dynamic":
+            kind = Kind.DYNAMIC
+        elif "def" in contexts:
+            kind = Kind.LAZY
+        else:
+            kind = Kind.MODULE
+        guarded = "try" in contexts or "suppress" in contexts
+        expected.append((name, len(lines), kind, guarded))
+        for closer_depth, closer_lines in reversed(closers):
+            lines.extend("    " * closer_depth + line for line in closer_lines)
+    return "\n".join(lines) + "\n", expected
+
+
+@given(planted_programs())
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_scanner_returns_exactly_the_planted_imports(program):
+    source, expected = program
+    result = scan_source(source.encode(), Target((3, 12)))
+    assert not result.problems, source
+    found = [(r.target, r.line, r.kind, r.guarded) for r in result.records if r.target.startswith("planted")]
+    assert found == expected, source
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_scanner_never_crashes_on_arbitrary_text(text):
+    result = scan_source(("import x\n" + text).encode("utf-8", "surrogatepass"), Target((3, 12)))
+    assert result.failed or all(r.line >= 1 for r in result.records)
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_scanner_never_crashes_on_arbitrary_bytes(data):
+    result = scan_source(b"import x\n" + data, Target((3, 12)))
+    assert result.failed or result.records
+
+
+# -- closure invariants on random module graphs --------------------------------------------
+
+VIA_SHAPES = st.sampled_from(
+    [(Kind.MODULE, False), (Kind.LAZY, False), (Kind.MODULE, True), (Kind.TYPE_CHECKING, False), (Kind.DYNAMIC, False)]
+)
+
+
+@st.composite
+def module_graphs(draw):
+    size = draw(st.integers(min_value=1, max_value=12))
+    nodes = [f"m{i}" for i in range(size)]
+    edges = draw(st.lists(st.tuples(st.sampled_from(nodes), st.sampled_from(nodes), VIA_SHAPES), max_size=30))
+    entries = draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=3, unique=True))
+    return nodes, edges, entries
+
+
+def build(edges, entries) -> ImportGraph:
+    graph = ImportGraph()
+    for entry in entries:
+        graph.add_entry(entry)
+    for number, (source, target, (kind, guarded)) in enumerate(edges):
+        graph.add(source, target, Via(f"{source}.py", number + 1, source, kind, guarded))
+    return graph
+
+
+@given(module_graphs())
+@settings(max_examples=300, deadline=None)
+def test_closure_contains_its_entries_and_is_closed_under_runtime_edges(case):
+    _, edges, entries = case
+    layers = build(edges, entries).layers()
+    closure = layers.runtime
+    assert set(entries) <= closure
+    for source, target, (kind, guarded) in edges:
+        if source in closure and is_runtime(Via("", 0, "", kind, guarded)):
+            assert target in closure
+        if source in layers.required and kind is not Kind.TYPE_CHECKING and not guarded:
+            assert target in layers.required
+    assert not (layers.required & layers.optional)
+    assert not (layers.runtime & layers.type_only)
+
+
+@given(module_graphs(), st.data())
+@settings(max_examples=300, deadline=None)
+def test_adding_an_edge_never_removes_anything(case, data):
+    nodes, edges, entries = case
+    extra = data.draw(st.tuples(st.sampled_from(nodes), st.sampled_from(nodes), VIA_SHAPES))
+    before = build(edges, entries).layers()
+    after = build([*edges, extra], entries).layers()
+    assert before.required <= after.required
+    assert before.runtime <= after.runtime
+    assert before.runtime | before.type_only <= after.runtime | after.type_only
+
+
+@given(module_graphs())
+@settings(max_examples=200, deadline=None)
+def test_closure_is_idempotent(case):
+    _, edges, entries = case
+    closure = build(edges, entries).layers().runtime
+    assert build(edges, sorted(closure)).layers().runtime == closure
