@@ -87,6 +87,10 @@ def _load(path: Path) -> ScanResult | None:
 
 def _store(path: Path, result: ScanResult) -> None:
     try:
+        ignore = path.parent.parent / ".gitignore"
+        if not ignore.exists():  # like .pytest_cache: the cache never shows up in `git status`
+            path.parent.parent.mkdir(parents=True, exist_ok=True)
+            ignore.write_text("# created by depmin\n*\n", "utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

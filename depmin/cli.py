@@ -19,6 +19,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from depmin import __version__, emit
 from depmin.cache import ScanCache
+from depmin.explain import AuditResult, Explanation, Reach, UnknownName, explain, target_node
+from depmin.explain import audit as run_audit
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
 from depmin.files import write_atomic
 from depmin.lock import LockError, LockFile, read_lock
@@ -246,3 +248,256 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
     if output is not None:
         parts.append(f"-o {_relative(session.project.root, output)}")
     return " ".join(parts)
+
+
+# -- why --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("name")
+@click.argument("entries", nargs=-1)
+@analysis_options
+@click.option("--all", "every_chain", is_flag=True, help="Print every distinct chain, not just the shortest.")
+@handle_errors
+def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, **options: Any) -> int:
+    """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop."""
+    session = open_session(entries=entries, **options)
+    analysis = session.analyse()
+    try:
+        node = target_node(analysis, name)
+    except UnknownName as exc:
+        _fail(str(exc))
+    explanation = explain(analysis, node, every_chain=every_chain)
+    if as_json:
+        _dump_json(emit.explanation_json(explanation))
+    else:
+        _print_explanation(explanation, session)
+    return EXIT_OK if explanation.reach is not Reach.UNREACHABLE else EXIT_FINDING
+
+
+_REACH_WORDS = {
+    Reach.REQUIRED: "is needed",
+    Reach.OPTIONAL: "is imported only optionally (a guarded import; not installed)",
+    Reach.TYPE_ONLY: "is imported only for type checking (never at run time; not installed)",
+}
+
+
+def _entries_text(session: Session) -> str:
+    if session.target_config is not None:
+        return f"target {session.target_config.name}"
+    return " ".join(session.request.entries)
+
+
+def _print_explanation(explanation: Explanation, session: Session) -> None:
+    target = session.request.target
+    where = f"{_entries_text(session)} (Python {target.python_version}, {target.platform.name})"
+    if explanation.reach is Reach.UNREACHABLE:
+        click.echo(f"{explanation.name} is not reachable from {where}")
+        return
+    click.echo(f"{explanation.name} {_REACH_WORDS[explanation.reach]} by {where}:")
+    for number, chain in enumerate(explanation.chains, 1):
+        if len(explanation.chains) > 1:
+            click.echo(f"chain {number}:")
+        for line in emit.chain_lines(chain):
+            click.echo(f"  {line}")
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("entries", nargs=-1)
+@analysis_options
+@click.option("--forbid", "patterns", multiple=True, metavar="PATTERN", help="Glob over distribution names (torch, nvidia-*). Repeatable.")
+@handle_errors
+def audit(entries: tuple[str, ...], as_json: bool, patterns: tuple[str, ...], **options: Any) -> int:
+    """Fail when a forbidden distribution is reachable from ENTRY... (or from each target's `forbid`)."""
+    runs = _audit_runs(entries, patterns, options)
+    reports, worst = [], EXIT_OK
+    for session, forbidden in runs:
+        analysis = session.analyse()
+        result = run_audit(analysis, forbidden)
+        reports.append((session, forbidden, analysis.closure, result))
+        for pattern in result.unmatched:
+            click.echo(f"depmin: warning: forbid pattern {pattern!r} matches no distribution in {session.lock.path}", err=True)
+        if result.violations:
+            worst = EXIT_FINDING
+        elif analysis.closure.errors and worst == EXIT_OK:
+            worst = EXIT_BAD_INPUT
+    if as_json:
+        audits = [_audit_json(session, forbidden, closure, result) for session, forbidden, closure, result in reports]
+        _dump_json({"ok": worst == EXIT_OK, "audits": audits})
+    else:
+        for session, forbidden, closure, result in reports:
+            _print_audit(session, forbidden, result)
+            _print_diagnostics(closure.errors)
+    return worst
+
+
+def _audit_runs(entries: tuple[str, ...], patterns: tuple[str, ...], options: dict[str, Any]) -> list[tuple[Session, tuple[str, ...]]]:
+    if entries or options.get("target_name"):
+        session = open_session(entries=entries, **options)
+        forbidden = patterns or (session.target_config.forbid if session.target_config else ())
+        if not forbidden:
+            _fail("nothing to audit: give --forbid PATTERN (or a target with `forbid`)")
+        return [(session, forbidden)]
+    project = load_project(_project_root(options.get("root")))
+    targets = [t for t in project.config.targets.values() if t.forbid or patterns]
+    if not targets:
+        _fail("nothing to audit: give ENTRY... with --forbid PATTERN, or define targets with `forbid` in [tool.depmin.targets]")
+    return [
+        (open_session(entries=(), **{**options, "target_name": t.name}), patterns or t.forbid) for t in targets
+    ]
+
+
+def _audit_json(session: Session, forbidden: tuple[str, ...], closure: Closure, result: AuditResult) -> dict[str, Any]:
+    return {
+        "target": session.target_config.name if session.target_config else None,
+        "entries": list(session.request.entries),
+        "forbid": list(forbidden),
+        "ok": not result.violations,
+        "violations": [emit.explanation_json(e) for e in result.violations],
+        "notes": [emit.explanation_json(e) for e in result.notes],
+        "unmatched_patterns": list(result.unmatched),
+        "errors": [{"file": d.path, "line": d.line, "message": d.message} for d in closure.errors],
+    }
+
+
+def _print_audit(session: Session, forbidden: tuple[str, ...], result: AuditResult) -> None:
+    subject = _entries_text(session)
+    for violation in result.violations:
+        click.echo(f"{subject}: forbidden distribution {violation.name} is reachable:")
+        for chain in violation.chains[:1]:
+            for line in emit.chain_lines(chain):
+                click.echo(f"  {line}")
+    for note in result.notes:
+        how = "only optionally" if note.reach is Reach.OPTIONAL else "only for type checking"
+        click.echo(f"{subject}: note: forbidden {note.name} is imported {how}; not installed, not a violation")
+        for chain in note.chains[:1]:
+            for line in emit.chain_lines(chain):
+                click.echo(f"  {line}")
+    if not result.violations:
+        click.echo(f"{subject}: ok, none of {', '.join(forbidden)} is reachable")
+
+
+# -- targets: init, sync, check ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("entries", nargs=-1, required=True)
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Project root (default: nearest ancestor holding pyproject.toml).")
+@click.option("--target", "target_name", metavar="NAME", help="Target name (default: from the first entry).")
+@click.option("--data", multiple=True, metavar="PATH", help="Data paths the image needs (config/personas/).")
+@click.option("--forbid", multiple=True, metavar="PATTERN", help="Distributions the target must never carry.")
+@click.option("--force", is_flag=True, help="Replace an existing target of that name.")
+@handle_errors
+def init(entries: tuple[str, ...], root: Path | None, target_name: str | None, data: tuple[str, ...], forbid: tuple[str, ...], force: bool) -> int:
+    """Add a [tool.depmin.targets.NAME] table for ENTRY... to pyproject.toml (nothing else changes)."""
+    from depmin.init import InitError, add_target
+
+    project_root = _project_root(root)
+    name = target_name or _default_target_name(entries[0])
+    try:
+        text = add_target(
+            (project_root / "pyproject.toml").read_text("utf-8"), name, entries, data=data, forbid=forbid, force=force
+        )
+    except InitError as exc:
+        _fail(str(exc), "pyproject.toml")
+    write_atomic(project_root / "pyproject.toml", text)
+    click.echo(f"added [tool.depmin.targets.{name}] to pyproject.toml; run `depmin sync --target {name}` to write its outputs")
+    return EXIT_OK
+
+
+def _default_target_name(entry: str) -> str:
+    stem = entry.strip("/").replace("/", "-").removesuffix(".py").replace(".", "-")
+    return stem or "app"
+
+
+def _target_sessions(target_name: str | None, options: dict[str, Any]) -> list[Session]:
+    project = load_project(_project_root(options.get("root")))
+    names = [target_name] if target_name else sorted(project.config.targets)
+    if not names:
+        _fail("no targets in [tool.depmin.targets]; add one with `depmin init ENTRY...`", "pyproject.toml")
+    for name in names:
+        project.target(name)  # unknown names fail here, before any analysis
+    return [open_session(entries=(), **{**options, "target_name": name}) for name in names]
+
+
+def target_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--root", type=click.Path(file_okay=False, path_type=Path), help="Project root (default: nearest ancestor holding pyproject.toml)."),
+        click.option("--target", "target_name", metavar="NAME", help="Only this target (default: every target)."),
+        click.option("--site-packages", type=click.Path(file_okay=False, path_type=Path), help="Installed environment to read import names from."),
+        click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Scan cache (default: <root>/.depmin_cache)."),
+        click.option("--no-cache", is_flag=True, help="Scan every file again."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+_TARGET_DEFAULTS = {"lock": None, "python": None, "platform": None, "excludes": ()}
+
+
+@main.command()
+@target_options
+@handle_errors
+def sync(target_name: str | None, **options: Any) -> int:
+    """Write every target's requirements file and copy list (atomically; nothing when analysis fails)."""
+    planned: list[tuple[Path, str]] = []
+    failed = False
+    for session in _target_sessions(target_name, {**_TARGET_DEFAULTS, **options}):
+        closure = session.analyse().closure
+        if closure.errors:
+            failed = True
+            _print_diagnostics(closure.errors)
+            continue
+        assert session.target_config is not None
+        for relative, text in emit.target_outputs(session.target_config, closure):
+            planned.append((session.project.root / relative, text))
+    if failed:
+        click.echo("depmin: nothing written because the analysis has errors", err=True)
+        return EXIT_BAD_INPUT
+    for path, text in planned:
+        current = path.read_text("utf-8") if path.is_file() else None
+        if current == text:
+            click.echo(f"unchanged {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+            continue
+        write_atomic(path, text)
+        click.echo(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return EXIT_OK
+
+
+@main.command()
+@target_options
+@handle_errors
+def check(target_name: str | None, **options: Any) -> int:
+    """Exit 1 when a target's outputs are stale (with a diff) or a forbidden distribution is reachable."""
+    import difflib
+
+    code = EXIT_OK
+    for session in _target_sessions(target_name, {**_TARGET_DEFAULTS, **options}):
+        analysis = session.analyse()
+        closure = analysis.closure
+        target = session.target_config
+        assert target is not None
+        if closure.errors:
+            _print_diagnostics(closure.errors)
+            code = max(code, EXIT_BAD_INPUT)
+            continue
+        for relative, expected in emit.target_outputs(target, closure):
+            path = session.project.root / relative
+            current = path.read_text("utf-8") if path.is_file() else ""
+            if current != expected:
+                code = max(code, EXIT_FINDING)
+                click.echo(f"{relative}: stale; run `depmin sync --target {target.name}`")
+                diff = difflib.unified_diff(
+                    current.splitlines(keepends=True), expected.splitlines(keepends=True), f"a/{relative}", f"b/{relative}"
+                )
+                click.echo("".join(diff), nl=False)
+        if target.forbid:
+            result = run_audit(analysis, target.forbid)
+            _print_audit(session, target.forbid, result)
+            if result.violations:
+                code = max(code, EXIT_FINDING)
+    return code

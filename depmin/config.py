@@ -169,7 +169,7 @@ class _Checker:
         if "entries" not in table:
             self._problem(key, "needs `entries` (a list of directories, files or module names)")
         entries = self._strings(f"{key}.entries", table.get("entries", []))
-        if "entries" in table and not entries:
+        if isinstance(table.get("entries"), list) and not entries:
             self._problem(f"{key}.entries", "must name at least one entry")
         hashes = table.get("hashes", False)
         if not isinstance(hashes, bool):

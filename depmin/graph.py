@@ -94,17 +94,18 @@ class ImportGraph:
             return None
         return self._hops(path, follow)
 
-    def all_chains(self, node: Hashable, follow: Callable[[Via], bool], limit: int) -> list[list[Via]]:
-        """Distinct simple chains from an entry to `node`, shortest first, at most `limit`."""
-        view = self._view(follow)
-        if node not in view or not nx.has_path(view, ROOT, node):
-            return []
+    def chains_per_importer(self, node: Hashable, follow: Callable[[Via], bool]) -> list[list[Via]]:
+        """One shortest chain for every distinct place that imports `node` directly."""
         chains = []
-        for path in nx.shortest_simple_paths(view, ROOT, node):
-            chains.append(self._hops(path, follow))
-            if len(chains) >= limit:
-                break
-        return chains
+        for importer in sorted(self.predecessors(node), key=str):
+            if importer == ROOT:
+                continue
+            lead = [] if self._graph.has_edge(ROOT, importer) else self.shortest_chain(importer, follow)
+            if lead is None:
+                continue
+            for via in sorted((v for v in self.vias(importer, node) if follow(v)), key=_via_order):
+                chains.append([*lead, via])
+        return sorted(chains, key=lambda chain: (len(chain), [(v.file, v.line) for v in chain]))
 
     def _hops(self, path: list[Hashable], follow: Callable[[Via], bool]) -> list[Via]:
         hops = []

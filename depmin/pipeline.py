@@ -7,13 +7,13 @@ metadata); writing and printing belong to the CLI.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from depmin import emit
+from depmin.copyplan import copy_paths
 from depmin.cache import ScanCache
 from depmin.config import Project
 from depmin.discover import (
@@ -24,8 +24,8 @@ from depmin.discover import (
     roots_from_build_config,
 )
 from depmin.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode, is_required, is_runtime
-from depmin.lock import LockFile, declared_extras, declared_names, pinned_closure, read_lock
-from depmin.model import Closure, Diagnostic, ImportRecord, Kind, Requirement, Severity, Target, Via
+from depmin.lock import LockFile, declared_extras, declared_names, pinned_closure, read_lock, select
+from depmin.model import Closure, Diagnostic, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
     DistributionFinder,
@@ -35,7 +35,7 @@ from depmin.resolve import (
     installed_modules,
     known_modules,
 )
-from depmin.scan import describe
+from depmin.scan import Problem, ScanResult, describe, scan_source
 from depmin.stdlib import is_stdlib
 
 HIDDEN = "<hidden-imports>"
@@ -55,16 +55,17 @@ class Request:
     cache: ScanCache | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Analysis:
-    """The closure plus what explanations need: the graph, the lock, the index."""
+    """The closure plus what explanations need: the graph, the lock, the index, the finder."""
 
     closure: Closure
     graph: ImportGraph
     layers: Layers
     lock: LockFile
     index: ModuleIndex
-    problems_by_module: dict[str, list[Diagnostic]] = field(default_factory=dict)
+    finder: DistributionFinder
+    optional_pins: tuple[Pin, ...]  # the pinned closure with the optional distributions added
 
 
 def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
@@ -102,7 +103,8 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         lock = read_lock(request.lock_path, _display(project.root, request.lock_path))
     index = build_index(project.root, source_roots(project, lock))
     diagnostics: list[Diagnostic] = list(index.diagnostics)
-    resolver = Resolver(index, _finder(project, lock, request), request.target.python)
+    finder = _finder(project, lock, request)
+    resolver = Resolver(index, finder, request.target.python)
     entry_modules = _entry_modules(project.root, index, request, diagnostics)
 
     graph = ImportGraph()
@@ -134,8 +136,8 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
             visit(node)
 
     layers = graph.layers()
-    closure = _assemble(project, request, lock, index, graph, layers, problems, diagnostics)
-    return Analysis(closure, graph, layers, lock, index, problems)
+    closure, optional_pins = _assemble(project, request, lock, index, finder, graph, layers, problems, diagnostics)
+    return Analysis(closure, graph, layers, lock, index, finder, optional_pins)
 
 
 def _display(root: Path, path: Path) -> str:
@@ -224,7 +226,7 @@ def _module_edges(
     reached: list[str] = []
     parent = module.rpartition(".")[0]
     if parent and parent in index.modules:
-        graph.add(module, parent, Via(info.path, 0, module, Kind.MODULE, False, f"(parent package of {module})"))
+        graph.add(module, parent, Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)"))
         reached.append(parent)
     result = _scan(root, info.path, request)
     found = problems.setdefault(module, [])
@@ -247,9 +249,7 @@ def _module_edges(
     return reached
 
 
-def _scan(root: Path, path: str, request: Request):  # noqa: ANN202 - ScanResult
-    from depmin.scan import Problem, ScanResult, scan_source
-
+def _scan(root: Path, path: str, request: Request) -> ScanResult:
     try:
         source = (root / path).read_bytes()
     except OSError as exc:
@@ -267,18 +267,19 @@ def _assemble(
     request: Request,
     lock: LockFile,
     index: ModuleIndex,
+    finder: DistributionFinder,
     graph: ImportGraph,
     layers: Layers,
     problems: dict[str, list[Diagnostic]],
     diagnostics: list[Diagnostic],
-) -> Closure:
+) -> tuple[Closure, tuple[Pin, ...]]:
     runtime_modules = sorted(n for n in layers.runtime if isinstance(n, str) and n in index.modules)
     for module, found in problems.items():
         if module in layers.runtime:
             diagnostics.extend(found)
         else:  # type-only code never runs: its problems cannot break the image
             diagnostics.extend(Diagnostic(d.path, d.line, d.message, Severity.WARNING) for d in found)
-    diagnostics.extend(_shadowing(index, runtime_modules, resolver_python=request.target.python, project=project, lock=lock, request=request))
+    diagnostics.extend(_shadowing(index, finder, runtime_modules, request.target.python))
 
     direct = _requirements(graph, layers.required, layers.required, is_required)
     optional = _requirements(graph, layers.optional, layers.runtime, is_runtime)
@@ -289,7 +290,7 @@ def _assemble(
     wanted = {r.name: extras.get(r.name, ()) for r in direct if r.version is not None}
     if request.include_optional:
         wanted.update({r.name: extras.get(r.name, ()) for r in optional if r.version is not None})
-    versions = _versions(lock, request.target, wanted)
+    versions = _versions(lock, request.target)
     direct = tuple(_with_version(r, versions, extras) for r in direct)
     optional = tuple(_with_version(r, versions, extras) for r in optional)
     type_checking = tuple(_with_version(r, versions, extras) for r in type_checking)
@@ -309,14 +310,16 @@ def _assemble(
 
     pinned = pinned_closure(lock, wanted, request.target, with_hashes=request.hashes)
     diagnostics.extend(pinned.diagnostics)
+    with_optional = {r.name: extras.get(r.name, ()) for r in (*direct, *optional) if r.version is not None}
+    optional_pins = pinned.pins if with_optional.keys() == wanted.keys() else pinned_closure(lock, with_optional, request.target).pins
 
     files = sorted({index.modules[m].path for m in runtime_modules})
-    copy, copy_problems = emit.copy_paths(project.root, index, files, request.excludes, request.data)
+    copy, copy_problems = copy_paths(project.root, index, files, request.excludes, request.data)
     diagnostics.extend(copy_problems)
 
     errors = sorted({d for d in diagnostics if d.severity is Severity.ERROR})
     warnings = sorted({d for d in diagnostics if d.severity is Severity.WARNING})
-    return Closure(
+    closure = Closure(
         entries=request.entries,
         target=request.target,
         modules=tuple(runtime_modules),
@@ -330,6 +333,7 @@ def _assemble(
         warnings=tuple(warnings),
         errors=tuple(errors),
     )
+    return closure, optional_pins
 
 
 def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> bool:
@@ -337,8 +341,8 @@ def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> 
 
 
 def _requirements(
-    graph: ImportGraph, layer: Iterable[Hashable], importers: frozenset[Hashable], follow
-) -> tuple[Requirement, ...]:  # noqa: ANN001
+    graph: ImportGraph, layer: Iterable[Hashable], importers: frozenset[Hashable], follow: Callable[[Via], bool]
+) -> tuple[Requirement, ...]:
     found = []
     for node in layer:
         if not isinstance(node, (DistributionNode, UnresolvedNode)):
@@ -367,9 +371,7 @@ def _requirements(
     return tuple(merged[name] for name in sorted(merged))
 
 
-def _versions(lock: LockFile, target: Target, wanted: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    from depmin.lock import select
-
+def _versions(lock: LockFile, target: Target) -> dict[str, str]:
     versions = {}
     for name in lock.names():
         package = select(lock, name, None, target)
@@ -417,26 +419,21 @@ def _unresolved_message(node: UnresolvedNode, via: Via) -> str:
     )
 
 
-def _shadowing(index: ModuleIndex, modules: list[str], *, resolver_python, project, lock, request) -> list[Diagnostic]:  # noqa: ANN001
-    finder = _finder(project, lock, request)
+def _shadowing(
+    index: ModuleIndex, finder: DistributionFinder, modules: list[str], python: tuple[int, int]
+) -> list[Diagnostic]:
+    """Top-level first-party names that hide a stdlib module or a locked distribution's module."""
     found = []
     for name in sorted({m.partition(".")[0] for m in modules}):
         info = index.modules.get(name)
         if info is None:
             continue
-        if is_stdlib(name, resolver_python):
-            found.append(
-                Diagnostic(info.path, 0, f"first-party module {name} shadows the standard-library module", Severity.WARNING)
-            )
-            continue
-        distributions, _ = finder.find(name)
-        if distributions:
-            found.append(
-                Diagnostic(
-                    info.path,
-                    0,
-                    f"first-party module {name} shadows the locked distribution {', '.join(distributions)}",
-                    Severity.WARNING,
-                )
-            )
+        if is_stdlib(name, python):
+            hidden = "the standard-library module"
+        else:
+            distributions, _ = finder.find(name)
+            if not distributions:
+                continue
+            hidden = f"the locked distribution {', '.join(distributions)}"
+        found.append(Diagnostic(info.path, 0, f"first-party module {name} shadows {hidden}", Severity.WARNING))
     return found

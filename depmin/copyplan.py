@@ -1,0 +1,80 @@
+"""The COPY plan: the fewest repository paths that carry exactly the closure's files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from depmin.discover import ModuleIndex, is_excluded
+from depmin.model import CopyPath, Diagnostic
+
+
+def copy_paths(
+    root: Path, index: ModuleIndex, files: Iterable[str], excludes: Iterable[str], data: Iterable[str] = ()
+) -> tuple[list[CopyPath], list[Diagnostic]]:
+    """The fewest paths covering every closure file and no other Python file.
+
+    A directory is copied whole when every Python file under it (minus excludes)
+    is in the closure; its non-Python files travel with it as package data.
+    """
+    wanted = set(files)
+    excludes = tuple(excludes)
+    present = {p for p in index.names_by_path if not is_excluded(p, excludes)} | wanted
+    tree: dict[str, Any] = {}
+    for path in present:
+        node = tree
+        *directories, name = path.split("/")
+        for directory in directories:
+            node = node.setdefault(directory, {})
+        node[name] = path
+    sources = _cover(tree, "", wanted)
+    copies = [CopyPath(source, _destination(index, source, wanted)) for source in sources]
+    problems = []
+    for item in data:
+        cleaned = item.strip().removeprefix("./")
+        path = root / cleaned
+        if path.is_dir():
+            copies.append(CopyPath(cleaned.rstrip("/") + "/", cleaned.rstrip("/") + "/"))
+        elif path.is_file():
+            copies.append(CopyPath(cleaned, cleaned))
+        else:
+            problems.append(Diagnostic(cleaned, 0, "data path does not exist"))
+    unique = {c.source: c for c in copies}
+    return [unique[s] for s in sorted(unique)], problems
+
+
+def _cover(node: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
+    inside = list(_files(node))
+    if prefix and inside and all(path in wanted for path in inside):
+        return [prefix + "/"]
+    found: list[str] = []
+    for name in sorted(node):
+        child = node[name]
+        if isinstance(child, str):
+            if child in wanted:
+                found.append(child)
+        else:
+            found.extend(_cover(child, f"{prefix}/{name}" if prefix else name, wanted))
+    return found
+
+
+def _files(node: dict[str, Any]) -> Iterable[str]:
+    for child in node.values():
+        if isinstance(child, str):
+            yield child
+        else:
+            yield from _files(child)
+
+
+def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
+    """Where a COPY source lands: its own path, unless its root is a mapped package (package-dir)."""
+    sample = source if not source.endswith("/") else next(p for p in sorted(wanted) if p.startswith(source))
+    names = index.names_by_path.get(sample)
+    if not names:
+        return source
+    root = index.modules[names[0]].root
+    if not root.package:
+        return source
+    relative = source[len(root.path) :].lstrip("/") if root.path else source
+    return f"{root.package.replace('.', '/')}/{relative}"
