@@ -501,3 +501,227 @@ def check(target_name: str | None, **options: Any) -> int:
             if result.violations:
                 code = max(code, EXIT_FINDING)
     return code
+
+
+# -- verify ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("entries", nargs=-1)
+@analysis_options
+@click.option("--keep", is_flag=True, help="Leave the built tree and venv for inspection.")
+@handle_errors
+def verify(entries: tuple[str, ...], as_json: bool, keep: bool, **options: Any) -> int:
+    """Build the minimal tree and venv (uv) and import every closure module in it."""
+    import tempfile
+
+    from depmin import verify as proof
+
+    session = open_session(entries=entries, **options)
+    analysis = session.analyse()
+    closure = analysis.closure
+    if closure.errors:
+        _print_diagnostics(closure.errors)
+        click.echo("depmin: not verified because the analysis has errors", err=True)
+        return EXIT_BAD_INPUT
+    quiet = as_json
+    log = (lambda _message: None) if quiet else (lambda message: click.echo(f"  {message}", err=True))
+    workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
+    tree, requirements = workdir / "app", workdir / "requirements.txt"
+    try:
+        files = proof.copy_tree(session.project.root, closure.copy, session.request.excludes, tree)
+        if not quiet:
+            click.echo(f"copied {len(files)} files into {tree}", err=True)
+        requirements.write_text(emit.requirements_text(closure, _regenerate_command(session, None)), "utf-8")
+        try:
+            python = proof.find_interpreter(closure.target.python_version)
+            with _progress(quiet, "installing pinned distributions", total=None):
+                venv = proof.build_venv(workdir, python, requirements, log)
+        except proof.VerifyError as exc:
+            _fail(str(exc))
+        optional = {m for m in analysis.layers.optional if isinstance(m, str)}
+        outcomes: list[proof.ImportOutcome] = []
+        with _progress(quiet, "importing modules", total=len(closure.modules)) as advance:
+            results = proof.import_modules(venv, tree, closure.source_roots, closure.modules, lambda _r: advance())
+        for result in results:
+            outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
+        seen = {o.module for o in outcomes}
+        for module in closure.modules:
+            if module not in seen:
+                outcomes.append(proof.ImportOutcome(module, False, module in optional, "the import check did not report"))
+        result = proof.VerifyResult(tree, proof.installed_names(venv), tuple(outcomes))
+        if as_json:
+            _dump_json(_verify_json(result, keep))
+        else:
+            _print_verify(result)
+        return EXIT_OK if result.ok else EXIT_FINDING
+    finally:
+        if keep:
+            click.echo(f"kept {workdir} (tree: app/, venv: .venv/)", err=True)
+        else:
+            proof.remove_tree(workdir)
+
+
+class _progress:
+    """A rich progress bar on an interactive stderr; silence otherwise."""
+
+    def __init__(self, quiet: bool, description: str, total: int | None) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self.description, self.total = description, total
+
+    def __enter__(self) -> Callable[[], None]:
+        if not self.enabled:
+            return lambda: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        self.bar = Progress(console=Console(stderr=True), transient=True)
+        self.bar.start()
+        task = self.bar.add_task(self.description, total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *_: object) -> None:
+        if self.enabled:
+            self.bar.stop()
+
+
+def _verify_json(result: Any, keep: bool) -> dict[str, Any]:
+    return {
+        "ok": result.ok,
+        "tree": str(result.tree) if keep else None,
+        "installed": list(result.installed),
+        "modules": [
+            {"module": o.module, "ok": o.ok, "optional": o.optional, "message": o.message, "hint": o.hint}
+            for o in result.outcomes
+        ],
+    }
+
+
+def _print_verify(result: Any) -> None:
+    failures = [o for o in result.outcomes if not o.ok]
+    for failure in failures:
+        prefix = "optional " if failure.optional else ""
+        click.echo(f"{prefix}{failure.module}: {failure.message}")
+        if failure.hint:
+            click.echo(f"    {failure.hint}")
+    imported = sum(o.ok for o in result.outcomes)
+    verdict = "verified" if result.ok else "FAILED"
+    click.echo(
+        f"{verdict}: {imported}/{len(result.outcomes)} modules import with {len(result.installed)} installed distributions"
+    )
+
+
+# -- dockerfile and report ------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("entries", nargs=-1)
+@analysis_options
+@click.option("--base", default=None, metavar="IMAGE", help="Base image (default: python:X.Y-slim for the target Python).")
+@click.option("--requirements", "requirements_path", metavar="PATH", help="Requirements file the image installs (default: the target's `requirements`).")
+@click.option("--command", "command_text", metavar="CMD", help='The container command, e.g. "python -m ai.entrypoint".')
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the Dockerfile here, and FILE.dockerignore beside it.")
+@handle_errors
+def dockerfile(entries: tuple[str, ...], as_json: bool, base: str | None, requirements_path: str | None, command_text: str | None, output: Path | None, **options: Any) -> int:
+    """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore."""
+    from importlib.metadata import version
+
+    from depmin.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, parse_command
+
+    session = open_session(entries=entries, **options)
+    closure = session.analyse().closure
+    if closure.errors:
+        _print_diagnostics(closure.errors)
+        return EXIT_BAD_INPUT
+    target = session.target_config
+    requirements = requirements_path or (target.requirements if target else None)
+    if not requirements:
+        _fail("the image installs a generated requirements file: pass --requirements PATH (or use a target with `requirements`)")
+    regenerate = "depmin dockerfile " + (f"--target {target.name}" if target else " ".join(closure.entries))
+    if output is not None:
+        regenerate += f" -o {_relative(session.project.root, output)}"
+    spec = DockerfileSpec(
+        base=base or f"python:{closure.target.python_version}-slim",
+        requirements=requirements,
+        uv_version=version("uv"),
+        command=parse_command(command_text) if command_text else (),
+        regenerate=regenerate,
+    )
+    text = dockerfile_text(closure, spec)
+    ignore = dockerignore_text(closure, requirements, session.request.excludes)
+    if output is not None:
+        write_atomic(output, text)
+        write_atomic(output.with_name(output.name + ".dockerignore"), ignore)
+        click.echo(f"wrote {output} and {output.name}.dockerignore (build with: docker build -f {output} .)", err=True)
+    if as_json:
+        _dump_json({"dockerfile": text, "dockerignore": ignore})
+    elif output is None:
+        click.echo(text, nl=False)
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("entries", nargs=-1)
+@analysis_options
+@click.option("--markdown", is_flag=True, help="Print a Markdown table ready for a pull request.")
+@handle_errors
+def report(entries: tuple[str, ...], as_json: bool, markdown: bool, **options: Any) -> int:
+    """Whole project against the target: distributions, files, lines and wheel download size saved."""
+    from depmin import report as sizes
+    from depmin.copyplan import planned_files
+
+    session = open_session(entries=entries, **options)
+    closure = session.analyse().closure
+    if closure.errors:
+        _print_diagnostics(closure.errors)
+        return EXIT_BAD_INPUT
+    lock, target = session.lock, closure.target
+    whole_direct, whole_pins = sizes.whole_project_pins(lock, target)
+    whole_files = sizes.count_sources(sizes.repository_files(session.project.root))
+    copied = sizes.count_sources(path for path, _ in planned_files(session.project.root, closure.copy, session.request.excludes))
+    whole_bytes, whole_unknown = sizes.download_size(lock, whole_pins, target)
+    target_bytes, target_unknown = sizes.download_size(lock, closure.pinned, target)
+    rows = [
+        sizes.Row("Distributions (direct)", len(whole_direct), sum(1 for r in closure.direct if r.version)),
+        sizes.Row("Distributions (pinned)", len(whole_pins), len(closure.pinned)),
+        sizes.Row("Files copied", whole_files.files, copied.files),
+        sizes.Row("Python files copied", whole_files.python_files, copied.python_files),
+        sizes.Row("Python lines copied", whole_files.python_lines, copied.python_lines),
+        sizes.Row("Wheel download size", whole_bytes, target_bytes, "bytes"),
+    ]
+    in_target = {pin.name for pin in closure.pinned}
+    largest = sorted(
+        ((pin, sizes.download_size(lock, [pin], target)[0]) for pin in whole_pins), key=lambda item: (-item[1], item[0].name)
+    )[:12]
+    subject = f"target {session.target_config.name}" if session.target_config else " ".join(closure.entries)
+    if as_json:
+        _dump_json(
+            {
+                "subject": subject,
+                "python": target.python_version,
+                "platform": target.platform.name,
+                "rows": [
+                    {"metric": r.metric, "whole": r.whole, "target": r.target, "saved_percent": round(r.saved_percent, 1)}
+                    for r in rows
+                ],
+                "largest": [
+                    {"name": p.name, "version": p.version, "size": size, "in_target": p.name in in_target}
+                    for p, size in largest
+                ],
+                "unknown_sizes": sorted(set(whole_unknown) | set(target_unknown)),
+            }
+        )
+        return EXIT_OK
+    title = f"{subject} (Python {target.python_version}, {target.platform.name})"
+    if markdown:
+        click.echo(sizes.markdown_table(rows, title), nl=False)
+        click.echo()
+        click.echo("| Largest distributions | Size | Whole project | Target |")
+        click.echo("|---|---:|:---:|:---:|")
+        for pin, size in largest:
+            click.echo(f"| {pin.name} {pin.version} | {sizes.human_bytes(size)} | ✓ | {'✓' if pin.name in in_target else '–'} |")
+        return EXIT_OK
+    from depmin.render import print_report
+
+    print_report(title, rows, [(p, size, p.name in in_target) for p, size in largest], sizes)
+    return EXIT_OK

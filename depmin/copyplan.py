@@ -78,3 +78,24 @@ def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
         return source
     relative = source[len(root.path) :].lstrip("/") if root.path else source
     return f"{root.package.replace('.', '/')}/{relative}"
+
+
+def planned_files(root: Path, copies: Iterable[CopyPath], excludes: tuple[str, ...]) -> list[tuple[Path, str]]:
+    """(repository file, image-relative destination) for everything the COPY lines copy,
+    with the same excludes the generated .dockerignore applies."""
+    planned = []
+    for copy in copies:
+        source = root / copy.source
+        if copy.source.endswith("/"):
+            for path in sorted(source.rglob("*")):
+                relative = path.relative_to(root).as_posix()
+                if path.is_file() and not _ignored(relative, excludes):
+                    planned.append((path, f"{copy.destination}{path.relative_to(source).as_posix()}"))
+        elif source.is_file():
+            planned.append((source, copy.destination))
+    return planned
+
+
+def _ignored(relative: str, excludes: tuple[str, ...]) -> bool:
+    parts = relative.split("/")
+    return "__pycache__" in parts or relative.endswith(".pyc") or is_excluded(relative, excludes)

@@ -36,6 +36,7 @@ def run_analysis(
     lock: Path = CARAMBA_LOCK,
     include_optional: bool = False,
     hidden_imports: tuple[str, ...] = (),
+    data: tuple[str, ...] = (),
 ) -> Analysis:
     project = load_project(root)
     request = Request(
@@ -44,6 +45,7 @@ def run_analysis(
         lock_path=lock,
         excludes=project.config.exclude or DEFAULT_EXCLUDES,
         include_optional=include_optional,
+        data=data,
         hidden_imports=hidden_imports or project.config.hidden_imports,
     )
     return analyse(project, request)

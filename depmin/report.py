@@ -1,0 +1,151 @@
+"""The before/after table: whole project (`COPY . .` + the whole lock) against one target.
+
+Download sizes come from the `size` of the wheel that the target would install,
+chosen by packaging tags; the sdist when no wheel fits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from depmin.lock import Artifact, LockedPackage, LockFile, declared_extras, marker_holds, pinned_closure, select
+from depmin.model import Pin, Target
+
+_SKIPPED_DIRECTORIES = frozenset({".git", ".venv", "venv", "__pycache__", ".depmin_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"})
+
+
+@cache
+def platform_tags(target: Target) -> tuple[Tag, ...]:
+    """Every tag the target interpreter accepts, most specific first (as pip orders them)."""
+    name = target.platform.name
+    if name.startswith("linux-"):
+        machine = target.platform.platform_machine
+        platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(39, 16, -1)]
+        platforms += [f"manylinux2014_{machine}"]
+        if machine == "x86_64":
+            platforms += [f"manylinux_2_{minor}_{machine}" for minor in range(16, 4, -1)]
+            platforms += ["manylinux2010_x86_64", "manylinux1_x86_64"]
+        platforms += [f"linux_{machine}"]
+    elif name == "macos-arm64":
+        platforms = list(mac_platforms((14, 0), "arm64"))
+    else:
+        platforms = ["win_amd64"]
+    python = target.python
+    return tuple(cpython_tags(python, platforms=platforms)) + tuple(
+        compatible_tags(python, interpreter=f"cp{python[0]}{python[1]}", platforms=platforms)
+    )
+
+
+def best_artifact(package: LockedPackage, target: Target) -> Artifact | None:
+    """The wheel the target would install (best tag), else the sdist."""
+    priority = {tag: rank for rank, tag in enumerate(platform_tags(target))}
+    best: tuple[int, Artifact] | None = None
+    for wheel in package.wheels:
+        try:
+            _, _, _, tags = parse_wheel_filename(wheel.filename)
+        except InvalidWheelFilename:
+            continue
+        ranks = [priority[tag] for tag in tags if tag in priority]
+        if ranks and (best is None or min(ranks) < best[0]):
+            best = (min(ranks), wheel)
+    return best[1] if best else package.sdist
+
+
+def download_size(lock: LockFile, pins: Iterable[Pin], target: Target) -> tuple[int, list[str]]:
+    """(bytes, distributions without a size in uv.lock)."""
+    total, unknown = 0, []
+    for pin in pins:
+        package = select(lock, pin.name, pin.version, target)
+        artifact = best_artifact(package, target) if package else None
+        if artifact is None or artifact.size is None:
+            unknown.append(pin.name)
+        else:
+            total += artifact.size
+    return total, unknown
+
+
+def whole_project_pins(lock: LockFile, target: Target) -> tuple[set[str], tuple[Pin, ...]]:
+    """What `uv sync` of the whole project installs for the target: the members' declared dependencies."""
+    direct = set()
+    for member in lock.member_packages:
+        for dependency in member.dependencies:
+            if marker_holds(dependency.marker, target) and not lock.is_member(dependency.name):
+                direct.add(dependency.name)
+    extras = declared_extras(lock, target)
+    pins = pinned_closure(lock, {name: extras.get(name, ()) for name in direct}, target).pins
+    return direct, pins
+
+
+@dataclass(frozen=True)
+class SourceCount:
+    files: int
+    python_files: int
+    python_lines: int
+
+
+def count_sources(paths: Iterable[Path]) -> SourceCount:
+    files = python_files = lines = 0
+    for path in paths:
+        files += 1
+        if path.suffix == ".py":
+            python_files += 1
+            try:
+                with open(path, "rb") as handle:
+                    lines += sum(1 for _ in handle)
+            except OSError:
+                pass
+    return SourceCount(files, python_files, lines)
+
+
+def repository_files(root: Path) -> list[Path]:
+    """What `COPY . .` copies, less what no sane .dockerignore lets through (.git, venvs, caches)."""
+    found = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED_DIRECTORIES)
+        found.extend(Path(directory) / name for name in sorted(names) if not name.endswith(".pyc"))
+    return found
+
+
+def copied_files(tree_files: Iterable[str], tree: Path) -> list[Path]:
+    return [tree / relative for relative in tree_files]
+
+
+@dataclass(frozen=True)
+class Row:
+    metric: str
+    whole: int
+    target: int
+    unit: str = ""  # "bytes" for sizes
+
+    @property
+    def saved_percent(self) -> float:
+        return 0.0 if not self.whole else 100.0 * (self.whole - self.target) / self.whole
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def render_value(row: Row, value: int) -> str:
+    return human_bytes(value) if row.unit == "bytes" else f"{value:,}"
+
+
+def markdown_table(rows: Iterable[Row], title: str) -> str:
+    lines = [f"| {title} | Whole project | Target | Saved |", "|---|---:|---:|---:|"]
+    for row in rows:
+        lines.append(
+            f"| {row.metric} | {render_value(row, row.whole)} | {render_value(row, row.target)} | {row.saved_percent:.0f}% |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,229 @@
+"""Prove a closure: build the minimal tree and venv (with uv), import every module in it.
+
+The only place depmin runs analysed code, and only inside the throwaway tree:
+the import path of each check is that tree and that venv, nothing of the
+user's repository or environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from depmin.copyplan import planned_files
+from depmin.discover import ModuleIndex
+from depmin.model import Closure, CopyPath
+
+# Runs inside the built venv: forks once per module so one failure never hides the next,
+# and each import starts from the same clean interpreter state.
+_RUNNER = r"""
+import json, os, sys, traceback
+roots, modules = json.loads(sys.stdin.read())
+sys.path[:0] = roots
+for name in modules:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        try:
+            import importlib
+            importlib.import_module(name)
+            outcome = {"module": name, "ok": True}
+        except BaseException as exc:
+            missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+            outcome = {"module": name, "ok": False, "type": type(exc).__name__,
+                       "message": str(exc).splitlines()[0] if str(exc) else "", "missing": missing,
+                       "filename": getattr(exc, "filename", None)}
+        os.write(write, json.dumps(outcome).encode())
+        os._exit(0)
+    os.close(write)
+    chunks = []
+    while True:
+        chunk = os.read(read, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    text = b"".join(chunks).decode() or json.dumps({"module": name, "ok": False, "type": "Crash",
+        "message": f"the interpreter died (status {status})", "missing": None, "filename": None})
+    print(text, flush=True)
+"""
+
+
+class VerifyError(Exception):
+    """The tree or the venv could not be built (not a failed import)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    module: str
+    ok: bool
+    optional: bool  # reached only through guarded imports: may fail on what it guards
+    message: str = ""
+    hint: str = ""
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return not self.ok and not self.optional
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    tree: Path
+    installed: tuple[str, ...]
+    outcomes: tuple[ImportOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.counts_as_failure for o in self.outcomes)
+
+
+def copy_tree(root: Path, copies: Iterable[CopyPath], excludes: tuple[str, ...], tree: Path) -> list[str]:
+    """Copy exactly what the COPY lines copy (with the same excludes as the .dockerignore)."""
+    written = []
+    for source, destination in planned_files(root, copies, excludes):
+        target = tree / destination
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        written.append(destination)
+    return sorted(written)
+
+
+def uv_binary() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str], None]) -> Path:
+    """`uv venv` + `uv pip install --no-deps -r`: exactly the pinned set, nothing resolved on the side."""
+    uv = uv_binary()
+    venv = tree / ".venv"
+    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": ""}
+    environment.pop("PYTHONPATH", None)
+    commands = [
+        [uv, "venv", "--quiet", "--python", python, str(venv)],
+        [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(_python_in(venv)), "-r", str(requirements)],
+    ]
+    for command in commands:
+        log(" ".join(Path(part).name if part == uv else part for part in command))
+        completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+        if completed.returncode != 0:
+            detail = (completed.stderr or completed.stdout).strip().splitlines()
+            raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail[-1] if detail else completed.returncode}")
+    return venv
+
+
+def _python_in(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def installed_names(venv: Path) -> tuple[str, ...]:
+    from packaging.utils import canonicalize_name
+
+    names = set()
+    for info in venv.glob("lib/python*/site-packages/*.dist-info"):
+        names.add(canonicalize_name(info.name[: -len(".dist-info")].rsplit("-", 1)[0]))
+    return tuple(sorted(names))
+
+
+def import_modules(
+    venv: Path, tree: Path, roots: Iterable[str], modules: Iterable[str], on_result: Callable[[dict], None]
+) -> list[dict]:
+    """Import each module in a fork of a fresh interpreter whose path is only the tree and the venv."""
+    modules = list(modules)
+    environment = {
+        "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
+        "HOME": str(tree),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "VIRTUAL_ENV": str(venv),
+    }
+    absolute_roots = [str(tree / root) if root != "." else str(tree) for root in roots]
+    process = subprocess.Popen(
+        [str(_python_in(venv)), "-I", "-c", _RUNNER],
+        cwd=tree,
+        env=environment,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(json.dumps([absolute_roots, modules]))
+    process.stdin.close()
+    results = []
+    for line in process.stdout:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue  # a module printed something while importing
+        try:
+            result = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        results.append(result)
+        on_result(result)
+    process.wait()
+    return results
+
+
+def outcome(result: dict, optional: bool, index: ModuleIndex, closure: Closure) -> ImportOutcome:
+    if result.get("ok"):
+        return ImportOutcome(result["module"], True, optional)
+    message = f"{result.get('type')}: {result.get('message')}".rstrip(": ")
+    return ImportOutcome(result["module"], False, optional, message, _hint(result, index, closure))
+
+
+def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
+    missing = result.get("missing")
+    if result.get("type") in ("ModuleNotFoundError", "ImportError") and missing:
+        top = str(missing).partition(".")[0]
+        if missing in index.modules or top in index.modules:
+            return f"first-party module {missing} is not in the tree: a file is missing from the COPY list"
+        return (
+            f"no installed distribution provides {missing!r}: it is imported in a way depmin cannot see "
+            "(a computed name?); add it to hidden-imports, or to the project's dependencies"
+        )
+    if result.get("type") in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
+        return f"a data file is missing: {result.get('filename')}; add its directory to the target's `data`"
+    return ""
+
+
+def find_interpreter(version: str) -> str:
+    """An installed interpreter of the target version; never a download.
+
+    uv's own discovery misses pyenv's versions when they are not the active one,
+    so depmin looks on PATH, then in pyenv's and uv's version folders, and asks
+    each candidate what it is.
+    """
+    home = Path.home()
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", home / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for p in sorted(pyenv_root.glob(f"versions/{version}*/bin/python{version}"), reverse=True)]
+    candidates += [str(p) for p in sorted((home / ".local/share/uv/python").glob(f"cpython-{version}*/bin/python{version}"))]
+    candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists() and _reports_version(candidate, version):
+            return candidate
+    raise VerifyError(f"no Python {version} interpreter is installed (looked on PATH, in pyenv and uv); install one or pass --python")
+
+
+def _reports_version(executable: str, version: str) -> bool:
+    try:
+        completed = subprocess.run(
+            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return completed.returncode == 0 and completed.stdout.strip() == version
+
+
+def remove_tree(tree: Path) -> None:
+    shutil.rmtree(tree, ignore_errors=True)
