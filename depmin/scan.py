@@ -1,17 +1,24 @@
-"""Source text → ImportRecords, with LibCST. Pure: no file system, no imports of the code.
+"""Source text → ImportRecords. Pure: no file system, never imports or runs the code.
 
-What a record's kind and guard mean is decided here, from the syntax around
-the import: function bodies are lazy, `if TYPE_CHECKING:` bodies are type-only,
+What a record's kind and guard mean is decided here, from the syntax around the
+import: function bodies are lazy, `if TYPE_CHECKING:` bodies are type-only,
 try/except ImportError and contextlib.suppress(ImportError) guard, and
 `sys.version_info` / `sys.platform` tests are evaluated for the target so that
 dead branches contribute nothing.
+
+LibCST is the parser of record (`scan_source_cst`). The interpreter's own `ast`
+parser reads the same files several times faster; `scan_source` uses it for
+every file it can parse and falls back to LibCST for the rest (newer syntax
+than the running interpreter knows, broken files). Both adapters feed the same
+semantic core (`_Collector`, `_evaluate`), and a differential test proves they
+return identical records on the fixtures, the standard library and generated
+sources.
 """
 
 from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -20,10 +27,12 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from depmin.model import ImportRecord, Kind, Target
 
 # Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "1"
+SCANNER_VERSION = "2"
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _DYNAMIC_FUNCTIONS = frozenset({"import_module", "__import__"})
+# CPython refuses these outright; LibCST's native parser may overflow its stack on them.
+_TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,15 +57,38 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
     if b"import" not in source:  # also covers __import__ and import_module
         return ScanResult(records=())
     try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        if exc.msg in _TOO_DEEP:
+            return ScanResult((), (Problem(exc.lineno or 1, f"syntax error: {exc.msg}", True),))
+        return scan_source_cst(source, target)
+    except (ValueError, UnicodeDecodeError, LookupError):
+        return scan_source_cst(source, target)  # NUL bytes, bad encodings: LibCST words the error
+    except (RecursionError, MemoryError):
+        return ScanResult((), (Problem(1, "syntax error: too deeply nested to parse", True),))
+    collector = _AstCollector(target)
+    collector.visit(tree)
+    return collector.result()
+
+
+def scan_source_cst(source: bytes, target: Target) -> ScanResult:
+    """The parser of record: LibCST, whatever the running interpreter's grammar."""
+    try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
         line, message = _syntax_error(source, exc)
         return ScanResult((), (Problem(line, f"syntax error: {message}", True),))
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
-        return ScanResult((), (Problem(_error_line(exc), f"cannot decode source: {_first_line(str(exc))}", True),))
-    collector = _ImportCollector(target)
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
-    return ScanResult(tuple(collector.records), tuple(collector.problems))
+        line = getattr(exc, "lineno", None) or 1
+        return ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
+    except (RecursionError, MemoryError):
+        return ScanResult((), (Problem(1, "syntax error: too deeply nested to parse", True),))
+    collector = _CstCollector(target)
+    try:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    except RecursionError:
+        return ScanResult((), (Problem(1, "syntax error: too deeply nested to parse", True),))
+    return collector.result()
 
 
 def describe(record: ImportRecord) -> str:
@@ -73,10 +105,10 @@ def describe(record: ImportRecord) -> str:
 
 
 def _syntax_error(source: bytes, exc: cst.ParserSyntaxError) -> tuple[int, str]:
-    """CPython's own wording and line where it agrees the file is broken; LibCST's otherwise.
+    """CPython's wording and line where it agrees the file is broken; LibCST's otherwise.
 
-    ast.parse only parses (nothing runs); it is asked because its messages say what is wrong
-    ("'(' was never closed") where LibCST's say what it expected next.
+    ast.parse only parses (nothing runs); it is asked because its messages say what is
+    wrong ("'(' was never closed") where LibCST's say what it expected next.
     """
     try:
         ast.parse(source)
@@ -92,8 +124,7 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0]
 
 
-def _error_line(exc: Exception) -> int:
-    return getattr(exc, "lineno", None) or 1
+# -- the semantic core, shared by both parsers ------------------------------------------------
 
 
 class _Verdict(enum.Enum):
@@ -104,280 +135,148 @@ class _Verdict(enum.Enum):
     NOT_TYPE_CHECKING = "not_type_checking"
 
 
-class _ImportCollector(cst.CSTVisitor):
-    METADATA_DEPENDENCIES = (PositionProvider,)
+# A parser-neutral form of the expressions that matter (conditions and call arguments):
+#   ("name", id) ("attr", value, attr) ("not", x) ("and", [x...]) ("or", [x...])
+#   ("compare", left, [(op, right)...]) ("int", v) ("str", v) ("tuple", [x...])
+#   ("index", container, x) ("slice", container, lower, upper) ("method", subject, name, [x...])
+#   ("other",)
+Expr = tuple
+_OTHER: Expr = ("other",)
+
+
+class _Collector:
+    """Context (lazy / type-only / guarded) and record creation, whatever the syntax tree."""
 
     def __init__(self, target: Target) -> None:
-        super().__init__()
         self.target = target
         self.records: list[ImportRecord] = []
         self.problems: list[Problem] = []
-        self._function_depth = 0
-        self._type_checking_depth = 0
-        self._guard_depth = 0
+        self.function_depth = 0
+        self.type_checking_depth = 0
+        self.guard_depth = 0
 
-    # -- context -------------------------------------------------------------
+    def result(self) -> ScanResult:
+        # Source order by line: the two parsers walk some children (decorators, defaults) differently.
+        records = sorted(self.records, key=lambda r: r.line)
+        problems = sorted(self.problems, key=lambda p: p.line)
+        return ScanResult(tuple(records), tuple(problems))
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        # Decorators and defaults run at definition time; only the body is lazy.
-        for decorator in node.decorators:
-            decorator.visit(self)
-        node.params.visit(self)
-        self._function_depth += 1
-        node.body.visit(self)
-        self._function_depth -= 1
-        return False
-
-    def visit_Lambda(self, node: cst.Lambda) -> bool:
-        node.params.visit(self)
-        self._function_depth += 1
-        node.body.visit(self)
-        self._function_depth -= 1
-        return False
-
-    def visit_If(self, node: cst.If) -> bool:
-        node.test.visit(self)
-        verdict = _evaluate(node.test, self.target)
-        body_live = verdict is not _Verdict.FALSE
-        else_live = verdict is not _Verdict.TRUE
-        if body_live:
-            self._visit_typed(node.body, verdict is _Verdict.TYPE_CHECKING)
-        if else_live and node.orelse is not None:
-            self._visit_typed(node.orelse, verdict is _Verdict.NOT_TYPE_CHECKING)
-        return False
-
-    def visit_Try(self, node: cst.Try) -> bool:
-        self._visit_try(node.body, node.handlers, node.orelse, node.finalbody)
-        return False
-
-    def visit_TryStar(self, node: cst.TryStar) -> bool:
-        self._visit_try(node.body, node.handlers, node.orelse, node.finalbody)
-        return False
-
-    def visit_With(self, node: cst.With) -> bool:
-        for item in node.items:
-            item.visit(self)
-        guarded = any(_is_import_error_suppressor(item.item) for item in node.items)
-        self._visit_guarded(node.body, guarded)
-        return False
-
-    def _visit_try(
-        self,
-        body: cst.BaseSuite,
-        handlers: Sequence[cst.ExceptHandler | cst.ExceptStarHandler],
-        orelse: cst.Else | None,
-        finalbody: cst.Finally | None,
-    ) -> None:
-        self._visit_guarded(body, any(_catches_import_error(h.type) for h in handlers))
-        for part in (*handlers, orelse, finalbody):
-            if part is not None:
-                part.visit(self)
-
-    def _visit_guarded(self, node: cst.CSTNode, guarded: bool) -> None:
-        self._guard_depth += guarded
-        node.visit(self)
-        self._guard_depth -= guarded
-
-    def _visit_typed(self, node: cst.CSTNode, type_only: bool) -> None:
-        self._type_checking_depth += type_only
-        node.visit(self)
-        self._type_checking_depth -= type_only
-
-    # -- imports -------------------------------------------------------------
-
-    def visit_Import(self, node: cst.Import) -> bool:
-        line = self._line(node)
-        for alias in node.names:
-            self._add(target=_dotted(alias.name), names=(), line=line)
-        return False
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-        target = _dotted(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        if level == 0 and target == "__future__":
-            return False
-        if isinstance(node.names, cst.ImportStar):
-            names: tuple[str, ...] = ("*",)
+    def add(self, target: str, names: tuple[str, ...], line: int, level: int = 0, anchor: str | None = None, *, dynamic: bool = False) -> None:
+        if self.type_checking_depth:
+            kind = Kind.TYPE_CHECKING
+        elif dynamic:
+            kind = Kind.DYNAMIC
+        elif self.function_depth:
+            kind = Kind.LAZY
         else:
-            names = tuple(_dotted(alias.name) for alias in node.names)
-        self._add(target=target, names=names, line=self._line(node), level=level)
-        return False
+            kind = Kind.MODULE
+        self.records.append(ImportRecord(target, names, line, kind, self.guard_depth > 0, level, anchor))
 
-    def visit_Call(self, node: cst.Call) -> None:
-        function = _dynamic_import_function(node.func)
-        if function is None:
+    def add_import_from(self, module: str, level: int, names: tuple[str, ...], line: int) -> None:
+        if level == 0 and module == "__future__":
             return
-        name_arg = _argument(node.args, 0, "name")
+        self.add(module, names, line, level)
+
+    def dynamic_call(self, function: str, name_arg: Expr | None, package_arg: Expr | None, line: int) -> None:
         if name_arg is None:
             return
-        name = _literal_string(name_arg)
-        if name is None:
+        if name_arg[0] != "str":
             self.problems.append(
                 Problem(
-                    self._line(node),
+                    line,
                     f"{function}() of a computed name cannot be followed statically; "
                     "list what it can import under [tool.depmin] hidden-imports",
                     False,
                 )
             )
             return
+        name = name_arg[1]
         level = len(name) - len(name.lstrip("."))
         anchor: str | None = None
         if level and function == "import_module":
-            package_arg = _argument(node.args, 1, "package")
-            anchor_or_problem = _anchor(package_arg)
-            if isinstance(anchor_or_problem, Problem):
-                self.problems.append(Problem(self._line(node), anchor_or_problem.message, False))
+            if package_arg is None:
+                self.problems.append(Problem(line, "relative import_module() without package= fails at run time", False))
                 return
-            anchor = anchor_or_problem
+            if package_arg == ("name", "__package__"):
+                anchor = None
+            elif package_arg == ("name", "__name__"):
+                anchor = "__name__"
+            elif package_arg[0] == "str":
+                anchor = package_arg[1]
+            else:
+                self.problems.append(
+                    Problem(line, "import_module() relative to a computed package cannot be followed statically", False)
+                )
+                return
         elif level:
-            self.problems.append(
-                Problem(self._line(node), f"{function}({name!r}) with a relative name is not followed", False)
-            )
+            self.problems.append(Problem(line, f"{function}({name!r}) with a relative name is not followed", False))
             return
-        self._add(target=name[level:], names=(), line=self._line(node), level=level, anchor=anchor, dynamic=True)
+        self.add(name[level:], (), line, level, anchor, dynamic=True)
 
-    # -- helpers -------------------------------------------------------------
-
-    def _add(
-        self,
-        *,
-        target: str,
-        names: tuple[str, ...],
-        line: int,
-        level: int = 0,
-        anchor: str | None = None,
-        dynamic: bool = False,
-    ) -> None:
-        if self._type_checking_depth:
-            kind = Kind.TYPE_CHECKING
-        elif dynamic:
-            kind = Kind.DYNAMIC
-        elif self._function_depth:
-            kind = Kind.LAZY
-        else:
-            kind = Kind.MODULE
-        self.records.append(
-            ImportRecord(
-                target=target,
-                names=names,
-                line=line,
-                kind=kind,
-                guarded=self._guard_depth > 0,
-                level=level,
-                anchor=anchor,
-            )
+    def branch_flags(self, test: Expr) -> tuple[bool, bool, bool, bool]:
+        """(body live, body type-only, else live, else type-only) for an `if`."""
+        verdict = _evaluate(test, self.target)
+        return (
+            verdict is not _Verdict.FALSE,
+            verdict is _Verdict.TYPE_CHECKING,
+            verdict is not _Verdict.TRUE,
+            verdict is _Verdict.NOT_TYPE_CHECKING,
         )
 
-    def _line(self, node: cst.CSTNode) -> int:
-        return self.get_metadata(PositionProvider, node).start.line
 
-
-# -- syntax matchers ------------------------------------------------------------
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    raise TypeError(f"not a dotted name: {type(node).__name__}")
-
-
-def _name_of(node: cst.BaseExpression | None) -> str | None:
-    """The last component of a Name or Attribute chain, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return node.attr.value
+def _last_name(expression: Expr) -> str | None:
+    if expression[0] == "name":
+        return expression[1]
+    if expression[0] == "attr":
+        return expression[2]
     return None
 
 
-def _catches_import_error(handler_type: cst.BaseExpression | None) -> bool:
+def _catches_import_error(handler_type: Expr | None) -> bool:
     if handler_type is None:  # bare `except:`
         return True
-    if isinstance(handler_type, cst.Tuple):
-        return any(_catches_import_error(element.value) for element in handler_type.elements)
-    return _name_of(handler_type) in _IMPORT_ERRORS
+    if handler_type[0] == "tuple":
+        return any(_catches_import_error(element) for element in handler_type[1])
+    return _last_name(handler_type) in _IMPORT_ERRORS
 
 
-def _is_import_error_suppressor(expression: cst.BaseExpression) -> bool:
-    if not isinstance(expression, cst.Call) or _name_of(expression.func) != "suppress":
-        return False
-    return any(_catches_import_error(arg.value) for arg in expression.args if arg.keyword is None)
+def _is_import_error_suppressor(function: Expr, positional: list[Expr]) -> bool:
+    return _last_name(function) == "suppress" and any(_catches_import_error(arg) for arg in positional)
 
 
-def _dynamic_import_function(func: cst.BaseExpression) -> str | None:
-    if isinstance(func, cst.Name) and func.value in _DYNAMIC_FUNCTIONS:
-        return func.value
-    if (
-        isinstance(func, cst.Attribute)
-        and func.attr.value == "import_module"
-        and isinstance(func.value, cst.Name)
-        and func.value.value == "importlib"
-    ):
+def _dynamic_function(function: Expr) -> str | None:
+    if function[0] == "name" and function[1] in _DYNAMIC_FUNCTIONS:
+        return function[1]
+    if function[0] == "attr" and function[2] == "import_module" and function[1] == ("name", "importlib"):
         return "import_module"
     return None
 
 
-def _argument(args: Sequence[cst.Arg], position: int, keyword: str) -> cst.BaseExpression | None:
-    positional = [arg for arg in args if arg.keyword is None and not arg.star]
-    for arg in args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    if position < len(positional):
-        return positional[position].value
-    return None
-
-
-def _literal_string(node: cst.BaseExpression) -> str | None:
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _anchor(package_arg: cst.BaseExpression | None) -> str | None | Problem:
-    """The package a relative dynamic import resolves against."""
-    if package_arg is None:
-        return Problem(0, "relative import_module() without package= fails at run time", False)
-    if isinstance(package_arg, cst.Name) and package_arg.value == "__package__":
-        return None
-    if isinstance(package_arg, cst.Name) and package_arg.value == "__name__":
-        return "__name__"
-    literal = _literal_string(package_arg)
-    if literal is None:
-        return Problem(0, "import_module() relative to a computed package cannot be followed statically", False)
-    return literal
-
-
-# -- condition evaluation -----------------------------------------------------------
-
 _VERSION_PATCHES = (0, 99)  # a test is decided only if it holds for every patch release
 
 
-def _evaluate(test: cst.BaseExpression, target: Target) -> _Verdict:
-    if _name_of(test) == "TYPE_CHECKING":
+def _evaluate(test: Expr, target: Target) -> _Verdict:
+    if _last_name(test) == "TYPE_CHECKING":
         return _Verdict.TYPE_CHECKING
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = _evaluate(test.expression, target)
+    if test[0] == "not":
+        inner = _evaluate(test[1], target)
         return {
             _Verdict.TRUE: _Verdict.FALSE,
             _Verdict.FALSE: _Verdict.TRUE,
             _Verdict.TYPE_CHECKING: _Verdict.NOT_TYPE_CHECKING,
             _Verdict.NOT_TYPE_CHECKING: _Verdict.TYPE_CHECKING,
         }.get(inner, _Verdict.UNKNOWN)
-    if isinstance(test, cst.BooleanOperation):
-        left, right = _evaluate(test.left, target), _evaluate(test.right, target)
-        if isinstance(test.operator, cst.And):
-            if _Verdict.FALSE in (left, right):
+    if test[0] in ("and", "or"):
+        verdicts = [_evaluate(operand, target) for operand in test[1]]
+        if test[0] == "and":
+            if _Verdict.FALSE in verdicts:
                 return _Verdict.FALSE
-            if _Verdict.TYPE_CHECKING in (left, right):
+            if _Verdict.TYPE_CHECKING in verdicts:
                 return _Verdict.TYPE_CHECKING
-            return _Verdict.TRUE if left is right is _Verdict.TRUE else _Verdict.UNKNOWN
-        if _Verdict.TRUE in (left, right):
+            return _Verdict.TRUE if all(v is _Verdict.TRUE for v in verdicts) else _Verdict.UNKNOWN
+        if _Verdict.TRUE in verdicts:
             return _Verdict.TRUE
-        return _Verdict.FALSE if left is right is _Verdict.FALSE else _Verdict.UNKNOWN
+        return _Verdict.FALSE if all(v is _Verdict.FALSE for v in verdicts) else _Verdict.UNKNOWN
     outcomes = {_static_value(test, target, patch) for patch in _VERSION_PATCHES}
     if outcomes == {True}:
         return _Verdict.TRUE
@@ -390,7 +289,7 @@ class _Unknown(Exception):
     pass
 
 
-def _static_value(test: cst.BaseExpression, target: Target, patch: int) -> bool | None:
+def _static_value(test: Expr, target: Target, patch: int) -> bool | None:
     try:
         return bool(_value(test, target, patch))
     except _Unknown:
@@ -398,27 +297,27 @@ def _static_value(test: cst.BaseExpression, target: Target, patch: int) -> bool 
 
 
 _COMPARE = {
-    cst.Equal: lambda a, b: a == b,
-    cst.NotEqual: lambda a, b: a != b,
-    cst.LessThan: lambda a, b: a < b,
-    cst.LessThanEqual: lambda a, b: a <= b,
-    cst.GreaterThan: lambda a, b: a > b,
-    cst.GreaterThanEqual: lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
 }
 
 
-def _value(node: cst.BaseExpression, target: Target, patch: int) -> object:
+def _value(node: Expr, target: Target, patch: int) -> object:  # noqa: PLR0911 - one case per form
     """The value of a small expression over sys.version_info / sys.platform and literals."""
     version_info = (*target.python, patch, "final", 0)
-    if isinstance(node, cst.Comparison):
-        left = _value(node.left, target, patch)
-        for comparison in node.comparisons:
-            compare = _COMPARE.get(type(comparison.operator))
-            if compare is None:
+    kind = node[0]
+    if kind == "compare":
+        left = _value(node[1], target, patch)
+        for operator, comparator in node[2]:
+            if operator not in _COMPARE:
                 raise _Unknown
-            right = _value(comparison.comparator, target, patch)
+            right = _value(comparator, target, patch)
             try:
-                if not compare(left, right):
+                if not _COMPARE[operator](left, right):
                     return False
             except TypeError:
                 raise _Unknown from None
@@ -428,50 +327,334 @@ def _value(node: cst.BaseExpression, target: Target, patch: int) -> object:
         return version_info
     if _is_sys_attribute(node, "platform"):
         return target.platform.sys_platform
-    if isinstance(node, cst.Attribute) and _is_sys_attribute(node.value, "version_info"):
+    if kind == "attr" and _is_sys_attribute(node[1], "version_info"):
         fields = {"major": 0, "minor": 1, "micro": 2}
-        if node.attr.value in fields:
-            return version_info[fields[node.attr.value]]
+        if node[2] in fields:
+            return version_info[fields[node[2]]]
         raise _Unknown
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
-        container = _value(node.value, target, patch)
-        index = node.slice[0].slice
-        if isinstance(index, cst.Index):
-            return _index(container, _value(index.value, target, patch))
-        if isinstance(index, cst.Slice) and index.step is None:
-            lower = _value(index.lower, target, patch) if index.lower is not None else None
-            upper = _value(index.upper, target, patch) if index.upper is not None else None
-            return _index(container, slice(lower, upper))
+    if kind == "index":
+        return _index(_value(node[1], target, patch), _value(node[2], target, patch))
+    if kind == "slice":
+        lower = _value(node[2], target, patch) if node[2] is not None else None
+        upper = _value(node[3], target, patch) if node[3] is not None else None
+        return _index(_value(node[1], target, patch), slice(lower, upper))
+    if kind == "method" and node[2] == "startswith" and len(node[3]) == 1:
+        subject = _value(node[1], target, patch)
+        prefix = _value(node[3][0], target, patch)
+        if isinstance(subject, str) and isinstance(prefix, (str, tuple)):
+            return subject.startswith(prefix)
         raise _Unknown
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        method = node.func.attr.value
-        if method == "startswith" and len(node.args) == 1:
-            subject = _value(node.func.value, target, patch)
-            prefix = _value(node.args[0].value, target, patch)
-            if isinstance(subject, str) and isinstance(prefix, (str, tuple)):
-                return subject.startswith(prefix)
-        raise _Unknown
-    if isinstance(node, cst.Integer):
-        return int(node.evaluated_value)
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        value = node.evaluated_value
-        if isinstance(value, str):
-            return value
-        raise _Unknown
-    if isinstance(node, cst.Tuple):
-        return tuple(_value(element.value, target, patch) for element in node.elements)
+    if kind in ("int", "str"):
+        return node[1]
+    if kind == "tuple":
+        return tuple(_value(element, target, patch) for element in node[1])
     raise _Unknown
 
 
 def _index(container: object, index: object) -> object:
     try:
         return container[index]  # type: ignore[index]
-    except (TypeError, IndexError):
+    except (TypeError, IndexError, ValueError):
         raise _Unknown from None
 
 
-def _is_sys_attribute(node: cst.BaseExpression, attribute: str) -> bool:
+def _is_sys_attribute(node: Expr, attribute: str) -> bool:
     """`sys.<attribute>`, or bare `version_info` after `from sys import version_info`."""
+    if node[0] == "attr":
+        return node[2] == attribute and node[1] == ("name", "sys")
+    return attribute == "version_info" and node == ("name", "version_info")
+
+
+# -- LibCST adapter (the parser of record) ----------------------------------------------------------
+
+
+class _CstCollector(_Collector, cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, target: Target) -> None:
+        _Collector.__init__(self, target)
+        cst.CSTVisitor.__init__(self)
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.get_metadata(PositionProvider, node).start.line
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        # Decorators, defaults and annotations run at definition time; only the body is lazy.
+        for decorator in node.decorators:
+            decorator.visit(self)
+        node.params.visit(self)
+        if node.returns is not None:
+            node.returns.visit(self)
+        self.function_depth += 1
+        node.body.visit(self)
+        self.function_depth -= 1
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        node.params.visit(self)
+        self.function_depth += 1
+        node.body.visit(self)
+        self.function_depth -= 1
+        return False
+
+    def visit_If(self, node: cst.If) -> bool:
+        node.test.visit(self)
+        body_live, body_typed, else_live, else_typed = self.branch_flags(_cst_expr(node.test))
+        if body_live:
+            self._visit_in(node.body, typed=body_typed)
+        if else_live and node.orelse is not None:
+            self._visit_in(node.orelse, typed=else_typed)
+        return False
+
+    def visit_Try(self, node: cst.Try) -> bool:
+        return self._visit_try(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> bool:
+        return self._visit_try(node)
+
+    def _visit_try(self, node: cst.Try | cst.TryStar) -> bool:
+        guarded = any(_catches_import_error(_cst_expr(h.type) if h.type else None) for h in node.handlers)
+        self._visit_in(node.body, guarded=guarded)
+        for part in (*node.handlers, node.orelse, node.finalbody):
+            if part is not None:
+                part.visit(self)
+        return False
+
+    def visit_With(self, node: cst.With) -> bool:
+        for item in node.items:
+            item.visit(self)
+        guarded = any(
+            isinstance(item.item, cst.Call)
+            and _is_import_error_suppressor(
+                _cst_expr(item.item.func), [_cst_expr(a.value) for a in item.item.args if a.keyword is None and not a.star]
+            )
+            for item in node.items
+        )
+        self._visit_in(node.body, guarded=guarded)
+        return False
+
+    def _visit_in(self, node: cst.CSTNode, *, guarded: bool = False, typed: bool = False) -> None:
+        self.guard_depth += guarded
+        self.type_checking_depth += typed
+        node.visit(self)
+        self.guard_depth -= guarded
+        self.type_checking_depth -= typed
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        line = self._line(node)
+        for alias in node.names:
+            self.add(_cst_dotted(alias.name), (), line)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        module = _cst_dotted(node.module) if node.module is not None else ""
+        if isinstance(node.names, cst.ImportStar):
+            names: tuple[str, ...] = ("*",)
+        else:
+            names = tuple(_cst_dotted(alias.name) for alias in node.names)
+        self.add_import_from(module, len(node.relative), names, self._line(node))
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        function = _dynamic_function(_cst_expr(node.func))
+        if function is not None:
+            self.dynamic_call(
+                function, _cst_argument(node.args, 0, "name"), _cst_argument(node.args, 1, "package"), self._line(node)
+            )
+
+
+def _cst_dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
     if isinstance(node, cst.Attribute):
-        return node.attr.value == attribute and isinstance(node.value, cst.Name) and node.value.value == "sys"
-    return attribute == "version_info" and isinstance(node, cst.Name) and node.value == attribute
+        return f"{_cst_dotted(node.value)}.{node.attr.value}"
+    raise TypeError(f"not a dotted name: {type(node).__name__}")
+
+
+def _cst_argument(args: tuple[cst.Arg, ...] | list[cst.Arg], position: int, keyword: str) -> Expr | None:
+    for arg in args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return _cst_expr(arg.value)
+    positional = [arg for arg in args if arg.keyword is None and not arg.star]
+    return _cst_expr(positional[position].value) if position < len(positional) else None
+
+
+_CST_OPERATORS = {
+    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<",
+    cst.LessThanEqual: "<=", cst.GreaterThan: ">", cst.GreaterThanEqual: ">=",
+}  # fmt: skip
+
+
+def _cst_expr(node: cst.BaseExpression) -> Expr:  # noqa: PLR0911 - one case per form
+    if isinstance(node, cst.Name):
+        return ("name", node.value)
+    if isinstance(node, cst.Attribute):
+        return ("attr", _cst_expr(node.value), node.attr.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        return ("not", _cst_expr(node.expression))
+    if isinstance(node, cst.BooleanOperation):
+        operator = "and" if isinstance(node.operator, cst.And) else "or"
+        operands = []
+        for side in (node.left, node.right):
+            inner = _cst_expr(side)
+            operands.extend(inner[1] if inner[0] == operator and not side.lpar else [inner])
+        return (operator, operands)
+    if isinstance(node, cst.Comparison):
+        return (
+            "compare",
+            _cst_expr(node.left),
+            [(_CST_OPERATORS.get(type(c.operator), "?"), _cst_expr(c.comparator)) for c in node.comparisons],
+        )
+    if isinstance(node, cst.Integer):
+        return ("int", int(node.evaluated_value))
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        value = node.evaluated_value
+        return ("str", value) if isinstance(value, str) else _OTHER
+    if isinstance(node, cst.Tuple):
+        return ("tuple", [_cst_expr(e.value) if not isinstance(e, cst.StarredElement) else _OTHER for e in node.elements])
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1:
+        index = node.slice[0].slice
+        if isinstance(index, cst.Index) and index.star is None:
+            return ("index", _cst_expr(node.value), _cst_expr(index.value))
+        if isinstance(index, cst.Slice) and index.step is None:
+            lower = _cst_expr(index.lower) if index.lower is not None else None
+            upper = _cst_expr(index.upper) if index.upper is not None else None
+            return ("slice", _cst_expr(node.value), lower, upper)
+        return _OTHER
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        if all(a.keyword is None and not a.star for a in node.args):
+            return ("method", _cst_expr(node.func.value), node.func.attr.value, [_cst_expr(a.value) for a in node.args])
+    return _OTHER
+
+
+# -- ast adapter (the fast path) -------------------------------------------------------------------
+
+
+class _AstCollector(_Collector, ast.NodeVisitor):
+    def _visit_function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        self.visit(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+        self.function_depth += 1
+        for statement in node.body:
+            self.visit(statement)
+        self.function_depth -= 1
+
+    visit_FunctionDef = _visit_function
+    visit_AsyncFunctionDef = _visit_function
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.visit(node.args)
+        self.function_depth += 1
+        self.visit(node.body)
+        self.function_depth -= 1
+
+    def visit_If(self, node: ast.If) -> None:
+        self.visit(node.test)
+        body_live, body_typed, else_live, else_typed = self.branch_flags(_ast_expr(node.test))
+        if body_live:
+            self._visit_in(node.body, typed=body_typed)
+        if else_live:
+            self._visit_in(node.orelse, typed=else_typed)
+
+    def _visit_try(self, node: ast.Try) -> None:
+        guarded = any(_catches_import_error(_ast_expr(h.type) if h.type else None) for h in node.handlers)
+        self._visit_in(node.body, guarded=guarded)
+        for part in (*node.handlers, *node.orelse, *node.finalbody):
+            self.visit(part)
+
+    visit_Try = _visit_try
+    visit_TryStar = _visit_try
+
+    def _visit_with(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item)
+        guarded = any(
+            isinstance(item.context_expr, ast.Call)
+            and _is_import_error_suppressor(
+                _ast_expr(item.context_expr.func),
+                [_ast_expr(a) for a in item.context_expr.args if not isinstance(a, ast.Starred)],
+            )
+            for item in node.items
+        )
+        self._visit_in(node.body, guarded=guarded)
+
+    visit_With = _visit_with
+    visit_AsyncWith = _visit_with
+
+    def _visit_in(self, statements: list[ast.stmt], *, guarded: bool = False, typed: bool = False) -> None:
+        self.guard_depth += guarded
+        self.type_checking_depth += typed
+        for statement in statements:
+            self.visit(statement)
+        self.guard_depth -= guarded
+        self.type_checking_depth -= typed
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.add(alias.name, (), node.lineno)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        names = tuple(alias.name for alias in node.names)
+        self.add_import_from(node.module or "", node.level or 0, names, node.lineno)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        function = _dynamic_function(_ast_expr(node.func))
+        if function is not None:
+            self.dynamic_call(
+                function, _ast_argument(node, 0, "name"), _ast_argument(node, 1, "package"), node.lineno
+            )
+        self.generic_visit(node)
+
+
+def _ast_argument(node: ast.Call, position: int, keyword: str) -> Expr | None:
+    for item in node.keywords:
+        if item.arg == keyword:
+            return _ast_expr(item.value)
+    positional = [arg for arg in node.args if not isinstance(arg, ast.Starred)]
+    return _ast_expr(positional[position]) if position < len(positional) else None
+
+
+_AST_OPERATORS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+
+
+def _ast_expr(node: ast.expr) -> Expr:  # noqa: PLR0911 - one case per form
+    if isinstance(node, ast.Name):
+        return ("name", node.id)
+    if isinstance(node, ast.Attribute):
+        return ("attr", _ast_expr(node.value), node.attr)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return ("not", _ast_expr(node.operand))
+    if isinstance(node, ast.BoolOp):
+        return ("and" if isinstance(node.op, ast.And) else "or", [_ast_expr(v) for v in node.values])
+    if isinstance(node, ast.Compare):
+        return (
+            "compare",
+            _ast_expr(node.left),
+            [(_AST_OPERATORS.get(type(op), "?"), _ast_expr(c)) for op, c in zip(node.ops, node.comparators, strict=True)],
+        )
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, int) and not isinstance(node.value, bool):
+            return ("int", node.value)
+        if isinstance(node.value, str):
+            return ("str", node.value)
+        return _OTHER
+    if isinstance(node, ast.Tuple):
+        return ("tuple", [_ast_expr(e) if not isinstance(e, ast.Starred) else _OTHER for e in node.elts])
+    if isinstance(node, ast.Subscript):
+        index = node.slice
+        if isinstance(index, ast.Slice):
+            if index.step is not None:
+                return _OTHER
+            lower = _ast_expr(index.lower) if index.lower is not None else None
+            upper = _ast_expr(index.upper) if index.upper is not None else None
+            return ("slice", _ast_expr(node.value), lower, upper)
+        if isinstance(index, ast.Tuple):
+            return _OTHER  # x[a, b]: LibCST sees two slice elements
+        return ("index", _ast_expr(node.value), _ast_expr(index))
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.keywords:
+        if not any(isinstance(a, ast.Starred) for a in node.args):
+            return ("method", _ast_expr(node.func.value), node.func.attr, [_ast_expr(a) for a in node.args])
+    return _OTHER

@@ -1,0 +1,104 @@
+"""The ast fast path returns exactly LibCST's records: fixtures, the whole standard library, generated code."""
+
+from __future__ import annotations
+
+import ast
+import sysconfig
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from depmin.model import PLATFORMS, Target
+from depmin.scan import _AstCollector, scan_source_cst
+
+from .helpers import FIXTURES
+from .test_properties import planted_programs
+
+TARGETS = (Target((3, 12)), Target((3, 10), PLATFORMS["windows-x86_64"]))
+
+
+def fast_path(source: bytes, target: Target):
+    """The ast adapter alone, or None where ast cannot parse (scan_source then uses LibCST itself)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    collector = _AstCollector(target)
+    collector.visit(tree)
+    return collector.result()
+
+
+def differences(path: str) -> tuple[list[str], bool]:
+    """(mismatches, whether LibCST rejected a file that CPython parses)."""
+    source = Path(path).read_bytes()
+    if b"import" not in source:
+        return [], False
+    found = []
+    for target in TARGETS:
+        fast = fast_path(source, target)
+        if fast is None:
+            continue
+        slow = scan_source_cst(source, target)
+        if slow.failed:
+            return found, True  # nothing to compare: only the fast path reads this valid file
+        if fast != slow:
+            found.append(f"{path} ({target.python_version}): {fast} != {slow}")
+    return found, False
+
+
+def compare_all(paths: list[Path]) -> tuple[list[str], set[str]]:
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(differences, [str(p) for p in paths], chunksize=8))
+    mismatches = [problem for found, _ in results for problem in found]
+    rejected = {str(path) for path, (_, libcst_failed) in zip(paths, results, strict=True) if libcst_failed}
+    return mismatches, rejected
+
+
+def test_identical_on_every_fixture_file():
+    paths = sorted(p for p in FIXTURES.rglob("*.py") if not p.is_symlink())
+    assert len(paths) > 60
+    assert compare_all(paths) == ([], set())
+
+
+# The library itself; its own test suites (half a million more lines, the same result when
+# run by hand: identical everywhere LibCST parses) are left out to keep CI quick.
+_STDLIB_TESTS = ("test", "tests", "idle_test")
+# Valid Python that LibCST 1.x cannot parse; the fast path is the only reader of these.
+LIBCST_REJECTS = {"pydoc_data/topics.py"}
+
+
+def test_identical_on_the_standard_library():
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths = sorted(
+        p for p in stdlib.rglob("*.py")
+        if "site-packages" not in p.parts and not set(p.relative_to(stdlib).parts[:-1]) & set(_STDLIB_TESTS)
+    )
+    assert len(paths) > 700
+    mismatches, rejected = compare_all(paths)
+    assert mismatches == []
+    assert {Path(p).relative_to(stdlib).as_posix() for p in rejected} <= LIBCST_REJECTS
+
+
+EXTRA_CONDITIONS = [
+    "sys.version_info >= (3, 11)",
+    "sys.version_info[:2] < (3, 12)",
+    "sys.version_info.minor == 10 and TYPE_CHECKING",
+    "not (sys.platform == 'win32' or flag)",
+    "sys.platform.startswith(('linux', 'darwin'))",
+    "TYPE_CHECKING or sys.version_info > (3, 99)",
+    "version_info[0] != 3",
+]
+
+
+@given(planted_programs(), st.lists(st.sampled_from(EXTRA_CONDITIONS), max_size=3))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_identical_on_generated_sources(program, conditions):
+    source, _ = program
+    lines = ["import sys", "from sys import version_info", source]
+    for number, condition in enumerate(conditions):
+        lines.append(f"if {condition}:\n    import cond{number}.body\nelse:\n    importlib.import_module('cond{number}.orelse')")
+    text = "\n".join(lines).encode()
+    for target in TARGETS:
+        assert fast_path(text, target) == scan_source_cst(text, target), text.decode()
