@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,9 +38,12 @@ class ScanCache:
         digest.update(source)
         return digest.hexdigest()
 
+    def entry(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
     def scan(self, source: bytes, target: Target) -> ScanResult:
         key = self.key(source, target)
-        path = self.directory / key[:2] / f"{key}.json"
+        path = self.entry(key)
         cached = _load(path)
         if cached is not None:
             self.hits += 1
@@ -98,3 +104,76 @@ def _store(path: Path, result: ScanResult) -> None:
         os.replace(temporary, path)
     except OSError:
         pass  # a read-only or full cache directory slows depmin down, it never breaks it
+
+
+# -- many files at once ---------------------------------------------------------------------
+
+# Below this much uncached source a process pool costs more than it saves.
+PARALLEL_MIN_BYTES = 4_000_000
+
+
+def scan_files(
+    root: Path,
+    paths: list[str],
+    target: Target,
+    cache: ScanCache | None,
+    *,
+    workers: int | None = None,
+    on_scanned: Callable[[int], None] | None = None,
+) -> dict[str, ScanResult]:
+    """Scan results for root-relative paths: from the cache where it has them, the rest scanned
+    (in parallel over processes when there is enough work) and stored."""
+    results: dict[str, ScanResult] = {}
+    pending: list[tuple[str, bytes, str | None]] = []
+    for path in paths:
+        try:
+            source = (root / path).read_bytes()
+        except OSError as exc:
+            results[path] = ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
+            continue
+        if cache is None:
+            pending.append((path, source, None))
+            continue
+        key = cache.key(source, target)
+        cached = _load(cache.entry(key))
+        if cached is not None:
+            cache.hits += 1
+            results[path] = cached
+        else:
+            cache.misses += 1
+            pending.append((path, source, key))
+    if on_scanned is not None and len(results):
+        on_scanned(len(results))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    sources = [source for _, source, _ in pending]
+    if workers > 1 and len(pending) > 1 and sum(map(len, sources)) >= PARALLEL_MIN_BYTES:
+        scanned = _scan_in_processes(sources, target, workers, on_scanned)
+    else:
+        scanned = []
+        for source in sources:
+            scanned.append(scan_source(source, target))
+            if on_scanned is not None:
+                on_scanned(1)
+    for (path, _, key), result in zip(pending, scanned, strict=True):
+        results[path] = result
+        if cache is not None and key is not None:
+            _store(cache.entry(key), result)
+    return results
+
+
+def _scan_in_processes(
+    sources: list[bytes], target: Target, workers: int, on_scanned: Callable[[int], None] | None
+) -> list[ScanResult]:
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    chunk = max(1, min(64, len(sources) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        results = []
+        for result in pool.map(_scan_one, sources, [target] * len(sources), chunksize=chunk):
+            results.append(result)
+            if on_scanned is not None:
+                on_scanned(1)
+        return results
+
+
+def _scan_one(source: bytes, target: Target) -> ScanResult:
+    return scan_source(source, target)

@@ -90,6 +90,7 @@ def analysis_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Scan cache (default: <root>/.depmin_cache)."),
         click.option("--no-cache", is_flag=True, help="Scan every file again; do not read or write the cache."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -104,9 +105,21 @@ class Session:
     lock: LockFile
     request: Request
     target_config: TargetConfig | None
+    show_progress: bool = False
 
     def analyse(self) -> Analysis:
-        return analyse(self.project, self.request, self.lock)
+        if not self.show_progress:
+            return analyse(self.project, self.request, self.lock)
+        from dataclasses import replace
+
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        columns = (SpinnerColumn(), TextColumn("scanning {task.completed} files"))
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("scan", total=None)
+            request = replace(self.request, on_scanned=lambda count: bar.advance(task, count))
+            return analyse(self.project, request, self.lock)
 
 
 def open_session(
@@ -123,6 +136,8 @@ def open_session(
     entries: tuple[str, ...],
     include_optional: bool = False,
     hashes: bool = False,
+    quiet: bool = False,
+    as_json: bool = False,
     **_: Any,
 ) -> Session:
     project_root = _project_root(root)
@@ -160,7 +175,7 @@ def open_session(
         site_packages=Path(site_packages) if site_packages else None,
         cache=cache,
     )
-    return Session(project, lock_file, request, target_config)
+    return Session(project, lock_file, request, target_config, show_progress=not (quiet or as_json) and sys.stderr.isatty())
 
 
 def _project_root(root: Path | None) -> Path:
@@ -215,7 +230,7 @@ def main() -> None:
 @handle_errors
 def closure(entries: tuple[str, ...], as_json: bool, output: Path | None, copy_list: Path | None, **options: Any) -> int:
     """Pinned requirements and the COPY list for ENTRY... (directories, .py files or module names)."""
-    session = open_session(entries=entries, **options)
+    session = open_session(entries=entries, as_json=as_json, **options)
     result = session.analyse().closure
     if result.ok:
         command = _regenerate_command(session, output)
@@ -261,7 +276,7 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
 @handle_errors
 def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, **options: Any) -> int:
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop."""
-    session = open_session(entries=entries, **options)
+    session = open_session(entries=entries, as_json=as_json, **options)
     analysis = session.analyse()
     try:
         node = target_node(analysis, name)
@@ -312,7 +327,7 @@ def _print_explanation(explanation: Explanation, session: Session) -> None:
 @handle_errors
 def audit(entries: tuple[str, ...], as_json: bool, patterns: tuple[str, ...], **options: Any) -> int:
     """Fail when a forbidden distribution is reachable from ENTRY... (or from each target's `forbid`)."""
-    runs = _audit_runs(entries, patterns, options)
+    runs = _audit_runs(entries, patterns, {**options, "as_json": as_json})
     reports, worst = [], EXIT_OK
     for session, forbidden in runs:
         analysis = session.analyse()
@@ -430,6 +445,7 @@ def target_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--site-packages", type=click.Path(file_okay=False, path_type=Path), help="Installed environment to read import names from."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Scan cache (default: <root>/.depmin_cache)."),
         click.option("--no-cache", is_flag=True, help="Scan every file again."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -517,7 +533,7 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, **options: Any) 
 
     from depmin import verify as proof
 
-    session = open_session(entries=entries, **options)
+    session = open_session(entries=entries, as_json=as_json, **options)
     analysis = session.analyse()
     closure = analysis.closure
     if closure.errors:
@@ -628,7 +644,7 @@ def dockerfile(entries: tuple[str, ...], as_json: bool, base: str | None, requir
 
     from depmin.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, parse_command
 
-    session = open_session(entries=entries, **options)
+    session = open_session(entries=entries, as_json=as_json, **options)
     closure = session.analyse().closure
     if closure.errors:
         _print_diagnostics(closure.errors)
@@ -670,7 +686,7 @@ def report(entries: tuple[str, ...], as_json: bool, markdown: bool, **options: A
     from depmin import report as sizes
     from depmin.copyplan import planned_files
 
-    session = open_session(entries=entries, **options)
+    session = open_session(entries=entries, as_json=as_json, **options)
     closure = session.analyse().closure
     if closure.errors:
         _print_diagnostics(closure.errors)

@@ -44,6 +44,7 @@ class ModuleIndex:
     namespaces: Mapping[str, tuple[str, ...]]  # namespace package → its directories
     names_by_path: Mapping[str, tuple[str, ...]]  # file → every module name it has
     diagnostics: tuple[Diagnostic, ...] = field(default=())
+    shadowed: Mapping[str, str] = field(default_factory=dict)  # file hidden by an earlier root → its module
 
     def is_first_party(self, name: str) -> bool:
         return name in self.modules or name in self.namespaces
@@ -69,6 +70,7 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
     namespaces: dict[str, list[str]] = {}
     names_by_path: dict[str, list[str]] = {}
     diagnostics: list[Diagnostic] = []
+    shadowed: dict[str, str] = {}
     for root in roots:
         walker = _Walker(repository, root_dirs - {root.path}, diagnostics)
         for path, is_dir in walker.walk(root.path):
@@ -91,6 +93,7 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
                         Severity.WARNING,
                     )
                 )
+                shadowed[path] = name
                 continue
             if existing is None:
                 modules[name] = ModuleFile(name, path, is_package, root)
@@ -103,6 +106,7 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
         namespaces={name: tuple(dirs) for name, dirs in namespaces.items()},
         names_by_path={path: tuple(names) for path, names in names_by_path.items()},
         diagnostics=tuple(diagnostics),
+        shadowed=shadowed,
     )
 
 
@@ -135,8 +139,7 @@ class _Walker:
         absolute = self.repository / directory if directory else self.repository
         real = absolute.resolve()
         if real in self._seen_dirs:
-            self.diagnostics.append(Diagnostic(directory, 0, "symlink loop; not followed", Severity.WARNING))
-            return
+            return  # reached twice through symlinks: walked once is enough
         self._seen_dirs.add(real)
         try:
             entries = sorted(os.scandir(absolute), key=lambda e: e.name)
@@ -156,6 +159,9 @@ class _Walker:
             if entry.name.startswith(".") or entry.name in _NEVER_WALKED or not entry.name.isidentifier():
                 continue
             if path in self.other_roots or not self._is_dir(entry, path):
+                continue
+            if entry.is_symlink() and Path(entry.path).resolve() in self._seen_dirs:
+                self.diagnostics.append(Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING))
                 continue
             if (Path(entry.path) / "pyvenv.cfg").exists() or (Path(entry.path) / "pyproject.toml").exists():
                 continue  # a virtual environment, or a separate project (a workspace member is its own root)

@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.model import Diagnostic, Pin, Severity, Target
@@ -44,6 +46,16 @@ class Dependency:
     marker: str | None
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Declared:
+    """One requirement as pyproject.toml states it, normalised for comparison."""
+
+    name: str
+    extras: tuple[str, ...]
+    specifier: str
+    marker: str
+
+
 @dataclass(frozen=True)
 class LockedPackage:
     name: str
@@ -55,6 +67,7 @@ class LockedPackage:
     resolution_markers: tuple[str, ...]
     wheels: tuple[Artifact, ...]
     sdist: Artifact | None
+    requires_dist: tuple[Declared, ...] = ()  # what a member's pyproject declared when it was locked
 
     @property
     def hashes(self) -> tuple[str, ...]:
@@ -133,7 +146,88 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
         resolution_markers=tuple(raw.get("resolution-markers", [])),  # type: ignore[arg-type]
         wheels=tuple(_artifact(w) for w in raw.get("wheels", [])),  # type: ignore[attr-defined]
         sdist=_artifact(sdist) if isinstance(sdist, dict) else None,
+        requires_dist=tuple(sorted(_declared_from_lock(d) for d in raw.get("metadata", {}).get("requires-dist", []))),  # type: ignore[union-attr]
     )
+
+
+def _declared_from_lock(raw: Mapping[str, object]) -> Declared:
+    extras = raw.get("extras", ())
+    return Declared(
+        name=canonicalize_name(str(raw["name"])),
+        extras=tuple(sorted(canonicalize_name(e) for e in extras)),  # type: ignore[union-attr]
+        specifier=str(SpecifierSet(str(raw.get("specifier", "")))),
+        marker=str(Marker(str(raw["marker"]))) if raw.get("marker") else "",
+    )
+
+
+def declared_in_pyproject(pyproject: Mapping[str, object]) -> tuple[Declared, ...]:
+    """[project].dependencies and optional-dependencies, in the form uv.lock records them."""
+    project = pyproject.get("project", {})
+    if not isinstance(project, dict):
+        return ()
+    found = []
+    for text in project.get("dependencies", []) or []:
+        found.append(_declared_from_text(str(text), None))
+    optional = project.get("optional-dependencies", {}) or {}
+    for extra, texts in optional.items() if isinstance(optional, dict) else ():
+        for text in texts:
+            found.append(_declared_from_text(str(text), str(extra)))
+    return tuple(sorted(d for d in found if d is not None))
+
+
+def _declared_from_text(text: str, extra: str | None) -> Declared | None:
+    try:
+        requirement = Requirement(text)
+    except InvalidRequirement:
+        return None
+    marker = str(requirement.marker) if requirement.marker else ""
+    if extra is not None:
+        extra_marker = f"extra == '{canonicalize_name(extra)}'"
+        marker = f"({marker}) and {extra_marker}" if marker else extra_marker
+        marker = str(Marker(marker))
+    return Declared(
+        name=canonicalize_name(requirement.name),
+        extras=tuple(sorted(canonicalize_name(e) for e in requirement.extras)),
+        specifier=str(requirement.specifier),
+        marker=marker,
+    )
+
+
+def lock_mismatches(lock: LockFile, pyproject: Mapping[str, object]) -> list[str]:
+    """Like `uv lock --check`: the root project's declared dependencies that uv.lock does not record.
+
+    Markers are left out of the comparison: uv rewrites them (python_version becomes
+    python_full_version), so only names, extras and version specifiers are compared.
+    """
+    project = pyproject.get("project", {})
+    name = canonicalize_name(str(project.get("name", ""))) if isinstance(project, dict) else ""
+    root = next((p for p in lock.member_packages if p.name == name), None)
+    if root is None:
+        return [f"uv.lock has no entry for the project {name!r}; run `uv lock`"] if name and lock.members else []
+    declared = _by_name(declared_in_pyproject(pyproject))
+    locked = _by_name(root.requires_dist)
+    problems = []
+    for dependency in sorted(set(declared) | set(locked)):
+        here, there = declared.get(dependency), locked.get(dependency)
+        if there is None:
+            problems.append(f"{dependency} is declared in pyproject.toml but not in uv.lock; run `uv lock`")
+        elif here is None:
+            problems.append(f"{dependency} is in uv.lock but no longer declared in pyproject.toml; run `uv lock`")
+        elif here != there:
+            problems.append(
+                f"{dependency} differs: pyproject.toml says {' | '.join(here)!r}, "
+                f"uv.lock says {' | '.join(there)!r}; run `uv lock`"
+            )
+    return problems
+
+
+def _by_name(declared: Iterable[Declared]) -> dict[str, list[str]]:
+    found: dict[str, set[str]] = {}
+    for item in declared:
+        extras = f"[{','.join(item.extras)}]" if item.extras else ""
+        found.setdefault(item.name, set()).add(f"{item.name}{extras}{item.specifier}")
+    return {name: sorted(values) for name, values in found.items()}
+
 
 
 def _dependency(raw: Mapping[str, object]) -> Dependency:

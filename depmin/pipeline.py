@@ -6,7 +6,6 @@ metadata); writing and printing belong to the CLI.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depmin.copyplan import copy_paths
-from depmin.cache import ScanCache
+from depmin.cache import ScanCache, scan_files
 from depmin.config import Project
 from depmin.discover import (
     ModuleIndex,
@@ -24,7 +23,15 @@ from depmin.discover import (
     roots_from_build_config,
 )
 from depmin.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode, is_required, is_runtime
-from depmin.lock import LockFile, declared_extras, declared_names, pinned_closure, read_lock, select
+from depmin.lock import (
+    LockFile,
+    declared_extras,
+    declared_names,
+    lock_mismatches,
+    pinned_closure,
+    read_lock,
+    select,
+)
 from depmin.model import Closure, Diagnostic, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
@@ -35,7 +42,7 @@ from depmin.resolve import (
     installed_modules,
     known_modules,
 )
-from depmin.scan import Problem, ScanResult, describe, scan_source
+from depmin.scan import ScanResult, describe
 from depmin.stdlib import is_stdlib
 
 HIDDEN = "<hidden-imports>"
@@ -53,6 +60,7 @@ class Request:
     hashes: bool = False
     site_packages: Path | None = None
     cache: ScanCache | None = None
+    on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
 
 
 @dataclass(frozen=True)
@@ -102,24 +110,19 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
     if lock is None:
         lock = read_lock(request.lock_path, _display(project.root, request.lock_path))
     index = build_index(project.root, source_roots(project, lock))
-    diagnostics: list[Diagnostic] = list(index.diagnostics)
+    diagnostics: list[Diagnostic] = []
+    if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
+        diagnostics += [Diagnostic(lock.path, 0, m, Severity.WARNING) for m in lock_mismatches(lock, project.pyproject)]
     finder = _finder(project, lock, request)
     resolver = Resolver(index, finder, request.target.python)
-    entry_modules = _entry_modules(project.root, index, request, diagnostics)
+    entry_modules, entry_directories = _entry_modules(project.root, index, request, diagnostics)
 
     graph = ImportGraph()
     problems: dict[str, list[Diagnostic]] = {}
-    queue: deque[str] = deque()
-    seen: set[str] = set()
-
-    def visit(module: str) -> None:
-        if module not in seen:
-            seen.add(module)
-            queue.append(module)
-
+    seen: set[str] = set(entry_modules)
     for module in entry_modules:
         graph.add_entry(module)
-        visit(module)
+    frontier = list(entry_modules)
     if request.hidden_imports:
         graph.add_entry(HIDDEN)
         for name in request.hidden_imports:
@@ -127,16 +130,32 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
             via = Via("pyproject.toml", 0, HIDDEN, Kind.DYNAMIC, False, f"hidden-imports: {name}")
             for node in _targets(resolver, name, record):
                 graph.add(HIDDEN, node, via)
-                if isinstance(node, str):
-                    visit(node)
+                if isinstance(node, str) and node not in seen:
+                    seen.add(node)
+                    frontier.append(node)
 
-    while queue:
-        module = queue.popleft()
-        for node in _module_edges(project.root, index, resolver, request, graph, module, problems):
-            visit(node)
+    # Breadth-first, one level at a time, so each level's files can be scanned together.
+    while frontier:
+        scans = scan_files(
+            project.root,
+            [index.modules[m].path for m in frontier],
+            request.target,
+            request.cache,
+            on_scanned=request.on_scanned,
+        )
+        following: list[str] = []
+        for module in frontier:
+            result = scans[index.modules[module].path]
+            for node in _module_edges(index, resolver, graph, module, result, problems):
+                if node not in seen:
+                    seen.add(node)
+                    following.append(node)
+        frontier = following
 
     layers = graph.layers()
-    closure, optional_pins = _assemble(project, request, lock, index, finder, graph, layers, problems, diagnostics)
+    closure, optional_pins = _assemble(
+        project, request, lock, index, finder, graph, layers, problems, diagnostics, entry_directories
+    )
     return Analysis(closure, graph, layers, lock, index, finder, optional_pins)
 
 
@@ -163,8 +182,12 @@ def _finder(project: Project, lock: LockFile, request: Request) -> DistributionF
     )
 
 
-def _entry_modules(root: Path, index: ModuleIndex, request: Request, diagnostics: list[Diagnostic]) -> list[str]:
+def _entry_modules(
+    root: Path, index: ModuleIndex, request: Request, diagnostics: list[Diagnostic]
+) -> tuple[list[str], list[str]]:
+    """The entries' module names, and the directories among them (root-relative, "" for the root)."""
     modules: list[str] = []
+    directories: list[str] = []
     real_root = root.resolve()
     for entry in request.entries:
         path = (root / entry).resolve()
@@ -175,6 +198,7 @@ def _entry_modules(root: Path, index: ModuleIndex, request: Request, diagnostics
         elif path.exists() and not inside:
             diagnostics.append(Diagnostic(entry, 0, "entry is outside the project root"))
         elif path.is_dir():
+            directories.append(relative)
             found = [
                 m for m in index.modules_under(relative) if not is_excluded(index.modules[m].path, request.excludes)
             ]
@@ -193,7 +217,7 @@ def _entry_modules(root: Path, index: ModuleIndex, request: Request, diagnostics
             modules.append(entry)
         else:
             diagnostics.append(Diagnostic(entry, 0, "no such file, directory or first-party module"))
-    return list(dict.fromkeys(modules))
+    return list(dict.fromkeys(modules)), directories
 
 
 def _targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashable]:
@@ -213,22 +237,20 @@ def _targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashab
 
 
 def _module_edges(
-    root: Path,
     index: ModuleIndex,
     resolver: Resolver,
-    request: Request,
     graph: ImportGraph,
     module: str,
+    result: ScanResult,
     problems: dict[str, list[Diagnostic]],
 ) -> list[str]:
-    """Scan one module, add its edges, return the first-party modules it reaches."""
+    """Add one scanned module's edges; return the first-party modules it reaches."""
     info = index.modules[module]
     reached: list[str] = []
     parent = module.rpartition(".")[0]
     if parent and parent in index.modules:
         graph.add(module, parent, Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)"))
         reached.append(parent)
-    result = _scan(root, info.path, request)
     found = problems.setdefault(module, [])
     for problem in result.problems:
         severity = Severity.ERROR if problem.fatal else Severity.WARNING
@@ -249,16 +271,6 @@ def _module_edges(
     return reached
 
 
-def _scan(root: Path, path: str, request: Request) -> ScanResult:
-    try:
-        source = (root / path).read_bytes()
-    except OSError as exc:
-        return ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
-    if request.cache is not None:
-        return request.cache.scan(source, request.target)
-    return scan_source(source, request.target)
-
-
 # -- assembling the closure -------------------------------------------------------------
 
 
@@ -272,8 +284,10 @@ def _assemble(
     layers: Layers,
     problems: dict[str, list[Diagnostic]],
     diagnostics: list[Diagnostic],
+    entry_directories: list[str],
 ) -> tuple[Closure, tuple[Pin, ...]]:
     runtime_modules = sorted(n for n in layers.runtime if isinstance(n, str) and n in index.modules)
+    diagnostics.extend(_relevant_index_problems(index, entry_directories, set(runtime_modules)))
     for module, found in problems.items():
         if module in layers.runtime:
             diagnostics.extend(found)
@@ -334,6 +348,19 @@ def _assemble(
         errors=tuple(errors),
     )
     return closure, optional_pins
+
+
+def _relevant_index_problems(index: ModuleIndex, directories: list[str], modules: set[str]) -> list[Diagnostic]:
+    """Problems found while indexing, where they touch this analysis: inside an entry directory
+    ("" is the whole repository), or a shadowed file whose module name the closure imports."""
+    relevant = []
+    for diagnostic in index.diagnostics:
+        if diagnostic.path in index.shadowed:
+            if index.shadowed[diagnostic.path] in modules:
+                relevant.append(diagnostic)
+        elif any(not d or diagnostic.path.startswith(f"{d}/") for d in directories):
+            relevant.append(diagnostic)
+    return relevant
 
 
 def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> bool:
