@@ -20,6 +20,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from depmin import __version__
+from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
 
@@ -52,6 +53,24 @@ class ScanCache:
         result = scan_source(source, target)
         _store(path, result)
         return result
+
+
+def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockFile:
+    """uv.lock parsed once per content: the cache keeps it as JSON, keyed by its bytes."""
+    if cache is None:
+        return read_lock(path, display)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        return read_lock(path, display)  # words the error
+    digest = hashlib.sha256(_SALT + b"uv.lock" + content).hexdigest()
+    entry = cache.entry(digest)
+    try:
+        return lock_from_data(json.loads(entry.read_text("utf-8")), display)
+    except (OSError, ValueError, TypeError, KeyError):
+        lock = parse_lock(content, display)
+        _write(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
+        return lock
 
 
 def encode(result: ScanResult) -> str:
@@ -92,6 +111,10 @@ def _load(path: Path) -> ScanResult | None:
 
 
 def _store(path: Path, result: ScanResult) -> None:
+    _write(path, encode(result))
+
+
+def _write(path: Path, text: str) -> None:
     try:
         ignore = path.parent.parent / ".gitignore"
         if not ignore.exists():  # like .pytest_cache: the cache never shows up in `git status`
@@ -100,7 +123,7 @@ def _store(path: Path, result: ScanResult) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(encode(result))
+            handle.write(text)
         os.replace(temporary, path)
     except OSError:
         pass  # a read-only or full cache directory slows depmin down, it never breaks it

@@ -12,20 +12,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from depmin import __version__, emit
-from depmin.cache import ScanCache
-from depmin.explain import AuditResult, Explanation, Reach, UnknownName, explain, target_node
-from depmin.explain import audit as run_audit
+from depmin.cache import ScanCache, read_lock_cached
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
 from depmin.files import write_atomic
-from depmin.lock import LockError, LockFile, read_lock
+from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
+
+if TYPE_CHECKING:
+    from depmin.explain import AuditResult, Explanation
 from depmin.stdlib import SUPPORTED_PYTHONS
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
@@ -149,7 +150,8 @@ def open_session(
         _fail("no entries: give ENTRY arguments (directories, .py files, module names) or --target NAME")
     config = project.config
     lock_path = Path(lock).resolve() if lock else project.root / (config.lock or "uv.lock")
-    lock_file = read_lock(lock_path, _relative(project.root, lock_path))
+    cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
+    lock_file = read_lock_cached(lock_path, _relative(project.root, lock_path), cache)
     chosen_python = python or (target_config.python if target_config else None) or config.python
     chosen_platform = platform or (target_config.platform if target_config else None) or config.platform
     try:
@@ -162,7 +164,6 @@ def open_session(
     if target.python not in SUPPORTED_PYTHONS:
         supported = ", ".join(f"{a}.{b}" for a, b in SUPPORTED_PYTHONS)
         _fail(f"no standard-library table for Python {target.python_version} (supported: {supported})")
-    cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
     request = Request(
         entries=target_config.entries if target_config else tuple(entries),
         target=target,
@@ -276,6 +277,8 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
 @handle_errors
 def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, **options: Any) -> int:
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop."""
+    from depmin.explain import Reach, UnknownName, explain, target_node
+
     session = open_session(entries=entries, as_json=as_json, **options)
     analysis = session.analyse()
     try:
@@ -291,9 +294,9 @@ def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, *
 
 
 _REACH_WORDS = {
-    Reach.REQUIRED: "is needed",
-    Reach.OPTIONAL: "is imported only optionally (a guarded import; not installed)",
-    Reach.TYPE_ONLY: "is imported only for type checking (never at run time; not installed)",
+    "required": "is needed",
+    "optional": "is imported only optionally (a guarded import; not installed)",
+    "type_only": "is imported only for type checking (never at run time; not installed)",
 }
 
 
@@ -306,10 +309,10 @@ def _entries_text(session: Session) -> str:
 def _print_explanation(explanation: Explanation, session: Session) -> None:
     target = session.request.target
     where = f"{_entries_text(session)} (Python {target.python_version}, {target.platform.name})"
-    if explanation.reach is Reach.UNREACHABLE:
+    if explanation.reach.value == "unreachable":
         click.echo(f"{explanation.name} is not reachable from {where}")
         return
-    click.echo(f"{explanation.name} {_REACH_WORDS[explanation.reach]} by {where}:")
+    click.echo(f"{explanation.name} {_REACH_WORDS[explanation.reach.value]} by {where}:")
     for number, chain in enumerate(explanation.chains, 1):
         if len(explanation.chains) > 1:
             click.echo(f"chain {number}:")
@@ -327,6 +330,8 @@ def _print_explanation(explanation: Explanation, session: Session) -> None:
 @handle_errors
 def audit(entries: tuple[str, ...], as_json: bool, patterns: tuple[str, ...], **options: Any) -> int:
     """Fail when a forbidden distribution is reachable from ENTRY... (or from each target's `forbid`)."""
+    from depmin.explain import audit as run_audit
+
     runs = _audit_runs(entries, patterns, {**options, "as_json": as_json})
     reports, worst = [], EXIT_OK
     for session, forbidden in runs:
@@ -386,7 +391,7 @@ def _print_audit(session: Session, forbidden: tuple[str, ...], result: AuditResu
             for line in emit.chain_lines(chain):
                 click.echo(f"  {line}")
     for note in result.notes:
-        how = "only optionally" if note.reach is Reach.OPTIONAL else "only for type checking"
+        how = "only optionally" if note.reach.value == "optional" else "only for type checking"
         click.echo(f"{subject}: note: forbidden {note.name} is imported {how}; not installed, not a violation")
         for chain in note.chains[:1]:
             for line in emit.chain_lines(chain):
@@ -512,6 +517,8 @@ def check(target_name: str | None, **options: Any) -> int:
                 )
                 click.echo("".join(diff), nl=False)
         if target.forbid:
+            from depmin.explain import audit as run_audit
+
             result = run_audit(analysis, target.forbid)
             _print_audit(session, target.forbid, result)
             if result.violations:

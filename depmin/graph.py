@@ -1,20 +1,25 @@
-"""The import graph (networkx): layers of the closure and shortest import chains.
+"""The import graph: layers of the closure and shortest import chains.
 
 Nodes are first-party module names (str), distributions and unresolved imports.
 A virtual root points at every entry, so one traversal answers for all of them.
 Each edge carries every `Via` (file:line, kind, guard) that creates it.
+
+The graph is a plain adjacency mapping walked breadth-first. networkx was the
+first choice, but importing it costs 0.6-0.9 s, more than depmin's whole budget
+for a warm run on every commit; it stays in the tests as the oracle these
+traversals are checked against.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-
-import networkx as nx
 
 from depmin.model import Kind, Via
 
 ROOT = "<entries>"
+ViaFilter = Callable[[Via], bool]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -43,35 +48,56 @@ def any_via(via: Via) -> bool:
 
 class ImportGraph:
     def __init__(self) -> None:
-        self._graph: nx.DiGraph = nx.DiGraph()
-        self._graph.add_node(ROOT)
+        # Insertion-ordered: traversals, and so every chain depmin prints, are deterministic.
+        self._successors: dict[Hashable, dict[Hashable, list[Via]]] = {ROOT: {}}
+        self._predecessors: dict[Hashable, dict[Hashable, None]] = {ROOT: {}}
 
     def add_entry(self, node: Hashable) -> None:
         self.add(ROOT, node, Via(file="", line=0, module=ROOT, kind=Kind.MODULE, statement="(entry)"))
 
     def add(self, source: Hashable, target: Hashable, via: Via) -> None:
-        if self._graph.has_edge(source, target):
-            vias = self._graph.edges[source, target]["vias"]
-            if via not in vias:
-                vias.append(via)
-        else:
-            self._graph.add_edge(source, target, vias=[via])
+        for node in (source, target):
+            self._successors.setdefault(node, {})
+            self._predecessors.setdefault(node, {})
+        vias = self._successors[source].setdefault(target, [])
+        if via not in vias:
+            vias.append(via)
+        self._predecessors[target][source] = None
 
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
-        return list(self._graph.edges[source, target]["vias"])
+        return list(self._successors[source][target])
 
     def predecessors(self, node: Hashable) -> Iterator[Hashable]:
-        return self._graph.predecessors(node) if node in self._graph else iter(())
+        return iter(self._predecessors.get(node, {}))
 
     def nodes(self) -> Iterable[Hashable]:
-        return self._graph.nodes
+        return self._successors.keys()
 
-    def edge_count(self) -> int:
-        return self._graph.number_of_edges()
+    def edges(self) -> Iterator[tuple[Hashable, Hashable, list[Via]]]:
+        for source, targets in self._successors.items():
+            for target, vias in targets.items():
+                yield source, target, list(vias)
 
-    def reachable(self, follow: Callable[[Via], bool]) -> set[Hashable]:
+    def _followed(self, source: Hashable, follow: ViaFilter) -> Iterator[Hashable]:
+        for target, vias in self._successors.get(source, {}).items():
+            if any(follow(v) for v in vias):
+                yield target
+
+    def _search(self, follow: ViaFilter) -> dict[Hashable, Hashable]:
+        """Breadth-first from the root: every reachable node → the node it was first reached from."""
+        parents: dict[Hashable, Hashable] = {ROOT: ROOT}
+        queue = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target in self._followed(node, follow):
+                if target not in parents:
+                    parents[target] = node
+                    queue.append(target)
+        return parents
+
+    def reachable(self, follow: ViaFilter) -> set[Hashable]:
         """Everything reachable from the entries through edges having a via that `follow` accepts."""
-        return set(nx.descendants(self._view(follow), ROOT))
+        return set(self._search(follow)) - {ROOT}
 
     def layers(self) -> Layers:
         required = self.reachable(is_required)
@@ -83,44 +109,36 @@ class ImportGraph:
             type_only=frozenset(everything - runtime),
         )
 
-    def shortest_chain(self, node: Hashable, follow: Callable[[Via], bool]) -> list[Via] | None:
+    def shortest_chain(self, node: Hashable, follow: ViaFilter) -> list[Via] | None:
         """The hops of a shortest import chain from an entry to `node`, or None."""
-        view = self._view(follow)
-        if node not in view:
+        parents = self._search(follow)
+        if node not in parents or node == ROOT:
             return None
-        try:
-            path = nx.shortest_path(view, ROOT, node)
-        except nx.NetworkXNoPath:
-            return None
+        path = [node]
+        while path[-1] != ROOT:
+            path.append(parents[path[-1]])
+        path.reverse()
         return self._hops(path, follow)
 
-    def chains_per_importer(self, node: Hashable, follow: Callable[[Via], bool]) -> list[list[Via]]:
+    def chains_per_importer(self, node: Hashable, follow: ViaFilter) -> list[list[Via]]:
         """One shortest chain for every distinct place that imports `node` directly."""
         chains = []
         for importer in sorted(self.predecessors(node), key=str):
             if importer == ROOT:
                 continue
-            lead = [] if self._graph.has_edge(ROOT, importer) else self.shortest_chain(importer, follow)
+            lead = [] if importer in self._successors[ROOT] else self.shortest_chain(importer, follow)
             if lead is None:
                 continue
             for via in sorted((v for v in self.vias(importer, node) if follow(v)), key=_via_order):
                 chains.append([*lead, via])
         return sorted(chains, key=lambda chain: (len(chain), [(v.file, v.line) for v in chain]))
 
-    def _hops(self, path: list[Hashable], follow: Callable[[Via], bool]) -> list[Via]:
+    def _hops(self, path: list[Hashable], follow: ViaFilter) -> list[Via]:
         hops = []
         for source, target in zip(path[1:-1], path[2:], strict=False):
-            vias = [v for v in self._graph.edges[source, target]["vias"] if follow(v)]
+            vias = [v for v in self._successors[source][target] if follow(v)]
             hops.append(min(vias, key=_via_order))
         return hops
-
-    def _view(self, follow: Callable[[Via], bool]) -> nx.DiGraph:
-        graph = self._graph
-
-        def keep(source: Hashable, target: Hashable) -> bool:
-            return any(follow(v) for v in graph.edges[source, target]["vias"])
-
-        return nx.subgraph_view(graph, filter_edge=keep)
 
 
 def _via_order(via: Via) -> tuple[int, str, int]:

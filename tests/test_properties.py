@@ -151,3 +151,24 @@ def test_closure_is_idempotent(case):
     _, edges, entries = case
     closure = build(edges, entries).layers().runtime
     assert build(edges, sorted(closure)).layers().runtime == closure
+
+
+@given(module_graphs())
+@settings(max_examples=300, deadline=None)
+def test_traversals_agree_with_networkx(case):
+    import networkx as nx
+
+    _, edges, entries = case
+    graph = build(edges, entries)
+    for follow in (is_runtime, lambda via: True, lambda via: via.kind is not Kind.TYPE_CHECKING and not via.guarded):
+        oracle = nx.DiGraph()
+        oracle.add_node("<entries>")
+        for source, target, vias in graph.edges():
+            if any(follow(v) for v in vias):
+                oracle.add_edge(source, target)
+        expected = nx.descendants(oracle, "<entries>") if "<entries>" in oracle else set()
+        assert graph.reachable(follow) == expected
+        for node in expected:
+            chain = graph.shortest_chain(node, follow)
+            assert chain is not None
+            assert len(chain) == nx.shortest_path_length(oracle, "<entries>", node) - 1

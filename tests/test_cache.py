@@ -1,0 +1,81 @@
+"""The scan cache: content-addressed, safe under concurrency and corruption, never stale."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+from depmin.cache import ScanCache, read_lock_cached, scan_files
+from depmin.lock import read_lock
+from depmin.model import Target
+
+from .helpers import CARAMBA, CARAMBA_LOCK
+
+TARGET = Target((3, 12))
+
+
+def python_files(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.py") if ".depmin_cache" not in p.parts)
+
+
+def test_a_warm_run_scans_nothing_and_one_change_rescans_one_file(tmp_path):
+    project = tmp_path / "caramba"
+    shutil.copytree(CARAMBA, project, ignore=shutil.ignore_patterns(".depmin_cache"))
+    paths = python_files(project)
+    cold = ScanCache(tmp_path / "cache")
+    first = scan_files(project, paths, TARGET, cold)
+    assert (cold.hits, cold.misses) == (0, len(paths))
+    warm = ScanCache(tmp_path / "cache")
+    assert scan_files(project, paths, TARGET, warm) == first
+    assert (warm.hits, warm.misses) == (len(paths), 0)
+    (project / "ai" / "config.py").write_text((project / "ai" / "config.py").read_text() + "\nimport orjson\n")
+    after = ScanCache(tmp_path / "cache")
+    results = scan_files(project, paths, TARGET, after)
+    assert (after.hits, after.misses) == (len(paths) - 1, 1)
+    assert results["ai/config.py"].records[-1].target == "orjson"
+
+
+def test_the_key_covers_the_target(tmp_path):
+    cache = ScanCache(tmp_path)
+    source = b"import sys\nif sys.version_info >= (3, 13):\n    import new\n"
+    assert cache.key(source, Target((3, 12))) != cache.key(source, Target((3, 13)))
+    assert [r.target for r in cache.scan(source, Target((3, 12))).records] == ["sys"]
+    assert [r.target for r in cache.scan(source, Target((3, 13))).records] == ["sys", "new"]
+
+
+def test_corrupt_or_truncated_entries_are_ignored_and_rewritten(tmp_path):
+    cache = ScanCache(tmp_path)
+    source = b"import yaml\n"
+    good = cache.scan(source, TARGET)
+    entry = cache.entry(cache.key(source, TARGET))
+    for damage in (entry.read_bytes()[:10], b"", b'{"records": [[1, 2]], "problems": []}', b"\xff\xfe"):
+        entry.write_bytes(damage)
+        again = ScanCache(tmp_path)
+        assert again.scan(source, TARGET) == good
+        assert again.misses == 1
+        assert ScanCache(tmp_path).scan(source, TARGET) == good  # rewritten whole
+
+
+def test_two_processes_at_once_share_one_cache(tmp_path):
+    project = tmp_path / "caramba"
+    shutil.copytree(CARAMBA, project, ignore=shutil.ignore_patterns(".depmin_cache"))
+    command = [sys.executable, "-m", "depmin", "closure", "--root", str(project), "--json", "ai/", "console/"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert all(process.returncode == 0 for process in processes), outputs
+    assert len({out for out, _ in outputs}) == 1
+    warm = subprocess.run(command, capture_output=True, timeout=120)
+    assert warm.stdout == outputs[0][0]
+    assert not list((project / ".depmin_cache").rglob(".tmp-*"))
+    assert (project / ".depmin_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_the_parsed_lock_is_cached_by_content(tmp_path):
+    cache = ScanCache(tmp_path)
+    first = read_lock_cached(CARAMBA_LOCK, "uv.lock", cache)
+    assert first == read_lock(CARAMBA_LOCK, "uv.lock")
+    assert read_lock_cached(CARAMBA_LOCK, "uv.lock", cache) == first
+    changed = tmp_path / "uv.lock"
+    changed.write_text(CARAMBA_LOCK.read_text().replace('version = "6.0.4"', 'version = "6.0.9"', 1))
+    assert read_lock_cached(changed, "uv.lock", cache) != first
