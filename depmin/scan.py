@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from depmin.model import ImportRecord, Kind, Target
 
 # Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "2"
+SCANNER_VERSION = "3"
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-_DYNAMIC_FUNCTIONS = frozenset({"import_module", "__import__"})
 # CPython refuses these outright; LibCST's native parser may overflow its stack on them.
 _TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
 
@@ -126,6 +125,9 @@ class _Collector:
         self.function_depth = 0
         self.type_checking_depth = 0
         self.guard_depth = 0
+        # A bare `import_module(...)` counts only after `from importlib import import_module`:
+        # sympy and others define helpers of that name that are not imports at all.
+        self.bare_import_module = False
 
     def result(self) -> ScanResult:
         # Source order by line: the two parsers walk some children (decorators, defaults) differently.
@@ -147,6 +149,8 @@ class _Collector:
     def add_import_from(self, module: str, level: int, names: tuple[str, ...], line: int) -> None:
         if level == 0 and module == "__future__":
             return
+        if level == 0 and module == "importlib" and "import_module" in names:
+            self.bare_import_module = True
         self.add(module, names, line, level)
 
     def dynamic_call(self, function: str, name_arg: Expr | None, package_arg: Expr | None, line: int) -> None:
@@ -216,8 +220,8 @@ def _is_import_error_suppressor(function: Expr, positional: list[Expr]) -> bool:
     return _last_name(function) == "suppress" and any(_catches_import_error(arg) for arg in positional)
 
 
-def _dynamic_function(function: Expr) -> str | None:
-    if function[0] == "name" and function[1] in _DYNAMIC_FUNCTIONS:
+def _dynamic_function(function: Expr, bare_import_module: bool) -> str | None:
+    if function == ("name", "__import__") or (function == ("name", "import_module") and bare_import_module):
         return function[1]
     if function[0] == "attr" and function[2] == "import_module" and function[1] == ("name", "importlib"):
         return "import_module"
@@ -411,7 +415,7 @@ class _AstCollector(_Collector, ast.NodeVisitor):
         self.add_import_from(node.module or "", node.level or 0, names, node.lineno)
 
     def visit_Call(self, node: ast.Call) -> None:
-        function = _dynamic_function(_ast_expr(node.func))
+        function = _dynamic_function(_ast_expr(node.func), self.bare_import_module)
         if function is not None:
             self.dynamic_call(
                 function, _ast_argument(node, 0, "name"), _ast_argument(node, 1, "package"), node.lineno

@@ -149,7 +149,7 @@ class _CstCollector(_Collector, cst.CSTVisitor):
         return False
 
     def visit_Call(self, node: cst.Call) -> None:
-        function = _dynamic_function(_cst_expr(node.func))
+        function = _dynamic_function(_cst_expr(node.func), self.bare_import_module)
         if function is not None:
             self.dynamic_call(
                 function, _cst_argument(node.args, 0, "name"), _cst_argument(node.args, 1, "package"), self._line(node)

@@ -118,18 +118,19 @@ def test_literal_dynamic_imports_and_relative_ones_with_package():
         """
         import importlib
         importlib.import_module("a.b")
+        from importlib import import_module
         import_module(".x", package="pkg.sub")
         importlib.import_module("..y", __package__)
         __import__("c")
         """
     )
-    assert [(r.target, r.level, r.anchor, r.kind) for r in result.records[1:]] == [
+    assert [(r.target, r.level, r.anchor, r.kind) for r in result.records[1:] if r.target != "importlib"] == [
         ("a.b", 0, None, Kind.DYNAMIC),
         ("x", 1, "pkg.sub", Kind.DYNAMIC),
         ("y", 2, None, Kind.DYNAMIC),
         ("c", 0, None, Kind.DYNAMIC),
     ]
-    assert describe(result.records[2]) == "importlib.import_module('.x', package='pkg.sub')"
+    assert describe(result.records[3]) == "importlib.import_module('.x', package='pkg.sub')"
     assert result.problems == ()
 
 
@@ -192,3 +193,10 @@ def test_encodings_cookie_and_bom():
 
 def test_files_without_imports_are_not_parsed():
     assert scan_source(b"x = (\n", PY312).records == ()  # not even a syntax error: nothing to import
+
+
+def test_a_helper_named_import_module_is_not_an_import():
+    helper = "from sympy.external import import_module\nnumpy = import_module('numpy')\n"
+    assert [r.target for r in scan(helper).records] == ["sympy.external"]
+    real = "from importlib import import_module\nnumpy = import_module('numpy')\n"
+    assert [(r.target, r.kind) for r in scan(real).records][1:] == [("numpy", Kind.DYNAMIC)]
