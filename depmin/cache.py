@@ -40,7 +40,7 @@ class ScanCache:
         return digest.hexdigest()
 
     def entry(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
+        return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
 
     def scan(self, source: bytes, target: Target) -> ScanResult:
         key = self.key(source, target)
@@ -105,7 +105,8 @@ def decode(text: str) -> ScanResult:
 
 def _load(path: Path) -> ScanResult | None:
     try:
-        return decode(path.read_text("utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            return decode(handle.read())
     except (OSError, ValueError, TypeError, KeyError):
         return None  # missing, truncated or corrupt: rescan, never trust
 
@@ -148,9 +149,11 @@ def scan_files(
     (in parallel over processes when there is enough work) and stored."""
     results: dict[str, ScanResult] = {}
     pending: list[tuple[str, bytes, str | None]] = []
+    base = str(root)
     for path in paths:
         try:
-            source = (root / path).read_bytes()
+            with open(os.path.join(base, path), "rb") as handle:
+                source = handle.read()
         except OSError as exc:
             results[path] = ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
             continue

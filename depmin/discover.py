@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from depmin.model import Diagnostic, Severity
@@ -204,20 +206,39 @@ class _Walker:
 def is_excluded(path: str, patterns: Iterable[str]) -> bool:
     """gitignore-like matching: `name/` matches a directory anywhere, `name` a file or
     directory anywhere, `a/b*` a path from the repository root."""
-    parts = path.split("/")
+    return _exclusion_matcher(tuple(patterns))(path)
+
+
+@lru_cache(maxsize=64)
+def _exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One compiled regular expression per kind of pattern, built once per pattern set."""
+    anywhere_dirs, anywhere, anchored_dirs, anchored = [], [], [], []
     for pattern in patterns:
         directory_only = pattern.endswith("/")
         bare = pattern.rstrip("/")
         if "/" in bare:
-            anchored = bare.lstrip("/")
-            candidates = ["/".join(parts[:i]) for i in range(1, len(parts) + (not directory_only))]
-            if any(fnmatch.fnmatchcase(candidate, anchored) for candidate in candidates):
-                return True
-            continue
-        names = parts[:-1] if directory_only else parts
-        if any(fnmatch.fnmatchcase(name, bare) for name in names):
-            return True
-    return False
+            (anchored_dirs if directory_only else anchored).append(fnmatch.translate(bare.lstrip("/")))
+        else:
+            (anywhere_dirs if directory_only else anywhere).append(fnmatch.translate(bare))
+    tests = []
+    if anywhere_dirs:
+        directory = re.compile("|".join(anywhere_dirs))
+        tests.append(lambda parts: any(directory.match(name) for name in parts[:-1]))
+    if anywhere:
+        name_pattern = re.compile("|".join(anywhere))
+        tests.append(lambda parts: any(name_pattern.match(name) for name in parts))
+    if anchored_dirs:
+        prefix = re.compile("|".join(anchored_dirs))
+        tests.append(lambda parts: any(prefix.match("/".join(parts[:i])) for i in range(1, len(parts))))
+    if anchored:
+        whole = re.compile("|".join(anchored))
+        tests.append(lambda parts: any(whole.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)))
+
+    def matches(path: str) -> bool:
+        parts = path.split("/")
+        return any(test(parts) for test in tests)
+
+    return matches
 
 
 # -- source roots from build configuration --------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from depmin.model import Kind, Via
 
@@ -46,23 +46,44 @@ def any_via(via: Via) -> bool:
     return True
 
 
+# The three filters every analysis walks, as bits: each edge keeps the union of its vias' bits,
+# so a traversal tests one integer per edge instead of every via.
+_REQUIRED, _RUNTIME, _ANY = 1, 2, 4
+
+
+def _bits(via: Via) -> int:
+    if via.kind is Kind.TYPE_CHECKING:
+        return _ANY
+    return _ANY | _RUNTIME | (0 if via.guarded else _REQUIRED)
+
+
 class ImportGraph:
     def __init__(self) -> None:
         # Insertion-ordered: traversals, and so every chain depmin prints, are deterministic.
         self._successors: dict[Hashable, dict[Hashable, list[Via]]] = {ROOT: {}}
         self._predecessors: dict[Hashable, dict[Hashable, None]] = {ROOT: {}}
+        self._edge_bits: dict[tuple[Hashable, Hashable], int] = {}
 
     def add_entry(self, node: Hashable) -> None:
         self.add(ROOT, node, Via(file="", line=0, module=ROOT, kind=Kind.MODULE, statement="(entry)"))
 
     def add(self, source: Hashable, target: Hashable, via: Via) -> None:
-        for node in (source, target):
-            self._successors.setdefault(node, {})
-            self._predecessors.setdefault(node, {})
-        vias = self._successors[source].setdefault(target, [])
-        if via not in vias:
+        """Add an edge's via; the caller adds each via once."""
+        if target not in self._successors:
+            self._successors[target] = {}
+            self._predecessors[target] = {}
+        successors = self._successors.get(source)
+        if successors is None:
+            successors = self._successors[source] = {}
+            self._predecessors[source] = {}
+        vias = successors.get(target)
+        if vias is None:
+            successors[target] = [via]
+            self._predecessors[target][source] = None
+        else:
             vias.append(via)
-        self._predecessors[target][source] = None
+        key = (source, target)
+        self._edge_bits[key] = self._edge_bits.get(key, 0) | _bits(via)
 
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._successors[source][target])
@@ -79,9 +100,11 @@ class ImportGraph:
                 yield source, target, list(vias)
 
     def _followed(self, source: Hashable, follow: ViaFilter) -> Iterator[Hashable]:
-        for target, vias in self._successors.get(source, {}).items():
-            if any(follow(v) for v in vias):
-                yield target
+        bit = _FILTER_BITS.get(follow)
+        if bit is not None:
+            bits = self._edge_bits
+            return (target for target in self._successors.get(source, {}) if bits[(source, target)] & bit)
+        return (t for t, vias in self._successors.get(source, {}).items() if any(follow(v) for v in vias))
 
     def _search(self, follow: ViaFilter) -> dict[Hashable, Hashable]:
         """Breadth-first from the root: every reachable node → the node it was first reached from."""
@@ -141,6 +164,9 @@ class ImportGraph:
         return hops
 
 
+_FILTER_BITS: dict[ViaFilter, int] = {is_required: _REQUIRED, is_runtime: _RUNTIME, any_via: _ANY}
+
+
 def _via_order(via: Via) -> tuple[int, str, int]:
     # Prefer import-time evidence, then the earliest place in the file.
     rank = {Kind.MODULE: 0, Kind.LAZY: 1, Kind.DYNAMIC: 2, Kind.TYPE_CHECKING: 3}[via.kind]
@@ -152,7 +178,7 @@ class Layers:
     required: frozenset[Hashable]  # reached through unguarded run-time imports
     optional: frozenset[Hashable]  # reached at run time only through a guarded import
     type_only: frozenset[Hashable]  # reached only through TYPE_CHECKING imports
+    runtime: frozenset[Hashable] = field(init=False)  # required | optional
 
-    @property
-    def runtime(self) -> frozenset[Hashable]:
-        return self.required | self.optional
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "runtime", self.required | self.optional)

@@ -223,17 +223,17 @@ def _entry_modules(
 def _targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashable]:
     """Graph nodes an import reaches: first-party modules (parents first), distributions, unresolved."""
     resolutions = resolver.resolve_from(name, record.names) if record.names else [resolver.resolve(name)]
-    nodes: list[Hashable] = []
+    nodes: dict[Hashable, None] = {}  # ordered, each node once: `from ai import tools` reaches ai twice
     for resolution in resolutions:
         if resolution.category is Category.FIRST_PARTY:
-            nodes.extend(resolution.modules)
+            nodes.update(dict.fromkeys(resolution.modules))
         elif resolution.category is Category.DISTRIBUTION:
-            nodes.append(DistributionNode(resolution.distributions[0]))
+            nodes[DistributionNode(resolution.distributions[0])] = None
         elif resolution.category is Category.AMBIGUOUS:
-            nodes.append(UnresolvedNode(resolution.name, "", resolution.distributions))
+            nodes[UnresolvedNode(resolution.name, "", resolution.distributions)] = None
         elif resolution.category is Category.MISSING:
-            nodes.append(UnresolvedNode(resolution.name, resolution.source))
-    return nodes
+            nodes[UnresolvedNode(resolution.name, resolution.source)] = None
+    return list(nodes)
 
 
 def _module_edges(

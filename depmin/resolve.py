@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -152,8 +152,19 @@ class Resolver:
     index: ModuleIndex
     finder: DistributionFinder
     python: tuple[int, int]
+    _memo: dict[str, Resolution] = field(default_factory=dict, compare=False, repr=False)
+    _from_memo: dict[tuple[str, tuple[str, ...]], list[Resolution]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def resolve(self, name: str) -> Resolution:
+        """What an absolute import name is; pure, so remembered (a monorepo asks the same names often)."""
+        found = self._memo.get(name)
+        if found is None:
+            found = self._memo[name] = self._resolve(name)
+        return found
+
+    def _resolve(self, name: str) -> Resolution:
         top = name.partition(".")[0]
         if top in self.index.modules:
             return self._first_party(name)
@@ -173,6 +184,13 @@ class Resolver:
 
     def resolve_from(self, name: str, names: tuple[str, ...]) -> list[Resolution]:
         """`from name import a, b`: the package itself, plus each name that is a submodule."""
+        key = (name, names)
+        found = self._from_memo.get(key)
+        if found is None:
+            found = self._from_memo[key] = self._resolve_from(name, names)
+        return found
+
+    def _resolve_from(self, name: str, names: tuple[str, ...]) -> list[Resolution]:
         base = self.resolve(name)
         if base.category is Category.FIRST_PARTY:
             submodules = [f"{name}.{n}" for n in names if n != "*" and f"{name}.{n}" in self.index.modules]

@@ -25,7 +25,7 @@ def fast_path(source: bytes, target: Target):
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    collector = _AstCollector(target)
+    collector = _AstCollector(target, calls=b"import_module" in source or b"__import__" in source)
     collector.visit(tree)
     return collector.result()
 

@@ -1,0 +1,291 @@
+"""Benchmark depmin against its peers on the same trees, in one run, and write bench/RESULTS.md.
+
+    uv run python bench/run.py [--repeat 3] [--workdir /tmp/depmin-bench] [--skip-peers]
+
+Trees: fixtures/caramba; a generated monorepo (bench/make_monorepo.py, 10,000 files,
+800,000 lines); sympy 1.14 from PyPI with a real uv.lock. Peers (grimp, deptry, pydeps,
+FawltyDeps, pipreqs) are installed by uv into <workdir>/peers from PyPI. Every command
+runs as a whole process; each time is the median of --repeat runs, with the peak
+resident memory of that process (GNU time). Timings are this machine's, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPOSITORY = HERE.parent
+PEERS = {"grimp": "3.20", "deptry": "0.25.1", "pydeps": "3.0.9", "fawltydeps": "0.20.0", "pipreqs": "0.5.0"}
+SYMPY = "1.14.0"
+GNU_TIME = shutil.which("time") if Path("/usr/bin/time").exists() else None
+
+
+@dataclass
+class Measurement:
+    tree: str
+    tool: str
+    case: str
+    seconds: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    failure: str = ""
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.seconds) if self.seconds and not self.failure else None
+
+    @property
+    def memory(self) -> float | None:
+        return max(self.peak_mb) if self.peak_mb else None
+
+
+def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> tuple[float, float | None, subprocess.CompletedProcess]:
+    wrapped = ["/usr/bin/time", "-f", "__peak_kb=%M", *command] if GNU_TIME else command
+    start = time.perf_counter()
+    completed = subprocess.run(wrapped, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    elapsed = time.perf_counter() - start
+    peak = None
+    for line in completed.stderr.splitlines():
+        if line.startswith("__peak_kb="):
+            peak = int(line.split("=", 1)[1]) / 1024
+    return elapsed, peak, completed
+
+
+def measure(results: list[Measurement], tree: str, tool: str, case: str, command: list[str], cwd: Path, *,
+            repeat: int, ok_codes: tuple[int, ...] = (0,), before=None, env: dict[str, str] | None = None) -> Measurement:  # noqa: ANN001
+    measurement = Measurement(tree, tool, case)
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        try:
+            elapsed, peak, completed = run(command, cwd, env)
+        except subprocess.TimeoutExpired:
+            measurement.failure = "timed out after 900 s"
+            break
+        if completed.returncode not in ok_codes:
+            tail = [line for line in completed.stderr.splitlines() if not line.startswith("__peak_kb")]
+            measurement.failure = f"exit {completed.returncode}: {(tail or ['no message'])[-1][:160]}"
+            break
+        measurement.seconds.append(elapsed)
+        if peak is not None:
+            measurement.peak_mb.append(peak)
+    results.append(measurement)
+    shown = f"{measurement.median:.2f} s" if measurement.median is not None else measurement.failure
+    print(f"  {tree:10} {tool:12} {case:34} {shown}", flush=True)
+    return measurement
+
+
+# -- trees ---------------------------------------------------------------------------------------
+
+
+def uv() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def make_trees(workdir: Path) -> dict[str, Path]:
+    trees = {}
+    caramba = workdir / "caramba"
+    shutil.rmtree(caramba, ignore_errors=True)
+    shutil.copytree(REPOSITORY / "fixtures" / "caramba", caramba, ignore=shutil.ignore_patterns(".depmin_cache"))
+    trees["caramba"] = caramba
+    mono = workdir / "monorepo"
+    subprocess.run([sys.executable, str(HERE / "make_monorepo.py"), str(mono), "--files", "10000", "--lines", "800000", "--seed", "1"], check=True)
+    trees["monorepo"] = mono
+    trees["sympy"] = make_sympy(workdir)
+    return trees
+
+
+def make_sympy(workdir: Path) -> Path:
+    tree = workdir / "sympy-tree"
+    if not (tree / "uv.lock").exists():
+        shutil.rmtree(tree, ignore_errors=True)
+        tree.mkdir(parents=True)
+        download = workdir / "download"
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(download), f"sympy=={SYMPY}"], check=True)
+        wheel = next(download.glob(f"sympy-{SYMPY}-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            for member in archive.namelist():
+                if member.startswith("sympy/"):
+                    archive.extract(member, tree)
+        (tree / "pyproject.toml").write_text(
+            '[project]\nname = "sympy-tree"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ["mpmath>=1.1"]\n'
+            '\n[tool.depmin]\n# sympy probes optional packages through its own helpers; they are not in the lock.\n'
+        )
+        environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+        subprocess.run([uv(), "lock", "--python", sys.executable], cwd=tree, check=True, env=environment, capture_output=True)
+    return tree
+
+
+def install_peers(workdir: Path) -> Path | None:
+    venv = workdir / "peers"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+        created = subprocess.run([uv(), "venv", "--python", sys.executable, str(venv)], env=environment, capture_output=True, text=True)
+        if created.returncode != 0:
+            return None
+        specs = [f"{name}=={version}" for name, version in PEERS.items()]
+        installed = subprocess.run([uv(), "pip", "install", "--python", str(python), *specs], env=environment, capture_output=True, text=True)
+        if installed.returncode != 0:
+            print(f"peers could not be installed: {installed.stderr.strip().splitlines()[-1:]}")
+            return None
+    return venv
+
+
+# -- the runs -----------------------------------------------------------------------------------
+
+
+def depmin_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "depmin", *args]
+
+
+def clear_cache(tree: Path):  # noqa: ANN201
+    return lambda: shutil.rmtree(tree / ".depmin_cache", ignore_errors=True)
+
+
+def top_packages(tree: Path) -> list[str]:
+    return sorted(p.name for p in tree.iterdir() if (p / "__init__.py").exists())
+
+
+def peer_runs(results: list[Measurement], tree_name: str, tree: Path, venv: Path, packages: list[str], repeat: int) -> None:
+    bin_dir = venv / "bin"
+    environment = {**os.environ, "PYTHONPATH": str(tree), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    grimp_code = f"import grimp; grimp.build_graph({', '.join(repr(p) for p in packages)})"
+    measure(results, tree_name, "grimp", "build import graph", [str(bin_dir / "python"), "-c", grimp_code], tree, repeat=repeat, env=environment)
+    measure(results, tree_name, "deptry", "deptry .", [str(bin_dir / "deptry"), "."], tree, repeat=repeat, ok_codes=(0, 1), env=environment)
+    pydeps = [str(bin_dir / "pydeps"), packages[0], "--noshow", "--no-output", "--show-deps", "--max-bacon", "0"]
+    measure(results, tree_name, "pydeps", f"pydeps {packages[0]}", pydeps, tree, repeat=repeat, env=environment)
+    fawlty = [str(bin_dir / "fawltydeps"), "--code", ".", "--deps", "pyproject.toml", "--pyenv", str(venv)]
+    measure(results, tree_name, "FawltyDeps", "fawltydeps --code .", fawlty, tree, repeat=repeat, ok_codes=(0, 3), env=environment)
+    pipreqs = [str(bin_dir / "pipreqs"), "--print", "--mode", "no-pin", "."]
+    measure(results, tree_name, "pipreqs", "pipreqs --print .", pipreqs, tree, repeat=repeat, env=environment)
+
+
+def rescans_after_one_change(tree: Path, entry: str) -> tuple[int, int]:
+    """(files scanned cold, files scanned after touching one): counted by depmin's own cache."""
+    code = (
+        "import sys; from pathlib import Path; from depmin.cli import open_session;"
+        f"s = open_session(root=Path('.'), lock=None, python=None, platform=None, target_name=None, excludes=(),"
+        f" site_packages=None, cache_dir=None, no_cache=False, entries=({entry!r},)); s.analyse();"
+        " print(s.request.cache.misses)"
+    )
+    shutil.rmtree(tree / ".depmin_cache", ignore_errors=True)
+    cold = int(subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout)
+    victim = sorted(p for p in tree.rglob("*.py") if "tests" not in p.parts)[len(list(tree.rglob("*.py"))) // 2]
+    victim.write_text(victim.read_text() + "\n# touched by the benchmark\n")
+    after = int(subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout)
+    return cold, after
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "depmin-bench")
+    parser.add_argument("--skip-peers", action="store_true")
+    arguments = parser.parse_args()
+    workdir = arguments.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
+    repeat = arguments.repeat
+    print("building trees ...", flush=True)
+    trees = make_trees(workdir)
+    venv = None if arguments.skip_peers else install_peers(workdir)
+    results: list[Measurement] = []
+
+    caramba = trees["caramba"]
+    agent = ["closure", "--json", "ai/", "console/"]
+    measure(results, "caramba", "depmin", "closure ai/ console/ (cold)", depmin_command(*agent), caramba, repeat=repeat, before=clear_cache(caramba))
+    measure(results, "caramba", "depmin", "closure ai/ console/ (warm)", depmin_command(*agent), caramba, repeat=repeat)
+
+    mono = trees["monorepo"]
+    measure(results, "monorepo", "depmin", "closure ai/ console/ (cold)", depmin_command(*agent), mono, repeat=repeat, before=clear_cache(mono))
+    measure(results, "monorepo", "depmin", "closure ai/ console/ (warm)", depmin_command(*agent), mono, repeat=repeat)
+    audit_mono = ["audit", "--forbid", "torch", "--json", "./"]
+    measure(results, "monorepo", "depmin", "audit whole repo (cold)", depmin_command(*audit_mono), mono, repeat=repeat, ok_codes=(0, 1, 2), before=clear_cache(mono))
+    measure(results, "monorepo", "depmin", "audit whole repo (warm)", depmin_command(*audit_mono), mono, repeat=repeat, ok_codes=(0, 1, 2))
+    measure(results, "monorepo", "depmin", "audit whole repo (--no-cache)", depmin_command(*audit_mono, "--no-cache"), mono, repeat=repeat, ok_codes=(0, 1, 2))
+
+    sympy = trees["sympy"]
+    audit_sympy = ["audit", "--forbid", "torch", "--json", "sympy/"]
+    measure(results, "sympy", "depmin", "audit sympy/ (cold)", depmin_command(*audit_sympy), sympy, repeat=repeat, ok_codes=(0, 1, 2), before=clear_cache(sympy))
+    measure(results, "sympy", "depmin", "audit sympy/ (warm)", depmin_command(*audit_sympy), sympy, repeat=repeat, ok_codes=(0, 1, 2))
+    measure(results, "sympy", "depmin", "audit sympy/ (--no-cache)", depmin_command(*audit_sympy, "--no-cache"), sympy, repeat=repeat, ok_codes=(0, 1, 2))
+    if venv is not None:
+        peer_runs(results, "sympy", sympy, venv, ["sympy"], repeat)
+        peer_runs(results, "monorepo", mono, venv, top_packages(mono), repeat)
+    rescans = rescans_after_one_change(sympy, "sympy/")
+    write_results(results, rescans, repeat, venv is not None)
+
+
+# -- RESULTS.md ---------------------------------------------------------------------------------
+
+
+def find(results: list[Measurement], tree: str, tool: str, case: str | None = None) -> Measurement | None:
+    return next((m for m in results if m.tree == tree and m.tool == tool and (case is None or m.case == case)), None)
+
+
+def verdict(value: Measurement | None, limit: float | None, what: str) -> str:
+    if value is None or value.median is None or limit is None:
+        return f"| {what} | not measured | — | ? |"
+    ok = value.median <= limit
+    return f"| {what} | {value.median:.2f} s | ≤ {limit:.2f} s | {'met' if ok else '**not met**'} |"
+
+
+def write_results(results: list[Measurement], rescans: tuple[int, int], repeat: int, peers: bool) -> None:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Produced by `bench/run.py` on {platform.node() or 'this machine'}: {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.platform()}. Median of {repeat} runs per row, whole "
+        "processes; peak = peak resident memory of the process (GNU time). Regenerate with "
+        "`uv run python bench/run.py`.",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | limit | |",
+        "|---|---:|---:|---|",
+    ]
+    deptry = find(results, "sympy", "deptry")
+    grimp = find(results, "sympy", "grimp")
+    lines.append(verdict(find(results, "caramba", "depmin", "closure ai/ console/ (cold)"), 1.0, "caramba closure, cold"))
+    lines.append(verdict(find(results, "caramba", "depmin", "closure ai/ console/ (warm)"), 0.3, "caramba closure, warm"))
+    lines.append(verdict(find(results, "monorepo", "depmin", "closure ai/ console/ (cold)"), 2.0, "10k-file monorepo agent closure, cold"))
+    lines.append(verdict(find(results, "sympy", "depmin", "audit sympy/ (cold)"), 3 * deptry.median if deptry and deptry.median else None, "sympy whole-repo audit, cold (≤ 3× deptry)"))
+    lines.append(verdict(find(results, "sympy", "depmin", "audit sympy/ (warm)"), 1.5 * grimp.median if grimp and grimp.median else None, "sympy whole-repo audit, warm (≤ 1.5× grimp cold)"))
+    cold, after = rescans
+    lines.append(f"| sympy: files scanned again after one file changes | {after} (of {cold}) | 1 | {'met' if after == 1 else '**not met**'} |")
+    lines += ["", "## All measurements", "", "| tree | tool | case | median | peak | depmin ÷ tool |", "|---|---|---|---:|---:|---:|"]
+    for measurement in results:
+        median = f"{measurement.median:.2f} s" if measurement.median is not None else f"failed: {measurement.failure}"
+        memory = f"{measurement.memory:.0f} MB" if measurement.memory else "—"
+        ratio = "—"
+        if measurement.tool != "depmin" and measurement.median:
+            reference = find(results, measurement.tree, "depmin", "audit sympy/ (cold)" if measurement.tree == "sympy" else "audit whole repo (cold)")
+            if reference and reference.median:
+                ratio = f"{reference.median / measurement.median:.2f}× (cold audit)"
+        lines.append(f"| {measurement.tree} | {measurement.tool} | {measurement.case} | {median} | {memory} | {ratio} |")
+    if not peers:
+        lines += ["", "Peers were not measured in this run (--skip-peers, or they could not be installed)."]
+    failures = [m for m in results if m.failure]
+    if failures:
+        lines += ["", "## Peers that failed", ""]
+        lines += [f"- {m.tool} on {m.tree}: {m.failure}" for m in failures]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results.json").write_text(json.dumps([m.__dict__ | {"median": m.median} for m in results], indent=2) + "\n")
+    print(f"wrote {HERE / 'RESULTS.md'}")
+
+
+if __name__ == "__main__":
+    main()
