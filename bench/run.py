@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,18 +112,17 @@ def make_sympy(workdir: Path) -> Path:
     if not (tree / "uv.lock").exists():
         shutil.rmtree(tree, ignore_errors=True)
         tree.mkdir(parents=True)
-        download = workdir / "download"
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(download), f"sympy=={SYMPY}"], check=True)
-        wheel = next(download.glob(f"sympy-{SYMPY}-*.whl"))
-        with zipfile.ZipFile(wheel) as archive:
-            for member in archive.namelist():
-                if member.startswith("sympy/"):
-                    archive.extract(member, tree)
+        download = workdir / "sympy-install"
+        environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+        subprocess.run(
+            [uv(), "pip", "install", "--quiet", "--no-deps", "--python", sys.executable, "--target", str(download), f"sympy=={SYMPY}"],
+            check=True, env=environment,
+        )
+        shutil.copytree(download / "sympy", tree / "sympy", ignore=shutil.ignore_patterns("__pycache__"))
         (tree / "pyproject.toml").write_text(
             '[project]\nname = "sympy-tree"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ["mpmath>=1.1"]\n'
             '\n[tool.depmin]\n# sympy probes optional packages through its own helpers; they are not in the lock.\n'
         )
-        environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
         subprocess.run([uv(), "lock", "--python", sys.executable], cwd=tree, check=True, env=environment, capture_output=True)
     return tree
 

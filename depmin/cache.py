@@ -1,10 +1,13 @@
-"""Content-addressed cache of scan results.
+"""Content-addressed cache of scan results (and of the parsed uv.lock).
 
 The key is a hash of the file's bytes, the scanner version, the LibCST version
 and the target, so an upgrade or a different target never reuses a stale entry
 and nothing ever needs clearing by hand. Entries are written atomically (temp
 file + rename), so concurrent runs can only race to write the same bytes; an
-entry that does not parse back is ignored and rewritten.
+entry that does not parse back is ignored and rewritten. A per-project snapshot
+of (mtime, size) → result lets a warm run skip reading and hashing unchanged
+files; it is only a shortcut to the same entries and is never trusted for files
+changed within two seconds of it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import json
 import multiprocessing
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
@@ -32,12 +36,29 @@ class ScanCache:
         self.directory = directory
         self.hits = 0
         self.misses = 0
+        self._snapshot: _Snapshot | None = None
 
     def key(self, source: bytes, target: Target) -> str:
         digest = hashlib.sha256(_SALT)
         digest.update(f"{target.python_version} {target.platform.name}".encode())
         digest.update(source)
         return digest.hexdigest()
+
+    def prepare(self) -> None:
+        """Create the directory, ignoring itself in git like .pytest_cache does."""
+        ignore = self.directory / ".gitignore"
+        if not ignore.exists():
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                _write(ignore, "# created by depmin\n*\n")
+            except OSError:
+                pass
+
+    def snapshot(self, root: Path, target: Target) -> _Snapshot:
+        if self._snapshot is None:
+            name = hashlib.sha256(_SALT + f"{root.resolve()} {target.python_version} {target.platform.name}".encode())
+            self._snapshot = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.json")
+        return self._snapshot
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
@@ -50,6 +71,7 @@ class ScanCache:
             self.hits += 1
             return cached
         self.misses += 1
+        self.prepare()
         result = scan_source(source, target)
         _store(path, result)
         return result
@@ -69,34 +91,31 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         return lock_from_data(json.loads(entry.read_text("utf-8")), display)
     except (OSError, ValueError, TypeError, KeyError):
         lock = parse_lock(content, display)
+        cache.prepare()
         _write(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
         return lock
 
 
 def encode(result: ScanResult) -> str:
-    return json.dumps(
-        {
-            "records": [
-                [r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor] for r in result.records
-            ],
-            "problems": [[p.line, p.message, p.fatal] for p in result.problems],
-        },
-        separators=(",", ":"),
-    )
+    return json.dumps(_to_data(result), separators=(",", ":"))
 
 
 def decode(text: str) -> ScanResult:
-    data = json.loads(text)
+    return _from_data(json.loads(text))
+
+
+def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
+    return {
+        "records": [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor] for r in result.records],
+        "problems": [[p.line, p.message, p.fatal] for p in result.problems],
+    }
+
+
+def _from_data(data: dict[str, list[list[object]]]) -> ScanResult:
+    kinds = {kind.value: kind for kind in Kind}
     records = tuple(
-        ImportRecord(
-            target=str(target),
-            names=tuple(str(n) for n in names),
-            line=int(line),
-            kind=Kind(kind),
-            guarded=bool(guarded),
-            level=int(level),
-            anchor=None if anchor is None else str(anchor),
-        )
+        ImportRecord(str(target), tuple(map(str, names)), int(line), kinds[kind], bool(guarded), int(level),
+                     None if anchor is None else str(anchor))  # fmt: skip
         for target, names, line, kind, guarded, level, anchor in data["records"]
     )
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
@@ -117,10 +136,6 @@ def _store(path: Path, result: ScanResult) -> None:
 
 def _write(path: Path, text: str) -> None:
     try:
-        ignore = path.parent.parent / ".gitignore"
-        if not ignore.exists():  # like .pytest_cache: the cache never shows up in `git status`
-            path.parent.parent.mkdir(parents=True, exist_ok=True)
-            ignore.write_text("# created by depmin\n*\n", "utf-8")
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -134,6 +149,9 @@ def _write(path: Path, text: str) -> None:
 
 # Below this much uncached source a process pool costs more than it saves.
 PARALLEL_MIN_BYTES = 4_000_000
+# A file whose mtime is this close to the snapshot's own time may have changed within the
+# same clock tick without changing size: it is read and hashed, never trusted by its stat.
+_RACY_NANOSECONDS = 2_000_000_000
 
 
 def scan_files(
@@ -146,13 +164,29 @@ def scan_files(
     on_scanned: Callable[[int], None] | None = None,
 ) -> dict[str, ScanResult]:
     """Scan results for root-relative paths: from the cache where it has them, the rest scanned
-    (in parallel over processes when there is enough work) and stored."""
+    (in parallel over processes when there is enough work) and stored.
+
+    Two levels of cache: a per-target snapshot {path: (mtime, size, key, result)} answers a
+    warm run from one file and one stat per source; entries keyed by content answer
+    everything else (another branch, another checkout, a touched but unchanged file).
+    """
     results: dict[str, ScanResult] = {}
     pending: list[tuple[str, bytes, str | None]] = []
     base = str(root)
+    snapshot = None
+    if cache is not None:
+        cache.prepare()
+        snapshot = cache.snapshot(root, target)
     for path in paths:
+        absolute = os.path.join(base, path)
+        if snapshot is not None:
+            known = snapshot.lookup(path, absolute)
+            if known is not None:
+                cache.hits += 1  # type: ignore[union-attr]
+                results[path] = known
+                continue
         try:
-            with open(os.path.join(base, path), "rb") as handle:
+            with open(absolute, "rb") as handle:
                 source = handle.read()
         except OSError as exc:
             results[path] = ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
@@ -165,41 +199,92 @@ def scan_files(
         if cached is not None:
             cache.hits += 1
             results[path] = cached
+            snapshot.remember(path, absolute, key, cached)  # type: ignore[union-attr]
         else:
             cache.misses += 1
             pending.append((path, source, key))
-    if on_scanned is not None and len(results):
+    if on_scanned is not None and results:
         on_scanned(len(results))
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    sources = [source for _, source, _ in pending]
-    if workers > 1 and len(pending) > 1 and sum(map(len, sources)) >= PARALLEL_MIN_BYTES:
-        scanned = _scan_in_processes(sources, target, workers, on_scanned)
+    jobs = [(source, str(cache.entry(key)) if cache is not None and key else None) for _, source, key in pending]
+    if workers > 1 and len(jobs) > 1 and sum(len(source) for source, _ in jobs) >= PARALLEL_MIN_BYTES:
+        scanned = _scan_in_processes(jobs, target, workers, on_scanned)
     else:
         scanned = []
-        for source in sources:
-            scanned.append(scan_source(source, target))
+        for source, entry in jobs:
+            scanned.append(_scan_and_store(source, target, entry))
             if on_scanned is not None:
                 on_scanned(1)
     for (path, _, key), result in zip(pending, scanned, strict=True):
         results[path] = result
-        if cache is not None and key is not None:
-            _store(cache.entry(key), result)
+        if snapshot is not None and key is not None:
+            snapshot.remember(path, os.path.join(base, path), key, result)
+    if snapshot is not None:
+        snapshot.save()
     return results
 
 
 def _scan_in_processes(
-    sources: list[bytes], target: Target, workers: int, on_scanned: Callable[[int], None] | None
+    jobs: list[tuple[bytes, str | None]], target: Target, workers: int, on_scanned: Callable[[int], None] | None
 ) -> list[ScanResult]:
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    chunk = max(1, min(64, len(sources) // (workers * 8)))
+    chunk = max(1, min(64, len(jobs) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = []
-        for result in pool.map(_scan_one, sources, [target] * len(sources), chunksize=chunk):
+        sources, entries = zip(*jobs, strict=True)
+        for result in pool.map(_scan_and_store, sources, [target] * len(jobs), entries, chunksize=chunk):
             results.append(result)
             if on_scanned is not None:
                 on_scanned(1)
         return results
 
 
-def _scan_one(source: bytes, target: Target) -> ScanResult:
-    return scan_source(source, target)
+def _scan_and_store(source: bytes, target: Target, entry: str | None) -> ScanResult:
+    """Scan one file and, in the same process, write its cache entry (so writes run in parallel too)."""
+    result = scan_source(source, target)
+    if entry is not None:
+        _store(Path(entry), result)
+    return result
+
+
+class _Snapshot:
+    """{path: [mtime_ns, size, key, result]} for one project and target, loaded and saved whole."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.changed = False
+        self.entries: dict[str, list[object]] = {}
+        self.taken = 0
+        try:
+            with open(file, encoding="utf-8") as handle:
+                data = json.load(handle)
+            self.taken = int(data["taken"])
+            self.entries = dict(data["entries"])
+        except (OSError, ValueError, TypeError, KeyError):
+            self.entries = {}  # missing or damaged: start afresh, never trust it
+
+    def lookup(self, path: str, absolute: str) -> ScanResult | None:
+        entry = self.entries.get(path)
+        if entry is None:
+            return None
+        try:
+            status = os.stat(absolute)
+            mtime, size, _, data = entry
+            if status.st_mtime_ns != mtime or status.st_size != size or mtime >= self.taken - _RACY_NANOSECONDS:
+                return None
+            return _from_data(data)  # type: ignore[arg-type]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def remember(self, path: str, absolute: str, key: str, result: ScanResult) -> None:
+        try:
+            status = os.stat(absolute)
+        except OSError:
+            return
+        self.entries[path] = [status.st_mtime_ns, status.st_size, key, _to_data(result)]
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            _write(self.file, json.dumps({"taken": time.time_ns(), "entries": self.entries}, separators=(",", ":")))
+            self.changed = False

@@ -22,7 +22,16 @@ from depmin.discover import (
     is_excluded,
     roots_from_build_config,
 )
-from depmin.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode, is_required, is_runtime
+from depmin.graph import (
+    DistributionNode,
+    ImportGraph,
+    Layers,
+    UnresolvedNode,
+    ViaFilter,
+    any_via,
+    is_required,
+    is_runtime,
+)
 from depmin.lock import (
     LockFile,
     declared_extras,
@@ -295,19 +304,19 @@ def _assemble(
             diagnostics.extend(Diagnostic(d.path, d.line, d.message, Severity.WARNING) for d in found)
     diagnostics.extend(_shadowing(index, finder, runtime_modules, request.target.python))
 
-    direct = _requirements(graph, layers.required, layers.required, is_required)
-    optional = _requirements(graph, layers.optional, layers.runtime, is_runtime)
-    type_checking = _requirements(graph, layers.type_only, layers.runtime | layers.type_only, lambda v: True)
+    extras = declared_extras(lock, request.target)
+
+    def requirements(layer: frozenset[Hashable], importers: frozenset[Hashable], follow: ViaFilter) -> tuple[Requirement, ...]:
+        return _requirements(graph, layer, importers, follow, lock, request.target, extras)
+
+    direct = requirements(layers.required, layers.required, is_required)
+    optional = requirements(layers.optional, layers.runtime, is_runtime)
+    type_checking = requirements(layers.type_only, layers.runtime | layers.type_only, any_via)
     diagnostics.extend(_unresolved(graph, layers))
 
-    extras = declared_extras(lock, request.target)
-    wanted = {r.name: extras.get(r.name, ()) for r in direct if r.version is not None}
+    wanted = {r.name: r.extras for r in direct if r.version is not None}
     if request.include_optional:
-        wanted.update({r.name: extras.get(r.name, ()) for r in optional if r.version is not None})
-    versions = _versions(lock, request.target)
-    direct = tuple(_with_version(r, versions, extras) for r in direct)
-    optional = tuple(_with_version(r, versions, extras) for r in optional)
-    type_checking = tuple(_with_version(r, versions, extras) for r in type_checking)
+        wanted.update({r.name: r.extras for r in optional if r.version is not None})
     declared = declared_names(lock)
     for requirement in direct:
         if declared and requirement.name not in declared:
@@ -368,49 +377,40 @@ def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> 
 
 
 def _requirements(
-    graph: ImportGraph, layer: Iterable[Hashable], importers: frozenset[Hashable], follow: Callable[[Via], bool]
+    graph: ImportGraph,
+    layer: Iterable[Hashable],
+    importers: frozenset[Hashable],
+    follow: ViaFilter,
+    lock: LockFile,
+    target: Target,
+    extras: dict[str, tuple[str, ...]],
 ) -> tuple[Requirement, ...]:
-    found = []
+    """The distributions of one layer, each with every place (of `importers`) that imports it."""
+    vias_by_name: dict[str, set[Via]] = {}
+    versions: dict[str, str | None] = {}
     for node in layer:
-        if not isinstance(node, (DistributionNode, UnresolvedNode)):
-            continue
-        if isinstance(node, UnresolvedNode) and (node.candidates or node.reason or follow is is_required):
+        if isinstance(node, DistributionNode):
+            name = node.name
+            package = select(lock, name, None, target)
+            versions[name] = package.version if package else None
+        elif isinstance(node, UnresolvedNode) and not (node.candidates or node.reason or follow is is_required):
+            name = canonicalize_name(node.name.partition(".")[0])  # not locked: reported, never pinned
+            versions.setdefault(name, None)
+        else:
             continue  # required-but-missing, ambiguities and broken first-party imports are diagnostics
-        vias = sorted(
-            {
-                via
-                for source in graph.predecessors(node)
-                if source in importers
-                for via in graph.vias(source, node)
-                if follow(via)
-            },
-            key=lambda v: (v.file, v.line, v.kind),
+        places = vias_by_name.setdefault(name, set())
+        for source in graph.predecessors(node):
+            if source in importers:
+                places.update(via for via in graph.vias(source, node) if follow(via))
+    return tuple(
+        Requirement(
+            name=name,
+            version=versions[name],
+            extras=extras.get(name, ()) if versions[name] is not None else (),
+            via=tuple(sorted(vias_by_name[name], key=lambda v: (v.file, v.line, v.kind))),
         )
-        name = node.name if isinstance(node, DistributionNode) else canonicalize_name(node.name.partition(".")[0])
-        version = "" if isinstance(node, DistributionNode) else None
-        found.append(Requirement(name=name, version=version, extras=(), via=tuple(vias)))
-    merged: dict[str, Requirement] = {}
-    for requirement in found:
-        if requirement.name in merged:
-            other = merged[requirement.name]
-            requirement = Requirement(requirement.name, requirement.version, (), tuple(sorted({*other.via, *requirement.via}, key=lambda v: (v.file, v.line))))
-        merged[requirement.name] = requirement
-    return tuple(merged[name] for name in sorted(merged))
-
-
-def _versions(lock: LockFile, target: Target) -> dict[str, str]:
-    versions = {}
-    for name in lock.names():
-        package = select(lock, name, None, target)
-        if package is not None:
-            versions[name] = package.version
-    return versions
-
-
-def _with_version(requirement: Requirement, versions: dict[str, str], extras: dict[str, tuple[str, ...]]) -> Requirement:
-    if requirement.version is None:
-        return requirement
-    return Requirement(requirement.name, versions.get(requirement.name), extras.get(requirement.name, ()), requirement.via)
+        for name in sorted(vias_by_name)
+    )
 
 
 def _unresolved(graph: ImportGraph, layers: Layers) -> list[Diagnostic]:

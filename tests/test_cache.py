@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -79,3 +80,26 @@ def test_the_parsed_lock_is_cached_by_content(tmp_path):
     changed = tmp_path / "uv.lock"
     changed.write_text(CARAMBA_LOCK.read_text().replace('version = "6.0.4"', 'version = "6.0.9"', 1))
     assert read_lock_cached(changed, "uv.lock", cache) != first
+
+
+def test_a_damaged_snapshot_is_ignored_and_an_old_one_is_used_only_for_unchanged_files(tmp_path):
+    project = tmp_path / "caramba"
+    shutil.copytree(CARAMBA, project, ignore=shutil.ignore_patterns(".depmin_cache"))
+    paths = python_files(project)
+    for path in paths:  # old files: the snapshot may vouch for them by their stat
+        os.utime(project / path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
+    first = scan_files(project, paths, TARGET, ScanCache(tmp_path / "cache"))
+    snapshots = list((tmp_path / "cache").glob("snapshot-*.json"))
+    assert len(snapshots) == 1
+    warm = ScanCache(tmp_path / "cache")
+    assert scan_files(project, paths, TARGET, warm) == first and warm.misses == 0
+    changed = project / "console" / "log.py"
+    changed.write_text(changed.read_text() + "import orjson\n")  # new size and a fresh mtime
+    after = ScanCache(tmp_path / "cache")
+    assert scan_files(project, paths, TARGET, after)["console/log.py"].records[-1].target == "orjson"
+    assert after.misses == 1
+    snapshots[0].write_text('{"taken": 1, "entries": {"console/log.py": [1, 2, "x", {"records": "bad"}]}}')
+    damaged = ScanCache(tmp_path / "cache")
+    assert scan_files(project, paths, TARGET, damaged)["console/log.py"].records[-1].target == "orjson"
+    snapshots[0].write_text("{not json")
+    assert scan_files(project, paths, TARGET, ScanCache(tmp_path / "cache")) == scan_files(project, paths, TARGET, None)
