@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from importlib.metadata import version
+import importlib.util
 from pathlib import Path
 
 from depmin import __version__
@@ -28,7 +26,17 @@ from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
 
-_SALT = f"depmin {__version__} scanner {SCANNER_VERSION} libcst {version('libcst')}".encode()
+def _libcst_stamp() -> str:
+    """Which LibCST is installed, without importing it (half a second) or scanning every
+    distribution's metadata: the location, size and mtime of its package file."""
+    spec = importlib.util.find_spec("libcst")
+    if spec is None or spec.origin is None:
+        return "none"
+    status = os.stat(spec.origin)
+    return f"{spec.origin}:{status.st_size}:{status.st_mtime_ns}"
+
+
+_SALT = f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
 
 
 class ScanCache:
@@ -227,6 +235,9 @@ def scan_files(
 def _scan_in_processes(
     jobs: list[tuple[bytes, str | None]], target: Target, workers: int, on_scanned: Callable[[int], None] | None
 ) -> list[ScanResult]:
+    import multiprocessing  # only cold runs with much to scan pay for these imports
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     chunk = max(1, min(64, len(jobs) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

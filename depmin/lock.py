@@ -10,7 +10,7 @@ import tomllib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
@@ -83,15 +83,19 @@ class LockFile:
     members: tuple[str, ...]
     by_name: Mapping[str, tuple[LockedPackage, ...]] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def member_packages(self) -> tuple[LockedPackage, ...]:
         members = set(self.members)
         return tuple(
             p for p in self.packages if p.name in members or (not members and p.source_kind in MEMBER_SOURCES)
         )
 
+    @cached_property
+    def _member_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.member_packages)
+
     def is_member(self, name: str) -> bool:
-        return any(p.name == name for p in self.member_packages)
+        return name in self._member_names
 
     def names(self) -> frozenset[str]:
         return frozenset(self.by_name)

@@ -1,0 +1,85 @@
+"""Import name → distribution, and uv.lock forks, extras and markers."""
+
+from __future__ import annotations
+
+import json
+
+from depmin.cli import main
+from depmin.discover import ModuleIndex
+from depmin.resolve import Category, DistributionFinder, Resolver, absolute_name, installed_modules, known_modules
+
+from .helpers import FIXTURES, run_analysis, write_tree
+
+
+def finder(*locked: str, overrides=None, installed=None) -> DistributionFinder:
+    return DistributionFinder(frozenset(locked), overrides or {}, installed or {}, known_modules())
+
+
+def test_known_table_is_large_and_normalised():
+    table = known_modules()
+    assert len(table) >= 100
+    assert table["yaml"] == ("pyyaml",) and table["PIL"][0] == "pillow" and table["sklearn"] == ("scikit-learn",)
+
+
+def test_longest_dotted_prefix_wins_among_namespace_packages():
+    found = finder("google-cloud-storage", "protobuf", "azure-storage-blob", "azure-core", "google-api-core")
+    assert found.find("google.cloud.storage.blob")[0] == ("google-cloud-storage",)
+    assert found.find("google.protobuf.json_format")[0] == ("protobuf",)
+    assert found.find("azure.storage.blob")[0] == ("azure-storage-blob",)
+    assert found.find("google.api_core.exceptions")[0] == ("google-api-core",)
+    assert found.find("google.nothing")[0] == ()
+
+
+def test_the_lock_decides_between_providers_and_reports_ambiguity():
+    assert finder("opencv-python-headless").find("cv2")[0] == ("opencv-python-headless",)
+    assert finder("opencv-python", "opencv-python-headless").find("cv2")[0] == ("opencv-python", "opencv-python-headless")
+    assert finder("attrs").find("attr")[0] == ("attrs",)
+    assert finder("attr", "attrs").find("attr")[0] == ("attr", "attrs")
+    index = ModuleIndex(roots=(), modules={}, namespaces={}, names_by_path={})
+    resolver = Resolver(index, finder("opencv-python", "opencv-python-headless"), (3, 12))
+    assert resolver.resolve("cv2").category is Category.AMBIGUOUS
+
+
+def test_order_overrides_then_installed_metadata_then_table_then_name(tmp_path):
+    site = tmp_path / "site-packages"
+    record = site / "orjson-3.0.dist-info" / "RECORD"
+    record.parent.mkdir(parents=True)
+    record.write_text("fastjson/__init__.py,sha256=x,1\nfastjson/core.py,sha256=y,2\norjson-3.0.dist-info/METADATA,,\n")
+    installed = installed_modules(site)
+    assert installed["fastjson.core"] == frozenset({"orjson"})
+    locked = ("orjson", "pyyaml", "ruamel-yaml")
+    assert finder(*locked, installed=installed).find("fastjson.core") == (("orjson",), "installed metadata")
+    assert finder(*locked).find("fastjson") == ((), "")
+    assert finder(*locked, overrides={"yaml": ("ruamel-yaml",)}).find("yaml") == (("ruamel-yaml",), "module-map")
+    assert finder(*locked).find("yaml") == (("pyyaml",), "known module names")
+    assert finder(*locked).find("orjson") == (("orjson",), "distribution name")
+
+
+def test_installed_metadata_of_the_project_venv_is_read(tmp_path):
+    write_tree(tmp_path, {"main.py": "import fastjson\n"})
+    record = tmp_path / ".venv" / "lib" / "python3.12" / "site-packages" / "orjson-3.0.dist-info" / "RECORD"
+    record.parent.mkdir(parents=True)
+    record.write_text("fastjson/__init__.py,,\n")
+    closure = run_analysis(tmp_path, "main.py").closure
+    assert [r.name for r in closure.direct] == ["orjson"] and closure.ok
+
+
+def test_relative_names_as_importlib_computes_them():
+    assert absolute_name("a.b.c", False, 1, "x") == "a.b.x"
+    assert absolute_name("a.b", True, 1, "x") == "a.b.x"
+    assert absolute_name("a.b.c", False, 2, "") == "a"
+    assert absolute_name("a.b.c", False, 1, "x", "__name__") == "a.b.c.x"
+    assert absolute_name("m", False, 1, "x", "pkg.sub") == "pkg.sub.x"
+
+
+def test_the_lock_forks_by_python_version_and_platform(runner):
+    def pins(*args):
+        result = runner.invoke(main, ["closure", "--root", str(FIXTURES / "forked"), "--no-cache", "--json", *args, "app/"])
+        assert result.exit_code == 0, result.output
+        return {p["name"]: p["version"] for p in json.loads(result.stdout)["pinned"]}
+
+    assert pins() == {"numpy": "2.0.2", "pyyaml": "6.0.4"}  # default: the lowest Python the lock allows, 3.10
+    assert pins("--python", "3.11")["numpy"] == "2.4.6"
+    assert pins("--python", "3.13")["numpy"] == "2.5.5"
+    assert "colorama" not in pins("--include-optional")
+    assert pins("--include-optional", "--platform", "windows-x86_64")["colorama"] == "0.4.6"
