@@ -303,6 +303,7 @@ def _assemble(
         else:  # type-only code never runs: its problems cannot break the image
             diagnostics.extend(Diagnostic(d.path, d.line, d.message, Severity.WARNING) for d in found)
     diagnostics.extend(_shadowing(index, finder, runtime_modules, request.target.python))
+    diagnostics.extend(_one_file_two_names(index, runtime_modules))
 
     extras = declared_extras(lock, request.target)
 
@@ -357,6 +358,24 @@ def _assemble(
         errors=tuple(errors),
     )
     return closure, optional_pins
+
+
+def _one_file_two_names(index: ModuleIndex, modules: list[str]) -> list[Diagnostic]:
+    """A file the closure reaches under two module names (a package-dir root and a plain root)."""
+    names_by_path: dict[str, list[str]] = {}
+    for module in modules:
+        names_by_path.setdefault(index.modules[module].path, []).append(module)
+    return [
+        Diagnostic(
+            path,
+            0,
+            f"imported as both {' and '.join(sorted(names))}; in the image only one of these names resolves "
+            "(depmin verify shows which)",
+            Severity.WARNING,
+        )
+        for path, names in sorted(names_by_path.items())
+        if len(names) > 1
+    ]
 
 
 def _relevant_index_problems(index: ModuleIndex, directories: list[str], modules: set[str]) -> list[Diagnostic]:
