@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable
 import importlib.util
 from pathlib import Path
 
 from depmin import __version__
+from depmin.files import write_atomic
 from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
@@ -70,19 +70,6 @@ class ScanCache:
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
-
-    def scan(self, source: bytes, target: Target) -> ScanResult:
-        key = self.key(source, target)
-        path = self.entry(key)
-        cached = _load(path)
-        if cached is not None:
-            self.hits += 1
-            return cached
-        self.misses += 1
-        self.prepare()
-        result = scan_source(source, target)
-        _store(path, result)
-        return result
 
 
 def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockFile:
@@ -144,11 +131,7 @@ def _store(path: Path, result: ScanResult) -> None:
 
 def _write(path: Path, text: str) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
+        write_atomic(path, text, durable=False)
     except OSError:
         pass  # a read-only or full cache directory slows depmin down, it never breaks it
 

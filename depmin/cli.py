@@ -746,5 +746,5 @@ def report(entries: tuple[str, ...], as_json: bool, markdown: bool, **options: A
         return EXIT_OK
     from depmin.render import print_report
 
-    print_report(title, rows, [(p, size, p.name in in_target) for p, size in largest], sizes)
+    print_report(title, rows, [(p, size, p.name in in_target) for p, size in largest])
     return EXIT_OK

@@ -7,15 +7,20 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, flush it to disk, then rename over `path`."""
+def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`.
+
+    `durable` flushes the file to disk first (user outputs); cache entries skip that cost,
+    since losing one on a crash only means scanning a file again.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if path.exists():
             os.chmod(temporary, path.stat().st_mode & 0o777)
         else:

@@ -1,11 +1,13 @@
 """discover → scan → graph → resolve → lock: one analysis, as data.
 
 The only I/O here is reading the repository (sources, uv.lock, installed
-metadata); writing and printing belong to the CLI.
+metadata) and depmin's own scan cache; writing outputs and printing belong
+to the CLI.
 """
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,8 +108,6 @@ def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
 
 
 def _read_toml(path: Path) -> dict[str, object]:
-    import tomllib
-
     try:
         return tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):

@@ -5,7 +5,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from depmin.model import Closure, Requirement
+from typing import TYPE_CHECKING
+
+from depmin.model import Closure, Pin, Requirement
+
+if TYPE_CHECKING:
+    from depmin.report import Row
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -60,17 +65,19 @@ def print_closure(closure: Closure) -> None:
         console.print(f"[red]{len(closure.errors)} errors[/] (listed on stderr)")
 
 
-def print_report(title: str, rows: list, largest: list, sizes) -> None:  # noqa: ANN001
+def print_report(title: str, rows: list[Row], largest: list[tuple[Pin, int, bool]]) -> None:
+    from depmin.report import human_bytes, render_value
+
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for column, justify in (("metric", "left"), ("whole project", "right"), ("target", "right"), ("saved", "right")):
         table.add_column(column, justify=justify)
     for row in rows:
-        table.add_row(row.metric, sizes.render_value(row, row.whole), sizes.render_value(row, row.target), f"{row.saved_percent:.0f}%")
+        table.add_row(row.metric, render_value(row, row.whole), render_value(row, row.target), f"{row.saved_percent:.0f}%")
     console.print(table)
     console.print()
     heavy = Table(title="largest distributions of the whole project", title_justify="left", show_edge=False, pad_edge=False)
     for column in ("distribution", "size", "in target"):
         heavy.add_column(column)
     for pin, size, in_target in largest:
-        heavy.add_row(f"{pin.name} {pin.version}", sizes.human_bytes(size), "yes" if in_target else "no")
+        heavy.add_row(f"{pin.name} {pin.version}", human_bytes(size), "yes" if in_target else "no")
     console.print(heavy)

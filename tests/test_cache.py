@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from depmin.cache import ScanCache, read_lock_cached, scan_files
+from depmin.cache import ScanCache, decode, read_lock_cached, scan_files
 from depmin.lock import read_lock
 from depmin.model import Target
 
@@ -37,25 +37,33 @@ def test_a_warm_run_scans_nothing_and_one_change_rescans_one_file(tmp_path):
     assert results["ai/config.py"].records[-1].target == "orjson"
 
 
+def scan_one(tmp_path, source: bytes, target: Target, cache: ScanCache):
+    (tmp_path / "project").mkdir(exist_ok=True)
+    (tmp_path / "project" / "m.py").write_bytes(source)
+    return scan_files(tmp_path / "project", ["m.py"], target, cache)["m.py"]
+
+
 def test_the_key_covers_the_target(tmp_path):
-    cache = ScanCache(tmp_path)
+    cache = ScanCache(tmp_path / "cache")
     source = b"import sys\nif sys.version_info >= (3, 13):\n    import new\n"
     assert cache.key(source, Target((3, 12))) != cache.key(source, Target((3, 13)))
-    assert [r.target for r in cache.scan(source, Target((3, 12))).records] == ["sys"]
-    assert [r.target for r in cache.scan(source, Target((3, 13))).records] == ["sys", "new"]
+    assert [r.target for r in scan_one(tmp_path, source, Target((3, 12)), cache).records] == ["sys"]
+    assert [r.target for r in scan_one(tmp_path, source, Target((3, 13)), cache).records] == ["sys", "new"]
 
 
 def test_corrupt_or_truncated_entries_are_ignored_and_rewritten(tmp_path):
-    cache = ScanCache(tmp_path)
+    cache = ScanCache(tmp_path / "cache")
     source = b"import yaml\n"
-    good = cache.scan(source, TARGET)
+    good = scan_one(tmp_path, source, TARGET, cache)
     entry = cache.entry(cache.key(source, TARGET))
     for damage in (entry.read_bytes()[:10], b"", b'{"records": [[1, 2]], "problems": []}', b"\xff\xfe"):
         entry.write_bytes(damage)
-        again = ScanCache(tmp_path)
-        assert again.scan(source, TARGET) == good
+        for snapshot in (tmp_path / "cache").glob("snapshot-*"):
+            snapshot.unlink()  # the snapshot would answer first; the entry itself is under test
+        again = ScanCache(tmp_path / "cache")
+        assert scan_one(tmp_path, source, TARGET, again) == good
         assert again.misses == 1
-        assert ScanCache(tmp_path).scan(source, TARGET) == good  # rewritten whole
+        assert decode(entry.read_text()) == good  # rewritten whole
 
 
 def test_two_processes_at_once_share_one_cache(tmp_path):
@@ -68,7 +76,7 @@ def test_two_processes_at_once_share_one_cache(tmp_path):
     assert len({out for out, _ in outputs}) == 1
     warm = subprocess.run(command, capture_output=True, timeout=120)
     assert warm.stdout == outputs[0][0]
-    assert not list((project / ".depmin_cache").rglob(".tmp-*"))
+    assert not list((project / ".depmin_cache").rglob("*.tmp"))
     assert (project / ".depmin_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
 
 
