@@ -115,9 +115,18 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
         log(" ".join(Path(part).name if part == uv else part for part in command))
         completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
         if completed.returncode != 0:
-            detail = (completed.stderr or completed.stdout).strip().splitlines()
-            raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail[-1] if detail else completed.returncode}")
+            detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
+            raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail}")
     return venv
+
+
+def _reason(lines: list[str]) -> str:
+    """uv's most telling line: the hash mismatch or the cause, rather than the last hash printed."""
+    for marker in ("mismatch", "caused by", "error:"):
+        for line in lines:
+            if marker in line.lower():
+                return line.strip().removeprefix("error:").strip()
+    return lines[-1].strip() if lines else ""
 
 
 def _python_in(venv: Path) -> Path:

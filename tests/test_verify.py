@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 
@@ -65,3 +66,24 @@ def test_the_users_environment_is_not_importable_from_the_tree(runner, smallsvc)
     result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--target", "svc", "--no-cache"])
     assert result.exit_code == 1
     assert "svc.sneaky: ModuleNotFoundError: No module named 'click'" in result.stdout
+
+
+def test_hashes_from_the_lock_are_honoured(runner, smallsvc):
+    pyproject = smallsvc / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('copy-list = "requirements/svc.copy"\n', 'copy-list = "requirements/svc.copy"\nhashes = true\n'))
+    passed = runner.invoke(main, ["verify", "--root", str(smallsvc), "--target", "svc", "--no-cache"])
+    assert passed.exit_code == 0, passed.output
+    lock = smallsvc / "uv.lock"
+    text = lock.read_text()
+    start = text.index('name = "pyyaml"')
+    end = text.index("[[package]]", start)
+
+    def flip(match):  # same length, one digit off: only a real hash check notices
+        digest = match.group(1)
+        return f"sha256:{'1' if digest[0] == '0' else '0'}{digest[1:]}"
+
+    lock.write_text(text[:start] + re.sub(r"sha256:([0-9a-f]{64})", flip, text[start:end]) + text[end:])
+    failed = runner.invoke(main, ["verify", "--root", str(smallsvc), "--target", "svc", "--no-cache"])
+    assert failed.exit_code == 2
+    message = failed.stderr.strip().splitlines()[-1]
+    assert message.startswith("depmin: error: `pip install` failed:") and "hash mismatch" in message.lower()
