@@ -273,7 +273,7 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
 @click.argument("name")
 @click.argument("entries", nargs=-1)
 @analysis_options
-@click.option("--all", "every_chain", is_flag=True, help="Print every distinct chain, not just the shortest.")
+@click.option("--all", "every_chain", is_flag=True, help="One shortest chain for every place that imports NAME, not just the shortest overall.")
 @handle_errors
 def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, **options: Any) -> int:
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop."""
