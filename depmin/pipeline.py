@@ -222,8 +222,6 @@ def _entry_modules(
                 )
             else:
                 modules.append(names[0])
-        elif all(part.isidentifier() for part in entry.split(".")) and entry in index.modules:
-            modules.append(entry)
         else:
             diagnostics.append(Diagnostic(entry, 0, "no such file, directory or first-party module"))
     return list(dict.fromkeys(modules)), directories
