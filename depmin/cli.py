@@ -20,7 +20,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from depmin import __version__, emit
 from depmin.cache import ScanCache, read_lock_cached
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
-from depmin.files import write_atomic
+from depmin.files import display_path, write_atomic
 from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
@@ -151,7 +151,7 @@ def open_session(
     config = project.config
     lock_path = Path(lock).resolve() if lock else project.root / (config.lock or "uv.lock")
     cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
-    lock_file = read_lock_cached(lock_path, _relative(project.root, lock_path), cache)
+    lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
     chosen_python = python or (target_config.python if target_config else None) or config.python
     chosen_platform = platform or (target_config.platform if target_config else None) or config.platform
     try:
@@ -188,13 +188,6 @@ def _project_root(root: Path | None) -> Path:
     if found is None:
         _fail("no pyproject.toml here or in any parent directory; pass --root DIR")
     return found
-
-
-def _relative(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _lowest_python(lock: LockFile) -> tuple[int, int]:
@@ -262,7 +255,7 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
         parts.append("--hashes")
     parts.extend(request.entries)
     if output is not None:
-        parts.append(f"-o {_relative(session.project.root, output)}")
+        parts.append(f"-o {display_path(session.project.root, output)}")
     return " ".join(parts)
 
 
@@ -662,7 +655,7 @@ def dockerfile(entries: tuple[str, ...], as_json: bool, base: str | None, requir
         _fail("the image installs a generated requirements file: pass --requirements PATH (or use a target with `requirements`)")
     regenerate = "depmin dockerfile " + (f"--target {target.name}" if target else " ".join(closure.entries))
     if output is not None:
-        regenerate += f" -o {_relative(session.project.root, output)}"
+        regenerate += f" -o {display_path(session.project.root, output)}"
     spec = DockerfileSpec(
         base=base or f"python:{closure.target.python_version}-slim",
         requirements=requirements,

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
+from depmin.files import toml_error
 from depmin.model import PLATFORMS, Diagnostic, Platform
 
 PYPROJECT = "pyproject.toml"
@@ -91,10 +92,8 @@ def load_project(root: Path) -> Project:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        raise ConfigError(
-            [Diagnostic(PYPROJECT, int(match.group(1)) if match else 0, f"invalid TOML: {str(exc).split(' (at line')[0]}")]
-        ) from None
+        line, message = toml_error(exc)
+        raise ConfigError([Diagnostic(PYPROJECT, line, f"invalid TOML: {message}")]) from None
     raw = data.get("tool", {}).get("depmin", {})
     checker = _Checker(text)
     config = checker.config(raw)

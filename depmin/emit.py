@@ -55,7 +55,7 @@ def requirements_text(closure: Closure, command: str) -> str:
         reasons = []
         direct = via_by_name.get(pin.name)
         if direct is not None and direct.via:
-            reasons.append(_place(direct.via[0]) + _extras(direct))
+            reasons.append(place(direct.via[0]) + _extras(direct))
         reasons.extend(parent for parent in pin.parents if parent)
         if len(reasons) == 1:
             lines.append(f"    # via {reasons[0]}")
@@ -65,7 +65,7 @@ def requirements_text(closure: Closure, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _place(via: Via) -> str:
+def place(via: Via) -> str:
     return f"{via.file}:{via.line}" if via.line else via.file
 
 
@@ -146,8 +146,7 @@ def chain_lines(chain: Chain) -> list[str]:
         tags = [] if via.kind is Kind.MODULE else [_KIND_TAGS[via.kind]]
         if via.guarded:
             tags.append("optional")
-        place = f"{via.file}:{via.line}" if via.line else via.file
-        lines.append(f"{place}  {via.statement}" + (f"  [{', '.join(tags)}]" if tags else ""))
+        lines.append(f"{place(via)}  {via.statement}" + (f"  [{', '.join(tags)}]" if tags else ""))
     if chain.lock:
         lines.append(" -> ".join(f"{hop.name} {hop.version}" for hop in chain.lock))
     return lines

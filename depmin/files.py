@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
+import tomllib
 from pathlib import Path
+
+
+def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, str]:
+    """(line, message) of a TOML error; tomllib only says where inside its message."""
+    text = str(exc)
+    match = re.search(r"\(at line (\d+), column \d+\)", text)
+    return (int(match.group(1)) if match else 0), text.split(" (at line")[0]
+
+
+def display_path(root: Path, path: Path) -> str:
+    """`path` relative to the project root, '/'-separated, as depmin names files; else as given."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:

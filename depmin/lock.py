@@ -5,7 +5,6 @@ Pins, extras, markers and hashes come from uv.lock only; depmin never resolves.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -18,6 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
+from depmin.files import toml_error
 from depmin.model import Diagnostic, Pin, Severity, Target
 
 MEMBER_SOURCES = frozenset({"editable", "virtual"})
@@ -114,9 +114,8 @@ def parse_lock(content: bytes, display: str) -> LockFile:
     try:
         data = tomllib.loads(content.decode("utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(match.group(1)) if match else 0
-        raise LockError(display, line, f"malformed uv.lock: {str(exc).split(' (at line')[0]}") from None
+        line, message = toml_error(exc)
+        raise LockError(display, line, f"malformed uv.lock: {message}") from None
     except UnicodeDecodeError as exc:
         raise LockError(display, 0, f"cannot read uv.lock: {exc}") from None
     try:

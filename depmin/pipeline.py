@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depmin.copyplan import copy_paths
+from depmin.files import display_path
 from depmin.cache import ScanCache, scan_files
 from depmin.config import Project
 from depmin.discover import (
@@ -117,7 +118,7 @@ def _read_toml(path: Path) -> dict[str, object]:
 def analyse(project: Project, request: Request, lock: LockFile | None = None) -> Analysis:
     """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic."""
     if lock is None:
-        lock = read_lock(request.lock_path, _display(project.root, request.lock_path))
+        lock = read_lock(request.lock_path, display_path(project.root, request.lock_path))
     index = build_index(project.root, source_roots(project, lock))
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
@@ -166,13 +167,6 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         project, request, lock, index, finder, graph, layers, problems, diagnostics, entry_directories
     )
     return Analysis(closure, graph, layers, lock, index, finder, optional_pins)
-
-
-def _display(root: Path, path: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _finder(project: Project, lock: LockFile, request: Request) -> DistributionFinder:

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from typing import TYPE_CHECKING
 
+from depmin.emit import place
 from depmin.model import Closure, Pin, Requirement
 
 if TYPE_CHECKING:
@@ -19,10 +20,9 @@ def _first_place(requirement: Requirement) -> str:
     if not requirement.via:
         return ""
     via = requirement.via[0]
-    place = f"{via.file}:{via.line}" if via.line else via.file
     more = len(requirement.via) - 1
     kind = "" if via.kind.value == "module" else f" ({via.kind.value.replace('_', '-')})"
-    return place + kind + (f"  (+{more} more)" if more else "")
+    return place(via) + kind + (f"  (+{more} more)" if more else "")
 
 
 def _requirement_table(title: str, requirements: tuple[Requirement, ...]) -> Table:
