@@ -101,8 +101,11 @@ def decode(text: str) -> ScanResult:
 
 def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
     return {
-        "records": [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor] for r in result.records],
+        "records": [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor,
+                     [list(c) for c in r.when]] for r in result.records],  # fmt: skip
         "problems": [[p.line, p.message, p.fatal] for p in result.problems],
+        "constants": [[name, value] for name, value in result.constants],
+        "all": [list(result.all_names)],
     }
 
 
@@ -110,11 +113,12 @@ def _from_data(data: dict[str, list[list[object]]]) -> ScanResult:
     kinds = {kind.value: kind for kind in Kind}
     records = tuple(
         ImportRecord(str(target), tuple(map(str, names)), int(line), kinds[kind], bool(guarded), int(level),
-                     None if anchor is None else str(anchor))  # fmt: skip
-        for target, names, line, kind, guarded, level, anchor in data["records"]
-    )
+                     None if anchor is None else str(anchor), tuple(tuple(c) for c in when))  # type: ignore[arg-type]
+        for target, names, line, kind, guarded, level, anchor, when in data["records"]
+    )  # fmt: skip
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
-    return ScanResult(records, problems)
+    constants = tuple((str(name), bool(value)) for name, value in data["constants"])
+    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])))
 
 
 def _load(path: Path) -> ScanResult | None:

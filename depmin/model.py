@@ -16,6 +16,12 @@ class Kind(enum.StrEnum):
     TYPE_CHECKING = "type_checking"  # under `if TYPE_CHECKING:`: never at run time
 
 
+# A condition the scanner of one file cannot decide, left to the analysis (see depmin.scan.core):
+#   ("main", polarity)                           `if __name__ == "__main__":` (True) or its else (False)
+#   ("name", level, module, attribute, polarity)  `if NAME:` where NAME is module's attribute
+Condition = tuple
+
+
 class ImportRecord(NamedTuple):
     """One import as written in one file; resolution happens later.
 
@@ -32,10 +38,7 @@ class ImportRecord(NamedTuple):
     # For import_module(".x", package=...): the literal package, or None for the
     # importing module's own package (as with `from . import x`).
     anchor: str | None = None
-
-    @property
-    def runtime(self) -> bool:
-        return self.kind is not Kind.TYPE_CHECKING
+    when: tuple[Condition, ...] = ()  # all must hold for the import to run
 
 
 class Severity(enum.StrEnum):

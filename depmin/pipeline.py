@@ -44,7 +44,7 @@ from depmin.lock import (
     read_lock,
     select,
 )
-from depmin.model import Closure, Diagnostic, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
+from depmin.model import Closure, Condition, Diagnostic, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
     DistributionFinder,
@@ -144,19 +144,34 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
                     seen.add(node)
                     frontier.append(node)
 
+    scans: dict[str, ScanResult] = {}
+
+    def facts(module: str) -> ScanResult | None:
+        """A first-party module's scan, for what another module's imports depend on (its
+        constants, its __all__): scanned now if the walk has not reached it yet."""
+        info = index.modules.get(module)
+        if info is None:
+            return None
+        if module not in scans:
+            scans[module] = scan_files(project.root, [info.path], request.target, request.cache)[info.path]
+        return scans[module]
+
+    entry_set = frozenset(entry_modules)
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
-        scans = scan_files(
+        pending = [m for m in frontier if m not in scans]
+        scanned = scan_files(
             project.root,
-            [index.modules[m].path for m in frontier],
+            [index.modules[m].path for m in pending],
             request.target,
             request.cache,
             on_scanned=request.on_scanned,
         )
+        scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
-            result = scans[index.modules[module].path]
-            for node in _module_edges(index, resolver, graph, module, result, problems):
+            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts)
+            for node in edges.add(scans[module], problems):
                 if node not in seen:
                     seen.add(node)
                     following.append(node)
@@ -237,39 +252,69 @@ def _targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashab
     return list(nodes)
 
 
-def _module_edges(
-    index: ModuleIndex,
-    resolver: Resolver,
-    graph: ImportGraph,
-    module: str,
-    result: ScanResult,
-    problems: dict[str, list[Diagnostic]],
-) -> list[str]:
-    """Add one scanned module's edges; return the first-party modules it reaches."""
-    info = index.modules[module]
-    reached: list[str] = []
-    parent = module.rpartition(".")[0]
-    if parent and parent in index.modules:
-        graph.add(module, parent, Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)"))
-        reached.append(parent)
-    found = problems.setdefault(module, [])
-    for problem in result.problems:
-        severity = Severity.ERROR if problem.fatal else Severity.WARNING
-        found.append(Diagnostic(info.path, problem.line, problem.message, severity))
-    for record in result.records:
-        try:
-            name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
-        except RelativeImportError as exc:
-            found.append(Diagnostic(info.path, record.line, str(exc)))
-            continue
-        via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))
-        for node in _targets(resolver, name, record):
-            if node == module:
+@dataclass(frozen=True)
+class _ModuleEdges:
+    """One scanned module's edges: its records, with the conditions the scanner left open decided."""
+
+    index: ModuleIndex
+    resolver: Resolver
+    graph: ImportGraph
+    module: str
+    is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
+    facts: Callable[[str], ScanResult | None]
+
+    def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
+        """Add the edges; return the first-party modules they reach."""
+        module, info = self.module, self.index.modules[self.module]
+        reached: list[str] = []
+        parent = module.rpartition(".")[0]
+        if parent and parent in self.index.modules:
+            via = Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)")
+            self.graph.add(module, parent, via)
+            reached.append(parent)
+        found = problems.setdefault(module, [])
+        for problem in result.problems:
+            severity = Severity.ERROR if problem.fatal else Severity.WARNING
+            found.append(Diagnostic(info.path, problem.line, problem.message, severity))
+        for record in result.records:
+            try:
+                name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
+                if record.when and not all(self.holds(condition) for condition in record.when):
+                    continue
+            except RelativeImportError as exc:
+                found.append(Diagnostic(info.path, record.line, str(exc)))
                 continue
-            graph.add(module, node, via)
-            if isinstance(node, str):
-                reached.append(node)
-    return reached
+            if record.names == ("*",):
+                record = self.star(name, record)
+            via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))
+            for node in _targets(self.resolver, name, record):
+                if node == module:
+                    continue
+                self.graph.add(module, node, via)
+                if isinstance(node, str):
+                    reached.append(node)
+        return reached
+
+    def holds(self, condition: Condition) -> bool:
+        """Whether a condition may hold at run time (True when it cannot be decided)."""
+        if condition[0] == "main":
+            return self.is_entry or not condition[1]
+        _, level, target, attribute, polarity = condition
+        info = self.index.modules[self.module]
+        exporter = absolute_name(self.module, info.is_package, level, target)
+        scanned = self.facts(exporter)
+        if scanned is None:
+            return True
+        value = dict(scanned.constants).get(attribute)
+        return value is None or value == polarity
+
+    def star(self, name: str, record: ImportRecord) -> ImportRecord:
+        """`from pkg import *` imports the submodules that pkg's __all__ names."""
+        scanned = self.facts(name) if name in self.index.modules else None
+        if scanned is None or not scanned.all_names:
+            return record
+        submodules = tuple(n for n in scanned.all_names if f"{name}.{n}" in self.index.modules)
+        return record._replace(names=("*", *submodules)) if submodules else record
 
 
 # -- assembling the closure -------------------------------------------------------------

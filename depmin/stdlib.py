@@ -20,3 +20,34 @@ def stdlib_modules(python: tuple[int, int]) -> frozenset[str]:
 
 def is_stdlib(name: str, python: tuple[int, int]) -> bool:
     return name.partition(".")[0] in stdlib_modules(python)
+
+
+@cache
+def _stdlib_names(python: tuple[int, int]) -> dict[str, frozenset[str]] | None:
+    """Public stdlib module → the names it defines, from scripts/build_stdlib_names.py; None
+    when no table was built for that version (its imports then stay undecided)."""
+    table = resources.files("depmin.data").joinpath(f"stdlib-names-{python[0]}.{python[1]}.txt")
+    if not table.is_file():
+        return None
+    found: dict[str, frozenset[str]] = {}
+    for line in table.read_text("utf-8").splitlines():
+        if line and not line.startswith("#"):
+            module, *names = line.split(" ")
+            found[module] = frozenset(names)
+    return found
+
+
+def stdlib_provides(module: str, names: tuple[str, ...], python: tuple[int, int]) -> bool:
+    """Whether `import module` (no names) or `from module import names` surely works on the target.
+
+    False when unsure: a module or name the table does not hold, or a version without a table.
+    """
+    if not is_stdlib(module, python):
+        return False
+    table = _stdlib_names(python)
+    if table is None:
+        return not names and "." not in module and module in stdlib_modules(python)
+    defined = table.get(module)
+    if defined is None:
+        return False
+    return all(name in defined or f"{module}.{name}" in table for name in names)

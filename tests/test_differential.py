@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depmin.model import PLATFORMS, Target
-from depmin.scan import _AstCollector, scan_source_cst
+from depmin.scan import calls_can_import, from_ast, scan_source_cst
+from depmin.scan.core import collect
 
 from .helpers import FIXTURES
 from .test_properties import planted_programs
@@ -25,9 +26,8 @@ def fast_path(source: bytes, target: Target):
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    collector = _AstCollector(target, calls=b"import_module" in source or b"__import__" in source)
-    collector.visit(tree)
-    return collector.result()
+    calls = calls_can_import(source)
+    return collect(from_ast.translate(tree, calls=calls), target, calls=calls)
 
 
 def differences(path: str) -> tuple[list[str], bool]:

@@ -1,0 +1,132 @@
+"""Source text → ImportRecords. Pure: no file system, never imports or runs the code.
+
+Two adapters translate a parser's tree into one neutral form (depmin.scan.ir), and
+one semantic core (depmin.scan.core) decides what each import commits, for the target
+(depmin.scan.evaluate decides the conditions). The interpreter's own `ast` parser is
+the fast path; LibCST is the parser of record, used for every file `ast` cannot parse
+(newer syntax than the running interpreter knows, broken files), and a differential
+test proves that both return identical results.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from depmin.model import ImportRecord, Kind, Target
+from depmin.scan import from_ast
+from depmin.scan.core import Problem, ScanResult, collect
+
+__all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
+
+# Bump when the records produced for the same source could change: cache keys include it.
+SCANNER_VERSION = "5"
+
+# CPython refuses these outright; LibCST's native parser may overflow its stack on them.
+_TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
+# Deeply nested (generated) expressions are valid Python: translate them without a RecursionError.
+_RECURSION_LIMIT = 20_000
+
+
+def calls_can_import(source: bytes) -> bool:
+    """Without these words, no expression in the file can import anything."""
+    return b"import_module" in source or b"__import__" in source
+
+
+def scan_source(source: bytes, target: Target) -> ScanResult:
+    """Every import in `source`, as the target interpreter would see it."""
+    if b"import" not in source:  # also covers __import__ and import_module
+        return ScanResult(records=())
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        if exc.msg in _TOO_DEEP:
+            return ScanResult((), (Problem(exc.lineno or 1, f"syntax error: {exc.msg}", True),))
+        return scan_source_cst(source, target)
+    except (ValueError, UnicodeDecodeError, LookupError):
+        return scan_source_cst(source, target)  # NUL bytes, bad encodings: LibCST words the error
+    except (RecursionError, MemoryError):
+        return _too_deep()
+    try:
+        with _deep_recursion():
+            module = from_ast.translate(tree, calls=calls_can_import(source))
+            return collect(module, target, calls=calls_can_import(source))
+    except (RecursionError, MemoryError):
+        return _too_deep()
+
+
+def scan_source_cst(source: bytes, target: Target) -> ScanResult:
+    """The parser of record: LibCST, whatever the running interpreter's grammar."""
+    import libcst as cst
+
+    from depmin.scan import from_cst
+
+    try:
+        wrapper = from_cst.parse(source)
+    except cst.ParserSyntaxError as exc:
+        line, message = _syntax_error(source, exc)
+        return ScanResult((), (Problem(line, f"syntax error: {message}", True),))
+    except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None) or 1
+        return ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
+    except (RecursionError, MemoryError):
+        return _too_deep()
+    try:
+        with _deep_recursion():
+            module = from_cst.translate(wrapper, calls=calls_can_import(source))
+            return collect(module, target, calls=calls_can_import(source))
+    except (RecursionError, MemoryError):
+        return _too_deep()
+
+
+def _too_deep() -> ScanResult:
+    return ScanResult((), (Problem(1, "syntax error: too deeply nested to parse", True),))
+
+
+@contextmanager
+def _deep_recursion() -> Iterator[None]:
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, _RECURSION_LIMIT))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def _syntax_error(source: bytes, exc: Exception) -> tuple[int, str]:
+    """CPython's wording and line where it agrees the file is broken; LibCST's otherwise.
+
+    ast.parse only parses (nothing runs); it is asked because its messages say what is
+    wrong ("'(' was never closed") where LibCST's say what it expected next.
+    """
+    try:
+        ast.parse(source)
+    except SyntaxError as python_error:
+        if python_error.lineno:
+            return python_error.lineno, python_error.msg
+    except (ValueError, MemoryError, RecursionError):
+        pass
+    return getattr(exc, "raw_line", 1), _first_line(getattr(exc, "message", str(exc)))
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
+
+
+def describe(record: ImportRecord) -> str:
+    """The import as one canonical line of Python, for explanations."""
+    dots = "." * record.level
+    if record.kind is Kind.DYNAMIC:
+        name = f"{dots}{record.target}"
+        if record.anchor is not None:
+            return f"importlib.import_module({name!r}, package={record.anchor!r})"
+        if record.names:
+            return f"__import__({name!r}, fromlist={list(record.names)!r})"
+        return f"importlib.import_module({name!r})"
+    if record.names[:1] == ("*",):
+        return f"from {dots}{record.target} import *"
+    if record.names:
+        return f"from {dots}{record.target} import {', '.join(record.names)}"
+    return f"import {record.target}"

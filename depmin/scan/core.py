@@ -1,0 +1,515 @@
+"""The semantic core: a translated file (depmin.scan.ir) → ImportRecords, for the target.
+
+Every rule about what an import commits lives here, once, for both parsers:
+- function and lambda bodies are lazy; class bodies and decorators run at import time;
+- branches are decided for the target (depmin.scan.evaluate): a dead branch contributes
+  nothing, a branch only a type checker takes is type-only;
+- a condition on a name that a first-party module defines (`from .compat import WIN`),
+  and `if __name__ == "__main__":`, cannot be decided from one file: the records under
+  them carry the condition (`when`) and the analysis decides it;
+- try/except judges its handlers: the first one that catches ImportError guards the body
+  (and the `else:` body) unless it always re-raises or exits; handlers that cannot run
+  because the body only imports what the target's standard library has are dead;
+- `contextlib.suppress(ImportError)` guards; so does `find_spec("x")` for imports of x;
+- importlib.import_module / __import__ under any alias, with literal names, are imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from depmin.model import Condition, ImportRecord, Kind, Target
+from depmin.scan import ir
+from depmin.scan.evaluate import Scope, Unknown, decide, is_main_test, spec_checks, value_over_patches
+from depmin.stdlib import is_stdlib, stdlib_provides
+
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+_IMPORT_MODULE = frozenset({"importlib.import_module"})
+_DUNDER_IMPORT = frozenset({"__import__", "builtins.__import__", "importlib.__import__"})
+_EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit", "os.abort", "builtins.exit", "builtins.quit"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    line: int
+    message: str
+    fatal: bool  # the file could not be scanned at all
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    records: tuple[ImportRecord, ...]
+    problems: tuple[Problem, ...] = ()
+    # Module-level names bound once to a value decided for the target: what
+    # `from this_module import NAME` / `if NAME:` elsewhere can rely on.
+    constants: tuple[tuple[str, bool], ...] = ()
+    # The literal names of `__all__`: `from this_module import *` imports those that are submodules.
+    all_names: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(p.fatal for p in self.problems)
+
+
+class _Context(NamedTuple):
+    lazy: bool = False
+    type_only: bool = False
+    guarded: bool = False
+    when: tuple[Condition, ...] = ()
+    spec_guards: frozenset[str] = frozenset()  # modules a find_spec() test asked about
+    top: bool = False  # a statement of the module body itself
+
+
+@dataclass
+class _Walker:
+    target: Target
+    module: ir.Module
+    calls: bool  # whether expressions can import (the file names import_module / __import__)
+    records: list[ImportRecord] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    all_names: list[str] = field(default_factory=list)
+    # Names imported from a module by `from M import n` or `import M as n`: (level, module, attribute | None).
+    imported: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
+    scope: Scope = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scope = Scope(bindings=self.module.bindings)
+
+    # -- records ---------------------------------------------------------------------
+
+    def add(self, target: str, names: tuple[str, ...], line: int, context: _Context, level: int = 0,
+            anchor: str | None = None, *, dynamic: bool = False) -> None:  # fmt: skip
+        if context.type_only:
+            kind = Kind.TYPE_CHECKING
+        elif dynamic:
+            kind = Kind.DYNAMIC
+        elif context.lazy:
+            kind = Kind.LAZY
+        else:
+            kind = Kind.MODULE
+        guarded = context.guarded or (
+            level == 0 and any(target == name or target.startswith(f"{name}.") for name in context.spec_guards)
+        )
+        self.records.append(ImportRecord(target, names, line, kind, guarded, level, anchor, context.when))
+
+    # -- statements ------------------------------------------------------------------
+
+    def block(self, statements: ir.Block, context: _Context) -> None:
+        for statement in statements:
+            handler = _HANDLERS.get(type(statement))
+            if handler is not None:
+                handler(self, statement, context)
+
+    def _import(self, node: ir.Import, context: _Context) -> None:
+        for name, alias in node.names:
+            if alias:
+                self.scope.aliases[alias] = name
+                self.imported[alias] = (0, name, None)
+            else:
+                top = name.partition(".")[0]
+                self.scope.aliases.setdefault(top, top)
+            self.add(name, (), node.line, context)
+
+    def _import_from(self, node: ir.ImportFrom, context: _Context) -> None:
+        if node.level == 0 and node.module == "__future__":
+            return
+        for name, alias in node.names:
+            if name == "*":
+                continue
+            local = alias or name
+            if node.level == 0:
+                self.scope.aliases[local] = f"{node.module}.{name}"
+            self.imported[local] = (node.level, node.module, name)
+        self.add(node.module, tuple(name for name, _ in node.names), node.line, context, node.level)
+
+    def _if(self, node: ir.If, context: _Context) -> None:
+        self.expressions((node.test,), context)
+        body, orelse = self.branches(node.test, context)
+        if body is not None:
+            self.block(node.body, body)
+        if orelse is not None:
+            self.block(node.orelse, orelse)
+
+    def _while(self, node: ir.While, context: _Context) -> None:
+        self.expressions((node.test,), context)
+        body, _ = self.branches(node.test, context)
+        if body is not None:
+            self.block(node.body, body)
+        self.block(node.orelse, context._replace(top=False))
+
+    def branches(self, test: ir.Expr, context: _Context) -> tuple[_Context | None, _Context | None]:
+        """The contexts of an `if`'s body and else (None: that branch cannot run on the target)."""
+        inner = context._replace(top=False)
+        spec = spec_checks(test, self.scope)
+        if spec:
+            inner = inner._replace(spec_guards=inner.spec_guards | spec)
+        runtime, checking = decide(test, self.target, self.scope)
+        if runtime is None:
+            deferred = self.deferred(test)
+            if deferred is not None:
+                condition, polarity = deferred
+                return (
+                    inner._replace(when=(*inner.when, (*condition, polarity))),
+                    inner._replace(when=(*inner.when, (*condition, not polarity))),
+                )
+        return _branch(inner, runtime, checking, True), _branch(inner, runtime, checking, False)
+
+    def deferred(self, test: ir.Expr) -> tuple[tuple[object, ...], bool] | None:
+        """A condition the analysis can decide: `__name__ == "__main__"`, or a name a
+        (possibly first-party) module defines, as `if NAME:` / `if not module.NAME:`."""
+        polarity = True
+        while test[0] == "not":
+            test, polarity = test[1], not polarity
+        main = is_main_test(test)
+        if main is not None:
+            return ("main",), main == polarity
+        bindings = self.module.bindings()
+        if test[0] == "name" and test[1] in self.imported and bindings.get(test[1], 0) == 1:
+            level, module, attribute = self.imported[test[1]]
+            if attribute is not None and not (level == 0 and is_stdlib(module, self.target.python)):
+                return ("name", level, module, attribute), polarity
+        if test[0] == "attr" and test[1][0] == "name" and test[1][1] in self.imported:
+            if bindings.get(test[1][1], 0) == 1:
+                level, module, attribute = self.imported[test[1][1]]
+                if attribute is not None:  # `from . import compat` → compat is the module .compat
+                    module = f"{module}.{attribute}" if module else attribute
+                if not (level == 0 and is_stdlib(module, self.target.python)):
+                    return ("name", level, module, test[2]), polarity
+        return None
+
+    def _try(self, node: ir.Try, context: _Context) -> None:
+        inner = context._replace(top=False)
+        if self.cannot_fail(node.body):
+            self.block(node.body, inner)
+            self.block(node.orelse, inner)  # the handlers are dead: the body cannot raise on the target
+            self.block(node.finalbody, inner)
+            return
+        catcher = next((h for h in node.handlers if _catches_import_error(h.type)), None)
+        guarded = catcher is not None and not self.always_ends(catcher.body)
+        guard = inner._replace(guarded=inner.guarded or guarded)
+        self.block(node.body, guard)
+        for handler in node.handlers:
+            if handler.type is not None:
+                self.expressions((handler.type,), inner)
+            self.block(handler.body, inner)
+        self.block(node.orelse, guard)  # runs only when the body's imports worked
+        self.block(node.finalbody, inner)
+
+    def cannot_fail(self, body: ir.Block) -> bool:
+        """The body only imports what the target's standard library surely has."""
+        imports = False
+        for statement in body:
+            if isinstance(statement, ir.Import):
+                if not all(stdlib_provides(name, (), self.target.python) for name, _ in statement.names):
+                    return False
+                imports = True
+            elif isinstance(statement, ir.ImportFrom):
+                names = tuple(name for name, _ in statement.names)
+                if statement.level or "*" in names or not stdlib_provides(statement.module, names, self.target.python):
+                    return False
+                imports = True
+            else:
+                return False  # anything else might raise: the handlers stay live
+        return imports
+
+    def always_ends(self, body: ir.Block) -> bool:
+        """Whether running `body` always ends in raise / sys.exit() (so nothing after it runs)."""
+        for statement in body:
+            if isinstance(statement, ir.Raise):
+                return True
+            if isinstance(statement, ir.Statement) and any(self.is_exit(e) for e in statement.exprs):
+                return True
+            if isinstance(statement, ir.If):
+                runtime, _ = decide(statement.test, self.target, self.scope)
+                if runtime is True and self.always_ends(statement.body):
+                    return True
+                if runtime is False and self.always_ends(statement.orelse):
+                    return True
+                if self.always_ends(statement.body) and self.always_ends(statement.orelse):
+                    return True
+            if isinstance(statement, ir.With) and self.always_ends(statement.body):
+                return True
+        return False
+
+    def is_exit(self, expr: ir.Expr) -> bool:
+        return expr[0] == "call" and self.scope.path(expr[1]) in _EXITS
+
+    def _with(self, node: ir.With, context: _Context) -> None:
+        self.expressions(node.items, context)
+        guarded = any(_is_import_error_suppressor(item) for item in node.items)
+        inner = context._replace(top=False)
+        self.block(node.body, inner._replace(guarded=inner.guarded or guarded))
+
+    def _match(self, node: ir.Match, context: _Context) -> None:
+        self.expressions((node.subject,), context)
+        inner = context._replace(top=False)
+        try:
+            subjects = value_over_patches(node.subject, self.target, self.scope)
+        except Unknown:
+            subjects = None
+        live = [False] * len(node.cases)
+        for subject in subjects if subjects is not None else [None]:
+            decided = False  # an earlier case surely matched: the rest cannot run
+            for number, case in enumerate(node.cases):
+                if decided:
+                    break
+                outcome = _matches(case.pattern, subject) if subjects is not None else None
+                if outcome is False:
+                    continue
+                live[number] = True
+                if outcome is True and case.guard is None:
+                    decided = True
+        for case, alive in zip(node.cases, live, strict=True):
+            if case.guard is not None:
+                self.expressions((case.guard,), inner)
+            if alive:
+                self.block(case.body, inner)
+
+    def _function(self, node: ir.Function, context: _Context) -> None:
+        self.expressions(node.header, context)
+        self.block(node.body, context._replace(lazy=True, top=False))
+
+    def _class(self, node: ir.Class, context: _Context) -> None:
+        self.expressions(node.header, context)
+        self.block(node.body, context._replace(top=False))
+
+    def _assign(self, node: ir.Assign, context: _Context) -> None:
+        self.expressions((node.value,), context)
+        if not context.top:
+            return
+        if node.target == "__all__":
+            self.all_names.extend(_literal_strings(node.value))
+        elif not node.augmented:
+            self.scope.constants[node.target] = node.value
+
+    def _raise(self, node: ir.Raise, context: _Context) -> None:
+        self.expressions(node.exprs, context)
+
+    def _loop(self, node: ir.Loop, context: _Context) -> None:
+        self.expressions(node.header, context)
+        inner = context._replace(top=False)
+        self.block(node.body, inner)
+        self.block(node.orelse, inner)
+
+    def _statement(self, node: ir.Statement, context: _Context) -> None:
+        if context.top:
+            for expr in node.exprs:  # __all__.extend([...]) / __all__.append("x")
+                if expr[0] == "call" and expr[1][0] == "attr" and expr[1][1] == ("name", "__all__"):
+                    if expr[1][2] in ("extend", "append") and expr[2]:
+                        self.all_names.extend(_literal_strings(expr[2][0]))
+        self.expressions(node.exprs, context)
+
+    # -- expressions: calls that import ------------------------------------------------
+
+    def expressions(self, exprs: tuple[ir.Expr, ...], context: _Context) -> None:
+        if not self.calls:
+            return
+        stack: list[tuple[ir.Expr, _Context]] = [(e, context) for e in reversed(exprs)]
+        while stack:  # iterative: generated code nests expressions thousands deep
+            expr, where = stack.pop()
+            kind = expr[0]
+            if kind == "call":
+                self.call(expr, where)
+                children = (expr[1], *expr[2], *(value for _, value in expr[3]))
+            elif kind == "lambda":
+                where = where._replace(lazy=True)
+                children = (expr[1],)
+            else:
+                children = _CHILDREN.get(kind, _no_children)(expr)
+            stack.extend((child, where) for child in reversed(children) if child is not None)
+
+    def call(self, node: ir.Expr, context: _Context) -> None:
+        _, function, positional, keywords, line = node
+        path = self.scope.path(function)
+        if path in _IMPORT_MODULE:
+            self.dynamic("import_module", _argument(positional, keywords, 0, "name"),
+                         _argument(positional, keywords, 1, "package"), (), line, context)  # fmt: skip
+        elif path in _DUNDER_IMPORT:
+            fromlist = _argument(positional, keywords, 3, "fromlist")
+            names = tuple(_literal_strings(fromlist)) if fromlist is not None else ()
+            self.dynamic("__import__", _argument(positional, keywords, 0, "name"), None, names, line, context)
+
+    def dynamic(self, function: str, name_arg: ir.Expr | None, package_arg: ir.Expr | None,
+                names: tuple[str, ...], line: int, context: _Context) -> None:  # fmt: skip
+        if name_arg is None:
+            return
+        if name_arg[0] != "str":
+            self.problems.append(
+                Problem(
+                    line,
+                    f"{function}() of a computed name cannot be followed statically; "
+                    "list what it can import under [tool.depmin] hidden-imports",
+                    False,
+                )
+            )
+            return
+        name = name_arg[1]
+        level = len(name) - len(name.lstrip("."))
+        anchor: str | None = None
+        if level and function == "import_module":
+            if package_arg is None:
+                self.problems.append(Problem(line, "relative import_module() without package= fails at run time", False))
+                return
+            if package_arg == ("name", "__package__"):
+                anchor = None
+            elif package_arg == ("name", "__name__"):
+                anchor = "__name__"
+            elif package_arg[0] == "str":
+                anchor = package_arg[1]
+            else:
+                self.problems.append(
+                    Problem(line, "import_module() relative to a computed package cannot be followed statically", False)
+                )
+                return
+        elif level:
+            self.problems.append(Problem(line, f"{function}({name!r}) with a relative name is not followed", False))
+            return
+        self.add(name[level:], names, line, context, level, anchor, dynamic=True)
+
+    # -- the result ------------------------------------------------------------------
+
+    def constants(self) -> tuple[tuple[str, bool], ...]:
+        found = []
+        for name in sorted(self.scope.constants):
+            runtime, _ = decide(("name", name), self.target, self.scope)  # None unless bound once
+            if runtime is not None:
+                found.append((name, runtime))
+        return tuple(found)
+
+
+def _branch(context: _Context, runtime: bool | None, checking: bool | None, body: bool) -> _Context | None:
+    """The context of one branch: live when the target may take it, type-only when only a
+    type checker does, None when neither does."""
+    if runtime is None or runtime is body:
+        return context
+    if checking is None or checking is body:
+        return context._replace(type_only=True)
+    return None
+
+
+_HANDLERS = {
+    ir.Import: _Walker._import,
+    ir.ImportFrom: _Walker._import_from,
+    ir.If: _Walker._if,
+    ir.While: _Walker._while,
+    ir.Try: _Walker._try,
+    ir.With: _Walker._with,
+    ir.Match: _Walker._match,
+    ir.Function: _Walker._function,
+    ir.Class: _Walker._class,
+    ir.Assign: _Walker._assign,
+    ir.Raise: _Walker._raise,
+    ir.Loop: _Walker._loop,
+    ir.Statement: _Walker._statement,
+}
+
+
+def _no_children(expr: ir.Expr) -> tuple[ir.Expr, ...]:
+    return ()
+
+
+_CHILDREN = {
+    "attr": lambda e: (e[1],),
+    "not": lambda e: (e[1],),
+    "and": lambda e: e[1],
+    "or": lambda e: e[1],
+    "compare": lambda e: (e[1], *(right for _, right in e[2])),
+    "tuple": lambda e: e[1],
+    "list": lambda e: e[1],
+    "index": lambda e: (e[1], e[2]),
+    "slice": lambda e: (e[1], e[2], e[3]),
+    "binop": lambda e: (e[2], e[3]),
+    "dict": lambda e: tuple(x for pair in e[1] for x in pair),
+    "other": lambda e: e[1],
+}
+
+
+def _argument(positional: tuple[ir.Expr, ...], keywords: tuple[tuple[str, ir.Expr], ...], position: int,
+              keyword: str) -> ir.Expr | None:  # fmt: skip
+    for name, value in keywords:
+        if name == keyword:
+            return value
+    return positional[position] if position < len(positional) else None
+
+
+def _literal_strings(expr: ir.Expr) -> list[str]:
+    """The string literals of a list / tuple (also joined with +), or of one string."""
+    if expr[0] == "str":
+        return [expr[1]]
+    if expr[0] in ("list", "tuple"):
+        return [element[1] for element in expr[1] if element[0] == "str"]
+    if expr[0] == "binop" and expr[1] == "+":
+        return _literal_strings(expr[2]) + _literal_strings(expr[3])
+    return []
+
+
+def _last_name(expr: ir.Expr) -> str | None:
+    if expr[0] == "name":
+        return expr[1]
+    if expr[0] == "attr":
+        return expr[2]
+    return None
+
+
+def _catches_import_error(handler_type: ir.Expr | None) -> bool:
+    if handler_type is None:  # bare `except:`
+        return True
+    if handler_type[0] == "tuple":
+        return any(_catches_import_error(element) for element in handler_type[1])
+    return _last_name(handler_type) in _IMPORT_ERRORS
+
+
+def _is_import_error_suppressor(item: ir.Expr) -> bool:
+    return (
+        item[0] == "call"
+        and _last_name(item[1]) == "suppress"
+        and any(_catches_import_error(argument) for argument in item[2])
+    )
+
+
+def _matches(pattern: ir.Pattern, subject: object) -> bool | None:  # noqa: PLR0911 - one case per form
+    """Whether a literal `case` pattern matches a known subject (None: cannot tell)."""
+    kind = pattern[0]
+    if kind == "any":
+        return True
+    if kind == "value":
+        literal = pattern[1]
+        if literal[0] in ("int", "str", "const"):
+            return subject == literal[1]
+        return None
+    if kind == "or":
+        outcomes = [_matches(p, subject) for p in pattern[1]]
+        if True in outcomes:
+            return True
+        return False if all(o is False for o in outcomes) else None
+    if kind == "seq":
+        if not isinstance(subject, tuple):
+            return None
+        elements = pattern[1]
+        stars = [i for i, p in enumerate(elements) if p[0] == "star"]
+        if len(stars) > 1:
+            return None
+        if stars:
+            head, tail = elements[: stars[0]], elements[stars[0] + 1 :]
+            if len(subject) < len(head) + len(tail):
+                return False
+            pairs = list(zip(head, subject, strict=False)) + list(zip(tail, subject[len(subject) - len(tail) :], strict=True))
+        else:
+            if len(subject) != len(elements):
+                return False
+            pairs = list(zip(elements, subject, strict=True))
+        outcomes = [_matches(p, s) for p, s in pairs]
+        if False in outcomes:
+            return False
+        return True if all(o is True for o in outcomes) else None
+    return None
+
+
+def collect(module: ir.Module, target: Target, *, calls: bool) -> ScanResult:
+    walker = _Walker(target, module, calls)
+    walker.block(module.body, _Context(top=True))
+    # Source order by line: the two parsers order some children (decorators, defaults) differently.
+    records = tuple(sorted(walker.records, key=lambda r: r.line))
+    problems = tuple(sorted(walker.problems, key=lambda p: p.line))
+    return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)))
