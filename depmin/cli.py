@@ -274,6 +274,9 @@ def why(name: str, entries: tuple[str, ...], as_json: bool, every_chain: bool, *
 
     session = open_session(entries=entries, as_json=as_json, **options)
     analysis = session.analyse()
+    if analysis.closure.errors:  # an incomplete graph cannot say "not reachable"
+        _analysis_failed(analysis.closure, as_json, "nothing explained")
+        return EXIT_BAD_INPUT
     try:
         node = target_node(analysis, name)
     except UnknownName as exc:
@@ -327,24 +330,35 @@ def audit(entries: tuple[str, ...], as_json: bool, patterns: tuple[str, ...], **
 
     runs = _audit_runs(entries, patterns, {**options, "as_json": as_json})
     reports, worst = [], EXIT_OK
-    for session, forbidden in runs:
-        analysis = session.analyse()
+    analyses = [(session, forbidden, session.analyse()) for session, forbidden in runs]
+    failed = [analysis.closure for _, _, analysis in analyses if analysis.closure.errors]
+    if failed:  # an incomplete graph can neither pass nor fail an audit
+        _analysis_failed(failed[0], as_json, "nothing audited", also=failed[1:])
+        return EXIT_BAD_INPUT
+    for session, forbidden, analysis in analyses:
         result = run_audit(analysis, forbidden)
         reports.append((session, forbidden, analysis.closure, result))
         for pattern in result.unmatched:
             click.echo(f"depmin: warning: forbid pattern {pattern!r} matches no distribution in {session.lock.path}", err=True)
         if result.violations:
             worst = EXIT_FINDING
-        elif analysis.closure.errors and worst == EXIT_OK:
-            worst = EXIT_BAD_INPUT
     if as_json:
         audits = [_audit_json(session, forbidden, closure, result) for session, forbidden, closure, result in reports]
         _dump_json({"ok": worst == EXIT_OK, "audits": audits})
     else:
-        for session, forbidden, closure, result in reports:
+        for session, forbidden, _, result in reports:
             _print_audit(session, forbidden, result)
-            _print_diagnostics(closure.errors)
     return worst
+
+
+def _analysis_failed(closure: Closure, as_json: bool, outcome: str, also: Sequence[Closure] = ()) -> None:
+    """The analysis errors, and that no answer is given: as JSON `{ok: false, errors}` or as lines."""
+    everything = sorted({d for c in (closure, *also) for d in c.errors})
+    if as_json:
+        _dump_json({"ok": False, "errors": [{"file": d.path, "line": d.line, "message": d.message} for d in everything]})
+    _print_diagnostics(everything)
+    count = len(everything)
+    click.echo(f"depmin: error: {outcome}: the analysis has {count} error{'s' if count != 1 else ''}", err=True)
 
 
 def _audit_runs(entries: tuple[str, ...], patterns: tuple[str, ...], options: dict[str, Any]) -> list[tuple[Session, tuple[str, ...]]]:
@@ -545,7 +559,7 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, **options: Any) 
     workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
     tree, requirements = workdir / "app", workdir / "requirements.txt"
     try:
-        files = proof.copy_tree(session.project.root, closure.copy, session.request.excludes, tree)
+        files = proof.copy_tree(session.project.root, closure, session.request.excludes, tree)
         if not quiet:
             click.echo(f"copied {len(files)} files into {tree}", err=True)
         requirements.write_text(emit.requirements_text(closure, _regenerate_command(session, None)), "utf-8")
@@ -694,7 +708,7 @@ def report(entries: tuple[str, ...], as_json: bool, markdown: bool, **options: A
     lock, target = session.lock, closure.target
     whole_direct, whole_pins = sizes.whole_project_pins(lock, target)
     whole_files = sizes.count_sources(sizes.repository_files(session.project.root))
-    copied = sizes.count_sources(path for path, _ in planned_files(session.project.root, closure.copy, session.request.excludes))
+    copied = sizes.count_sources(path for path, _ in planned_files(session.project.root, closure, session.request.excludes))
     whole_bytes, whole_unknown = sizes.download_size(lock, whole_pins, target)
     target_bytes, target_unknown = sizes.download_size(lock, closure.pinned, target)
     rows = [

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from depmin.discover import ModuleIndex, is_excluded
-from depmin.model import CopyPath, Diagnostic
+from depmin.model import Closure, CopyPath, Diagnostic
 
 
 def copy_paths(
@@ -80,20 +80,27 @@ def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
     return f"{root.package.replace('.', '/')}/{relative}"
 
 
-def planned_files(root: Path, copies: Iterable[CopyPath], excludes: tuple[str, ...]) -> list[tuple[Path, str]]:
+def planned_files(root: Path, closure: Closure, excludes: tuple[str, ...]) -> list[tuple[Path, str]]:
     """(repository file, image-relative destination) for everything the COPY lines copy,
-    with the same excludes the generated .dockerignore applies."""
+    with the same excludes the generated .dockerignore applies: never to a closure file
+    (a runtime module named `ab_test.py` that the service imports travels with it)."""
     planned = []
-    for copy in copies:
+    keep = frozenset(closure.files)
+    for copy in closure.copy:
         source = root / copy.source
         if copy.source.endswith("/"):
             for path in sorted(source.rglob("*")):
                 relative = path.relative_to(root).as_posix()
-                if path.is_file() and not _ignored(relative, excludes):
+                if path.is_file() and (relative in keep or not _ignored(relative, excludes)):
                     planned.append((path, f"{copy.destination}{path.relative_to(source).as_posix()}"))
         elif source.is_file():
             planned.append((source, copy.destination))
     return planned
+
+
+def excluded_closure_files(closure: Closure, excludes: tuple[str, ...]) -> list[str]:
+    """Closure files that an exclude pattern matches: the .dockerignore re-includes them."""
+    return [path for path in closure.files if is_excluded(path, excludes)]
 
 
 def _ignored(relative: str, excludes: tuple[str, ...]) -> bool:

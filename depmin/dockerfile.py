@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from depmin.copyplan import excluded_closure_files
 from depmin.model import Closure
 
 APP = "/app"
@@ -65,6 +66,8 @@ def dockerignore_text(closure: Closure, requirements: str, excludes: tuple[str, 
     for pattern in excludes:
         bare = pattern.rstrip("/")
         lines.append(bare if "/" in bare else f"**/{bare}")
+    # Excludes are for entry directories; a module the closure imports is never dropped.
+    lines += [f"!{path}" for path in excluded_closure_files(closure, excludes)]
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from depmin.copyplan import planned_files
 from depmin.discover import ModuleIndex
-from depmin.model import Closure, CopyPath
+from depmin.model import Closure
 
 # Runs inside the built venv: forks once per module so one failure never hides the next,
 # and each import starts from the same clean interpreter state.
@@ -84,10 +84,10 @@ class VerifyResult:
         return not any(o.counts_as_failure for o in self.outcomes)
 
 
-def copy_tree(root: Path, copies: Iterable[CopyPath], excludes: tuple[str, ...], tree: Path) -> list[str]:
+def copy_tree(root: Path, closure: Closure, excludes: tuple[str, ...], tree: Path) -> list[str]:
     """Copy exactly what the COPY lines copy (with the same excludes as the .dockerignore)."""
     written = []
-    for source, destination in planned_files(root, copies, excludes):
+    for source, destination in planned_files(root, closure, excludes):
         target = tree / destination
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)

@@ -33,7 +33,7 @@ def fast_path(source: bytes, target: Target):
 def differences(path: str) -> tuple[list[str], bool]:
     """(mismatches, whether LibCST rejected a file that CPython parses)."""
     source = Path(path).read_bytes()
-    if b"import" not in source:
+    if b"import" not in source and b"=" not in source:
         return [], False
     found = []
     for target in TARGETS:
@@ -89,14 +89,32 @@ EXTRA_CONDITIONS = [
     "sys.platform.startswith(('linux', 'darwin'))",
     "TYPE_CHECKING or sys.version_info > (3, 99)",
     "version_info[0] != 3",
+    "sys.hexversion >= 0x030B0000 or os.name == 'nt'",
+    "platform.system() == 'Windows' and not WIN",
+    "PY2",
+    "__name__ == '__main__'",
+    "find_spec('yaml') is not None",
+    "sys.platform in ('linux', 'darwin')",
+]
+# Handlers and statements the core judges: both parsers must hand it the same forms.
+EXTRA_BLOCKS = [
+    "try:\n    import guarded.a\nexcept ImportError:\n    raise RuntimeError('x') from None",
+    "try:\n    import guarded.b\nexcept (ImportError, OSError) as e:\n    sys.exit(str(e))\nelse:\n    import guarded.c",
+    "try:\n    import tomllib\nexcept ModuleNotFoundError:\n    import tomli as tomllib",
+    "match sys.platform:\n    case 'win32' | 'cygwin':\n        import m.win\n    case _:\n        import m.other",
+    "match sys.version_info:\n    case (3, 12, *_):\n        import m.v312\n    case [3, x] if x:\n        import m.guard",
+    "__all__ = ['a'] + ['b']\n__all__ += ('c',)",
+    "from importlib import import_module as load\nload('aliased.name')",
 ]
 
 
-@given(planted_programs(), st.lists(st.sampled_from(EXTRA_CONDITIONS), max_size=3))
+@given(planted_programs(), st.lists(st.sampled_from(EXTRA_CONDITIONS), max_size=3),
+       st.lists(st.sampled_from(EXTRA_BLOCKS), max_size=3))  # fmt: skip
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_identical_on_generated_sources(program, conditions):
+def test_identical_on_generated_sources(program, conditions, blocks):
     source, _ = program
-    lines = ["import sys", "from sys import version_info", source]
+    header = "import os, platform, sys\nfrom importlib.util import find_spec\nWIN = sys.platform == 'win32'\nPY2 = False"
+    lines = [header, "from sys import version_info", source, *blocks]
     for number, condition in enumerate(conditions):
         lines.append(f"if {condition}:\n    import cond{number}.body\nelse:\n    importlib.import_module('cond{number}.orelse')")
     text = "\n".join(lines).encode()

@@ -97,7 +97,7 @@ def test_the_copy_lines_copy_exactly_the_verify_tree(runner, tmp_path):
             copy_lines.append((source, destination))
     by_docker = _docker_copy(CARAMBA, dockerignore, copy_lines)
     closure = run_analysis(CARAMBA, "ai/", "console/", data=load_project(CARAMBA).target("agent").data).closure
-    by_verify = {destination for _, destination in planned_files(CARAMBA, closure.copy, DEFAULT_EXCLUDES)}
+    by_verify = {destination for _, destination in planned_files(CARAMBA, closure, DEFAULT_EXCLUDES)}
     assert by_docker == by_verify
     assert "ai/tests/test_agent.py" not in by_docker and "ai/config.py" in by_docker
     assert "config/personas/architect.yaml" in by_docker

@@ -27,6 +27,8 @@ from depmin.stdlib import is_stdlib, stdlib_provides
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _IMPORT_MODULE = frozenset({"importlib.import_module"})
 _DUNDER_IMPORT = frozenset({"__import__", "builtins.__import__", "importlib.__import__"})
+_IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
+_PROPAGATES, _STOPS = "propagates", "stops"
 _EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit", "os.abort", "builtins.exit", "builtins.quit"})
 
 
@@ -186,8 +188,11 @@ class _Walker:
             self.block(node.finalbody, inner)
             return
         catcher = next((h for h in node.handlers if _catches_import_error(h.type)), None)
-        guarded = catcher is not None and not self.always_ends(catcher.body)
-        guard = inner._replace(guarded=inner.guarded or guarded)
+        ending = self.always_ends(catcher.body) if catcher is not None else _PROPAGATES
+        # A handler that carries on guards the body. One that re-raises ImportError leaves the
+        # error to an enclosing guard; one that exits or raises something else is no guard at all.
+        guarded = ending is None or ending is _PROPAGATES and inner.guarded
+        guard = inner._replace(guarded=guarded)
         self.block(node.body, guard)
         for handler in node.handlers:
             if handler.type is not None:
@@ -213,24 +218,28 @@ class _Walker:
                 return False  # anything else might raise: the handlers stay live
         return imports
 
-    def always_ends(self, body: ir.Block) -> bool:
-        """Whether running `body` always ends in raise / sys.exit() (so nothing after it runs)."""
+    def always_ends(self, body: ir.Block) -> str | None:
+        """How running `body` always ends: _PROPAGATES (re-raises an ImportError), _STOPS (exits or
+        raises something else), or None when it may carry on to the statement after the try."""
         for statement in body:
             if isinstance(statement, ir.Raise):
-                return True
+                raised = statement.exprs[0] if statement.exprs else None
+                reraise = raised is None or _last_name(raised[1] if raised[0] == "call" else raised) in _IMPORT_ERROR_TYPES
+                return _PROPAGATES if reraise else _STOPS
             if isinstance(statement, ir.Statement) and any(self.is_exit(e) for e in statement.exprs):
-                return True
+                return _STOPS
             if isinstance(statement, ir.If):
                 runtime, _ = decide(statement.test, self.target, self.scope)
-                if runtime is True and self.always_ends(statement.body):
-                    return True
-                if runtime is False and self.always_ends(statement.orelse):
-                    return True
-                if self.always_ends(statement.body) and self.always_ends(statement.orelse):
-                    return True
-            if isinstance(statement, ir.With) and self.always_ends(statement.body):
-                return True
-        return False
+                branches = [b for b, possible in ((statement.body, runtime is not False),
+                                                  (statement.orelse, runtime is not True)) if possible]  # fmt: skip
+                endings = {self.always_ends(b) for b in branches}
+                if None not in endings:
+                    return _PROPAGATES if endings == {_PROPAGATES} else _STOPS
+            if isinstance(statement, ir.With):
+                ending = self.always_ends(statement.body)
+                if ending is not None:
+                    return ending
+        return None
 
     def is_exit(self, expr: ir.Expr) -> bool:
         return expr[0] == "call" and self.scope.path(expr[1]) in _EXITS

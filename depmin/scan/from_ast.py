@@ -84,7 +84,7 @@ class _Translator:
         if kind is ast.Assign or kind is ast.AugAssign or kind is ast.AnnAssign:
             return self.assignment(node, top)
         if kind is ast.Raise:
-            return ir.Raise(self.exprs([node.exc, node.cause]))
+            return ir.Raise(tuple(expr(n) for n in (node.exc, node.cause) if n is not None))
         if kind is ast.For or kind is ast.AsyncFor:
             return ir.Loop(self.exprs([node.iter]), self.block(node.body), self.block(node.orelse))
         if kind is ast.Expr:

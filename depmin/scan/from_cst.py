@@ -133,7 +133,7 @@ class _Translator:
             return self.assignment(node, top)
         if isinstance(node, cst.Raise):
             cause = node.cause.item if node.cause is not None else None
-            return ir.Raise(self.exprs([node.exc, cause]))
+            return ir.Raise(tuple(self.expr(n) for n in (node.exc, cause) if n is not None))
         if isinstance(node, cst.Expr):
             value = node.value
             if _is_constant(value):
