@@ -24,6 +24,7 @@ from depmin.files import display_path, write_atomic
 from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
+from depmin.safety import UnsafeOutput
 
 if TYPE_CHECKING:
     from depmin.explain import AuditResult, Explanation
@@ -62,6 +63,9 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
             code = EXIT_BAD_INPUT
         except LockError as exc:
             _print_diagnostics([exc.diagnostic])
+            code = EXIT_BAD_INPUT
+        except UnsafeOutput as exc:
+            _print_diagnostics([Diagnostic("", 0, str(exc))])
             code = EXIT_BAD_INPUT
         except KeyboardInterrupt:
             click.echo("depmin: interrupted", err=True)

@@ -18,6 +18,7 @@ from packaging.utils import canonicalize_name
 from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
 from depmin.files import toml_error
 from depmin.model import PLATFORMS, Diagnostic, Platform
+from depmin.safety import is_plain_path
 
 PYPROJECT = "pyproject.toml"
 
@@ -97,6 +98,8 @@ def load_project(root: Path) -> Project:
     raw = data.get("tool", {}).get("depmin", {})
     checker = _Checker(text)
     config = checker.config(raw)
+    if not checker.problems:
+        _check_paths(checker, config, root)
     if checker.problems:
         raise ConfigError(checker.problems)
     return Project(root, data, config)
@@ -117,6 +120,33 @@ def parse_python(text: str) -> tuple[int, int]:
 
 
 # -- validation ------------------------------------------------------------------
+
+# Files `sync` must never replace, whatever a target's configuration says.
+_PROTECTED_NAMES = frozenset({"uv.lock", PYPROJECT, ".gitignore", ".python-version"})
+_PROTECTED_SUFFIXES = frozenset({".py", ".pyi", ".toml", ".lock", ".cfg"})
+
+
+def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
+    """Every path the configuration names resolves, after symlinks, inside the root; an output
+    path never names the lock, pyproject.toml, a source file or anything under .git."""
+    if config.lock is not None:
+        checker.inside("tool.depmin.lock", config.lock, root)
+    for source_root in config.source_roots:
+        checker.inside("tool.depmin.source-roots", source_root.path or ".", root)
+    for name, target in config.targets.items():
+        key = f"tool.depmin.targets.{name}"
+        if not _TARGET_NAME.match(name):
+            checker._problem(key, "a target name is letters, digits, '.', '_' and '-', starting with a letter or digit")
+        for entry in target.entries:
+            checker.inside(f"{key}.entries", entry, root)
+        for item in target.data:
+            checker.inside(f"{key}.data", item, root)
+        for output, value in (("requirements", target.requirements), ("copy-list", target.copy_list)):
+            if value is not None:
+                checker.inside(f"{key}.{output}", value, root, output=True)
+
+
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 _TOP_KEYS = {
     "python", "platform", "lock", "source-roots", "exclude", "extend-exclude",
@@ -249,6 +279,32 @@ class _Checker:
             return list(value)
         self._problem(key, "must be a list of strings")
         return []
+
+    def inside(self, key: str, value: str, root: Path, *, output: bool = False) -> None:
+        if not is_plain_path(value.rstrip("/") or "."):
+            self._problem(key, f"{value!r} holds characters depmin cannot write safely (quotes, $, globs, control characters)")
+            return
+        if Path(value).is_absolute():
+            self._problem(key, f"{value!r} must be relative to the project root")
+            return
+        try:
+            real_root = root.resolve()
+            resolved = (root / value).resolve()
+        except (OSError, RuntimeError) as exc:
+            self._problem(key, f"{value!r} cannot be resolved: {exc}")
+            return
+        if resolved != real_root and real_root not in resolved.parents:
+            self._problem(key, f"{value!r} resolves outside the project root (symlinks followed)")
+            return
+        if output:
+            relative = resolved.relative_to(real_root)
+            if (
+                resolved.name in _PROTECTED_NAMES
+                or resolved.suffix in _PROTECTED_SUFFIXES
+                or ".git" in relative.parts
+                or resolved.is_dir()
+            ):
+                self._problem(key, f"{value!r} is not a file depmin may write (it is the lock, a project or source file, or a directory)")
 
     def _unknown(self, key: str, table: dict[str, Any], allowed: set[str]) -> None:
         for name in sorted(set(table) - allowed):
