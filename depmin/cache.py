@@ -99,10 +99,24 @@ def decode(text: str) -> ScanResult:
     return _from_data(json.loads(text))
 
 
+def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:
+    return [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor, [list(c) for c in r.when]]
+            for r in records]  # fmt: skip
+
+
+def _records(rows: list[list[object]]) -> tuple[ImportRecord, ...]:
+    kinds = {kind.value: kind for kind in Kind}
+    return tuple(
+        ImportRecord(str(target), tuple(map(str, names)), int(line), kinds[kind], bool(guarded), int(level),
+                     None if anchor is None else str(anchor), tuple(tuple(c) for c in when))  # type: ignore[arg-type]
+        for target, names, line, kind, guarded, level, anchor, when in rows
+    )  # fmt: skip
+
+
 def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
     return {
-        "records": [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor,
-                     [list(c) for c in r.when]] for r in result.records],  # fmt: skip
+        "records": _records_data(result.records),
+        "ignored": _records_data(result.ignored),
         "problems": [[p.line, p.message, p.fatal] for p in result.problems],
         "constants": [[name, value] for name, value in result.constants],
         "all": [list(result.all_names)],
@@ -110,15 +124,10 @@ def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
 
 
 def _from_data(data: dict[str, list[list[object]]]) -> ScanResult:
-    kinds = {kind.value: kind for kind in Kind}
-    records = tuple(
-        ImportRecord(str(target), tuple(map(str, names)), int(line), kinds[kind], bool(guarded), int(level),
-                     None if anchor is None else str(anchor), tuple(tuple(c) for c in when))  # type: ignore[arg-type]
-        for target, names, line, kind, guarded, level, anchor, when in data["records"]
-    )  # fmt: skip
+    records = _records(data["records"])
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
     constants = tuple((str(name), bool(value)) for name, value in data["constants"])
-    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])))
+    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]))
 
 
 def _load(path: Path) -> ScanResult | None:

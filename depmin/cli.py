@@ -175,6 +175,8 @@ def open_session(
         excludes=tuple(config.exclude) + tuple(excludes),
         data=target_config.data if target_config else (),
         hidden_imports=config.hidden_imports + (target_config.hidden_imports if target_config else ()),
+        ignore=tuple((p, "ignore-imports") for p in config.ignore_imports)
+        + tuple((p, "cut") for p in (target_config.cut if target_config else ())),
         include_optional=include_optional,
         hashes=hashes or bool(target_config and target_config.hashes),
         site_packages=Path(site_packages) if site_packages else None,

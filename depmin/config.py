@@ -41,6 +41,7 @@ class TargetConfig:
     platform: str | None = None
     hidden_imports: tuple[str, ...] = ()
     hashes: bool = False
+    cut: tuple[str, ...] = ()  # import names whose edges this target does not follow
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
     module_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hidden_imports: tuple[str, ...] = ()
+    ignore_imports: tuple[str, ...] = ()  # import names (globs) never followed
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
 
 
@@ -150,10 +152,10 @@ _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 _TOP_KEYS = {
     "python", "platform", "lock", "source-roots", "exclude", "extend-exclude",
-    "module-map", "hidden-imports", "targets",
+    "module-map", "hidden-imports", "ignore-imports", "targets",
 }  # fmt: skip
 _TARGET_KEYS = {
-    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes",
+    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes", "cut",
 }  # fmt: skip
 
 
@@ -186,6 +188,7 @@ class _Checker:
             exclude=tuple(exclude),
             module_map=self._module_map(raw.get("module-map", {})),
             hidden_imports=tuple(self._strings("tool.depmin.hidden-imports", raw.get("hidden-imports", []))),
+            ignore_imports=tuple(self._strings("tool.depmin.ignore-imports", raw.get("ignore-imports", []))),
             targets=targets,
         )
 
@@ -215,6 +218,7 @@ class _Checker:
             platform=self._platform(f"{key}.platform", table.get("platform")),
             hidden_imports=tuple(self._strings(f"{key}.hidden-imports", table.get("hidden-imports", []))),
             hashes=hashes,
+            cut=tuple(self._strings(f"{key}.cut", table.get("cut", []))),
         )
 
     def _source_roots(self, raw: Any) -> tuple[SourceRoot, ...]:

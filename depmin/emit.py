@@ -97,6 +97,7 @@ def closure_json(closure: Closure) -> dict[str, Any]:
         "optional": [_requirement_json(r) for r in closure.optional],
         "type_checking": [_requirement_json(r) for r in closure.type_checking],
         "pinned": [{"name": p.name, "version": p.version, "marker": p.marker} for p in closure.pinned],
+        "ignored": [{"name": i.name, "file": i.file, "line": i.line, "reason": i.reason} for i in closure.ignored],
         "warnings": [_diagnostic_json(d) for d in closure.warnings],
         "errors": [_diagnostic_json(d) for d in closure.errors],
     }

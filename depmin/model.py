@@ -151,6 +151,16 @@ class CopyPath:
     destination: str  # image-relative; equal to source unless a package-dir maps it
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class Ignored:
+    """An import the user said not to follow: never required, never an error, always listed."""
+
+    name: str  # the absolute import name
+    file: str
+    line: int
+    reason: str  # "pragma" (# depmin: ignore), "ignore-imports", or "cut" (the target's)
+
+
 @dataclass(frozen=True)
 class Closure:
     """What a set of entries needs. The JSON output serialises exactly this."""
@@ -165,6 +175,7 @@ class Closure:
     type_checking: tuple[Requirement, ...]
     pinned: tuple[Pin, ...]
     source_roots: tuple[str, ...] = ()
+    ignored: tuple[Ignored, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default=())
     errors: tuple[Diagnostic, ...] = field(default=())
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
+import fnmatch
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -44,7 +45,7 @@ from depmin.lock import (
     read_lock,
     select,
 )
-from depmin.model import Closure, Condition, Diagnostic, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
+from depmin.model import Closure, Condition, Diagnostic, Ignored, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
     DistributionFinder,
@@ -68,6 +69,8 @@ class Request:
     excludes: tuple[str, ...]
     data: tuple[str, ...] = ()
     hidden_imports: tuple[str, ...] = ()
+    # (glob over import names, why): imports that match are not followed (ignore-imports, cut)
+    ignore: tuple[tuple[str, str], ...] = ()
     include_optional: bool = False
     hashes: bool = False
     site_packages: Path | None = None
@@ -157,6 +160,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         return scans[module]
 
     entry_set = frozenset(entry_modules)
+    ignored: list[Ignored] = []
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
         pending = [m for m in frontier if m not in scans]
@@ -170,7 +174,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
-            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts)
+            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts, request.ignore, ignored)
             for node in edges.add(scans[module], problems):
                 if node not in seen:
                     seen.add(node)
@@ -181,6 +185,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
     closure, optional_pins = _assemble(
         project, request, lock, index, finder, graph, layers, problems, diagnostics, entry_directories
     )
+    closure = replace(closure, ignored=tuple(sorted(set(ignored))))
     return Analysis(closure, graph, layers, lock, index, finder, optional_pins)
 
 
@@ -262,6 +267,21 @@ class _ModuleEdges:
     module: str
     is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
     facts: Callable[[str], ScanResult | None]
+    ignore: tuple[tuple[str, str], ...]
+    ignored: list[Ignored]
+
+    def skipped(self, name: str, line: int) -> bool:
+        """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
+        for pattern, reason in self.ignore:
+            if name == pattern or name.startswith(f"{pattern}.") or fnmatch.fnmatchcase(name, pattern):
+                self.ignored.append(Ignored(name, self.index.modules[self.module].path, line, reason))
+                return True
+        return False
+
+    def without_skipped_names(self, name: str, record: ImportRecord) -> ImportRecord:
+        """`from pkg import a, b` where a pattern names `pkg.a`: only `b` is followed."""
+        kept = tuple(n for n in record.names if n == "*" or not self.skipped(f"{name}.{n}", record.line))
+        return record if kept == record.names else record._replace(names=kept)
 
     def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
         """Add the edges; return the first-party modules they reach."""
@@ -276,6 +296,12 @@ class _ModuleEdges:
         for problem in result.problems:
             severity = Severity.ERROR if problem.fatal else Severity.WARNING
             found.append(Diagnostic(info.path, problem.line, problem.message, severity))
+        for record in result.ignored:
+            try:
+                name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
+            except RelativeImportError:
+                name = "." * record.level + record.target
+            self.ignored.append(Ignored(name, info.path, record.line, "pragma"))
         for record in result.records:
             try:
                 name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
@@ -284,6 +310,10 @@ class _ModuleEdges:
             except RelativeImportError as exc:
                 found.append(Diagnostic(info.path, record.line, str(exc)))
                 continue
+            if self.ignore:
+                if self.skipped(name, record.line):
+                    continue
+                record = self.without_skipped_names(name, record)
             if record.names == ("*",):
                 record = self.star(name, record)
             via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))

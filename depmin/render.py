@@ -56,6 +56,12 @@ def print_closure(closure: Closure) -> None:
     if closure.type_checking:
         console.print()
         console.print(_requirement_table("type-only (TYPE_CHECKING, not installed)", closure.type_checking))
+    if closure.ignored:
+        console.print()
+        count = len(closure.ignored)
+        console.print(f"{count} ignored import{'s' if count != 1 else ''} (not followed, not installed)")
+        for item in closure.ignored:
+            console.print(f"  {item.file}:{item.line}  {item.name}  [{item.reason}]", markup=False)
     if closure.warnings:
         console.print()
         console.print(f"[yellow]{len(closure.warnings)} warnings[/]")

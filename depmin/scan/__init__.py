@@ -11,6 +11,7 @@ test proves that both return identical results.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -22,12 +23,26 @@ from depmin.scan.core import Problem, ScanResult, collect
 __all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
 
 # Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "5"
+SCANNER_VERSION = "6"
 
 # CPython refuses these outright; LibCST's native parser may overflow its stack on them.
 _TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
 # Deeply nested (generated) expressions are valid Python: translate them without a RecursionError.
 _RECURSION_LIMIT = 20_000
+
+
+_PRAGMA = re.compile(rb"#\s*depmin:\s*ignore(?:\[[\w\s,-]*\])?(?:\s|$)")
+
+
+def pragma_lines(source: bytes) -> frozenset[int]:
+    """Lines with a `# depmin: ignore` (or `# depmin: ignore[code, ...]`) comment.
+
+    A comment is only recognised as the text after a `#` on the line; a string that holds the
+    same words is taken for the pragma too, which can only make depmin skip that line's import.
+    """
+    if b"depmin:" not in source:
+        return frozenset()
+    return frozenset(number for number, line in enumerate(source.splitlines(), 1) if _PRAGMA.search(line))
 
 
 def calls_can_import(source: bytes) -> bool:
@@ -52,7 +67,7 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
     try:
         with _deep_recursion():
             module = from_ast.translate(tree, calls=calls_can_import(source))
-            return collect(module, target, calls=calls_can_import(source))
+            return collect(module, target, calls=calls_can_import(source), pragma_lines=pragma_lines(source))
     except (RecursionError, MemoryError):
         return _too_deep()
 
@@ -76,7 +91,7 @@ def scan_source_cst(source: bytes, target: Target) -> ScanResult:
     try:
         with _deep_recursion():
             module = from_cst.translate(wrapper, calls=calls_can_import(source))
-            return collect(module, target, calls=calls_can_import(source))
+            return collect(module, target, calls=calls_can_import(source), pragma_lines=pragma_lines(source))
     except (RecursionError, MemoryError):
         return _too_deep()
 

@@ -48,6 +48,8 @@ class ScanResult:
     constants: tuple[tuple[str, bool], ...] = ()
     # The literal names of `__all__`: `from this_module import *` imports those that are submodules.
     all_names: tuple[str, ...] = ()
+    # Imports a `# depmin: ignore` comment takes out: never followed, listed as ignored.
+    ignored: tuple[ImportRecord, ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -60,6 +62,7 @@ class _Context(NamedTuple):
     guarded: bool = False
     when: tuple[Condition, ...] = ()
     spec_guards: frozenset[str] = frozenset()  # modules a find_spec() test asked about
+    ignored: bool = False  # inside a `try:` marked `# depmin: ignore`
     top: bool = False  # a statement of the module body itself
 
 
@@ -68,7 +71,9 @@ class _Walker:
     target: Target
     module: ir.Module
     calls: bool  # whether expressions can import (the file names import_module / __import__)
+    pragma_lines: frozenset[int] = frozenset()  # lines carrying `# depmin: ignore`
     records: list[ImportRecord] = field(default_factory=list)
+    ignored: list[ImportRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     all_names: list[str] = field(default_factory=list)
     # Names imported from a module by `from M import n` or `import M as n`: (level, module, attribute | None).
@@ -93,7 +98,8 @@ class _Walker:
         guarded = context.guarded or (
             level == 0 and any(target == name or target.startswith(f"{name}.") for name in context.spec_guards)
         )
-        self.records.append(ImportRecord(target, names, line, kind, guarded, level, anchor, context.when))
+        record = ImportRecord(target, names, line, kind, guarded, level, anchor, context.when)
+        (self.ignored if context.ignored or line in self.pragma_lines else self.records).append(record)
 
     # -- statements ------------------------------------------------------------------
 
@@ -181,7 +187,7 @@ class _Walker:
         return None
 
     def _try(self, node: ir.Try, context: _Context) -> None:
-        inner = context._replace(top=False)
+        inner = context._replace(top=False, ignored=context.ignored or node.line in self.pragma_lines)
         if self.cannot_fail(node.body):
             self.block(node.body, inner)
             self.block(node.orelse, inner)  # the handlers are dead: the body cannot raise on the target
@@ -515,10 +521,11 @@ def _matches(pattern: ir.Pattern, subject: object) -> bool | None:  # noqa: PLR0
     return None
 
 
-def collect(module: ir.Module, target: Target, *, calls: bool) -> ScanResult:
-    walker = _Walker(target, module, calls)
+def collect(module: ir.Module, target: Target, *, calls: bool, pragma_lines: frozenset[int] = frozenset()) -> ScanResult:
+    walker = _Walker(target, module, calls, pragma_lines)
     walker.block(module.body, _Context(top=True))
     # Source order by line: the two parsers order some children (decorators, defaults) differently.
     records = tuple(sorted(walker.records, key=lambda r: r.line))
-    problems = tuple(sorted(walker.problems, key=lambda p: p.line))
-    return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)))
+    problems = tuple(sorted(p for p in walker.problems if p.line not in pragma_lines))
+    ignored = tuple(sorted(walker.ignored, key=lambda r: r.line))
+    return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)), ignored)

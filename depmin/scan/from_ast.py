@@ -60,7 +60,7 @@ class _Translator:
             handlers = tuple(
                 ir.Handler(expr(h.type) if h.type is not None else None, self.block(h.body)) for h in node.handlers
             )
-            return ir.Try(self.block(node.body), handlers, self.block(node.orelse), self.block(node.finalbody))
+            return ir.Try(self.block(node.body), handlers, self.block(node.orelse), self.block(node.finalbody), node.lineno)
         if kind is ast.With or kind is ast.AsyncWith:
             return ir.With(tuple(expr(item.context_expr) for item in node.items), self.block(node.body))
         if kind is ast.Match:

@@ -91,7 +91,7 @@ class _Translator:
                 ir.Handler(self.expr(h.type) if h.type is not None else None, self.suite(h.body)) for h in node.handlers
             )
             final = self.suite(node.finalbody.body) if node.finalbody is not None else ()
-            return ir.Try(self.suite(node.body), handlers, self.orelse(node.orelse), final)
+            return ir.Try(self.suite(node.body), handlers, self.orelse(node.orelse), final, self.line(node))
         if isinstance(node, cst.With):
             return ir.With(tuple(self.expr(item.item) for item in node.items), self.suite(node.body))
         if isinstance(node, cst.Match):

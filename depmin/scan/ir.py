@@ -65,6 +65,7 @@ class Try(NamedTuple):
     handlers: tuple[Handler, ...]
     orelse: Block
     finalbody: Block
+    line: int = 0  # of `try:`: a `# depmin: ignore` there covers the whole statement
 
 
 class With(NamedTuple):
