@@ -126,12 +126,13 @@ class DistributionFinder:
                 mapped = self.overrides[prefix]
                 locked = tuple(d for d in mapped if d in self.locked)
                 return (locked, "module-map") if locked else ((), ", ".join(mapped))
+        # Longest prefix first, every source at each length: a partial .venv that holds only the
+        # namespace `google` (protobuf) must not hide the locked but uninstalled google-genai.
         for prefix in prefixes:
             if prefix in self.installed:
                 locked = tuple(sorted(d for d in self.installed[prefix] if d in self.locked))
                 if locked:
                     return locked, "installed metadata"
-        for prefix in prefixes:
             candidates = {canonicalize_name(prefix), *self.known.get(prefix, ())}
             locked = tuple(sorted(d for d in candidates if d in self.locked))
             if locked:

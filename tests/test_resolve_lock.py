@@ -83,3 +83,20 @@ def test_the_lock_forks_by_python_version_and_platform(runner):
     assert pins("--python", "3.13")["numpy"] == "2.5.5"
     assert "colorama" not in pins("--include-optional")
     assert pins("--include-optional", "--platform", "windows-x86_64")["colorama"] == "0.4.6"
+
+
+def test_a_partial_venv_never_hides_a_locked_distribution():
+    from depmin.resolve import DistributionFinder
+
+    # The .venv holds protobuf and googleapis-common-protos (both ship google/...), not google-genai.
+    installed = {
+        "google": frozenset({"protobuf", "googleapis-common-protos"}),
+        "google.protobuf": frozenset({"protobuf"}),
+        "google.api": frozenset({"googleapis-common-protos"}),
+    }
+    finder = DistributionFinder(
+        locked=frozenset({"protobuf", "googleapis-common-protos", "google-genai"}), overrides={}, installed=installed, known={}
+    )
+    assert finder.find("google.genai.types") == (("google-genai",), "distribution name")
+    assert finder.find("google.protobuf.message") == (("protobuf",), "installed metadata")
+    assert finder.find("google")[0] == ("googleapis-common-protos", "protobuf")  # the namespace itself is ambiguous
