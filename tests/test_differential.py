@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import sysconfig
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -11,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depmin.model import PLATFORMS, Target
-from depmin.scan import calls_can_import, from_ast, scan_source_cst
-from depmin.scan.core import collect
+from depmin.scan import scan_source_cst, scan_with_ast
 
 from .helpers import FIXTURES
 from .test_properties import planted_programs
@@ -22,12 +20,7 @@ TARGETS = (Target((3, 12)), Target((3, 10), PLATFORMS["windows-x86_64"]))
 
 def fast_path(source: bytes, target: Target):
     """The ast adapter alone, or None where ast cannot parse (scan_source then uses LibCST itself)."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    calls = calls_can_import(source)
-    return collect(from_ast.translate(tree, calls=calls), target, calls=calls)
+    return scan_with_ast(source, target)
 
 
 def differences(path: str) -> tuple[list[str], bool]:

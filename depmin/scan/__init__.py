@@ -14,10 +14,10 @@ import ast
 import re
 import sys
 from contextlib import contextmanager
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from depmin.model import ImportRecord, Kind, Target
-from depmin.scan import from_ast
+from depmin.scan import from_ast, ir
 from depmin.scan.core import Problem, ScanResult, collect
 
 __all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
@@ -64,12 +64,7 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
         return scan_source_cst(source, target)  # NUL bytes, bad encodings: LibCST words the error
     except (RecursionError, MemoryError):
         return _too_deep()
-    try:
-        with _deep_recursion():
-            module = from_ast.translate(tree, calls=calls_can_import(source))
-            return collect(module, target, calls=calls_can_import(source), pragma_lines=pragma_lines(source))
-    except (RecursionError, MemoryError):
-        return _too_deep()
+    return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
 
 
 def scan_source_cst(source: bytes, target: Target) -> ScanResult:
@@ -88,12 +83,26 @@ def scan_source_cst(source: bytes, target: Target) -> ScanResult:
         return ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
     except (RecursionError, MemoryError):
         return _too_deep()
+    return _collect(lambda calls: from_cst.translate(wrapper, calls=calls), source, target)
+
+
+def _collect(translate: Callable[[bool], ir.Module], source: bytes, target: Target) -> ScanResult:
+    """One parser's translation of `source`, read by the semantic core."""
+    calls = calls_can_import(source)
     try:
         with _deep_recursion():
-            module = from_cst.translate(wrapper, calls=calls_can_import(source))
-            return collect(module, target, calls=calls_can_import(source), pragma_lines=pragma_lines(source))
+            return collect(translate(calls), target, calls=calls, pragma_lines=pragma_lines(source))
     except (RecursionError, MemoryError):
         return _too_deep()
+
+
+def scan_with_ast(source: bytes, target: Target) -> ScanResult | None:
+    """The fast path alone, or None where `ast` cannot parse (scan_source then asks LibCST)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, UnicodeDecodeError, LookupError, RecursionError, MemoryError):
+        return None
+    return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
 
 
 def _too_deep() -> ScanResult:
