@@ -526,6 +526,6 @@ def collect(module: ir.Module, target: Target, *, calls: bool, pragma_lines: fro
     walker.block(module.body, _Context(top=True))
     # Source order by line: the two parsers order some children (decorators, defaults) differently.
     records = tuple(sorted(walker.records, key=lambda r: r.line))
-    problems = tuple(sorted(p for p in walker.problems if p.line not in pragma_lines))
+    problems = tuple(sorted((p for p in walker.problems if p.line not in pragma_lines), key=lambda p: p.line))
     ignored = tuple(sorted(walker.ignored, key=lambda r: r.line))
     return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)), ignored)
