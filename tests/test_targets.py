@@ -47,10 +47,10 @@ def test_unknown_keys_and_wrong_types_are_reported_with_key_and_line(tmp_path):
     rendered = sorted(d.render() for d in caught.value.diagnostics)
     assert rendered == sorted([
         "pyproject.toml:9: error: tool.depmin.targets.agent.entries: must be a list of strings",
-        "pyproject.toml:10: error: tool.depmin.targets.agent.forbidd: unknown key (allowed: copy-list, data, entries, forbid, hashes, hidden-imports, platform, python, requirements)",
+        "pyproject.toml:10: error: tool.depmin.targets.agent.forbidd: unknown key (allowed: copy-list, cut, data, entries, forbid, hashes, hidden-imports, platform, python, requirements)",
         "pyproject.toml:11: error: tool.depmin.targets.agent.platform: unknown platform 'solaris' (choose from linux-x86_64, linux-aarch64, macos-arm64, windows-x86_64)",
         "pyproject.toml:5: error: tool.depmin.python: must be a string, not float",
-        "pyproject.toml:6: error: tool.depmin.exclud: unknown key (allowed: exclude, extend-exclude, hidden-imports, lock, module-map, platform, python, source-roots, targets)",
+        "pyproject.toml:6: error: tool.depmin.exclud: unknown key (allowed: exclude, extend-exclude, hidden-imports, ignore-imports, lock, module-map, platform, python, source-roots, targets)",
     ])
 
 
@@ -59,7 +59,7 @@ def test_config_errors_exit_2_with_one_line_each(runner, tmp_path):
     result = runner.invoke(main, ["closure", "--root", str(tmp_path), "main.py"])
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "pyproject.toml:2: error: tool.depmin.bogus: unknown key (allowed: exclude, extend-exclude, hidden-imports, lock, module-map, platform, python, source-roots, targets)"
+        "pyproject.toml:2: error: tool.depmin.bogus: unknown key (allowed: exclude, extend-exclude, hidden-imports, ignore-imports, lock, module-map, platform, python, source-roots, targets)"
     ]
 
 
