@@ -120,6 +120,7 @@ def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
         "problems": [[p.line, p.message, p.fatal] for p in result.problems],
         "constants": [[name, value] for name, value in result.constants],
         "all": [list(result.all_names)],
+        "features": [[name, line] for name, line in result.features],
     }
 
 
@@ -127,7 +128,8 @@ def _from_data(data: dict[str, list[list[object]]]) -> ScanResult:
     records = _records(data["records"])
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
     constants = tuple((str(name), bool(value)) for name, value in data["constants"])
-    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]))
+    features = tuple((str(name), int(line)) for name, line in data["features"])
+    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]), features)
 
 
 def _load(path: Path) -> ScanResult | None:

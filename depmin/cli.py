@@ -90,10 +90,12 @@ def analysis_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--python", "python", metavar="X.Y", help="Target Python (default: the lowest the lock allows)."),
         click.option("--platform", "platform", metavar="NAME", help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64."),
         click.option("--target", "target_name", metavar="NAME", help="A target from [tool.depmin.targets] instead of ENTRY arguments."),
+        click.option("--script", "scripts", multiple=True, metavar="NAME", help="An entry named by [project.scripts] (of the project or a workspace member). Repeatable."),
         click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Also exclude these paths from directory entries."),
         click.option("--site-packages", type=click.Path(file_okay=False, path_type=Path), help="Installed environment to read import names from (default: <root>/.venv)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Scan cache (default: <root>/.depmin_cache)."),
         click.option("--no-cache", is_flag=True, help="Scan every file again; do not read or write the cache."),
+        click.option("--no-package-data", is_flag=True, help="Carry only Python files of the closure's packages, not the data files beside them."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar."),
     ]
@@ -143,11 +145,17 @@ def open_session(
     hashes: bool = False,
     quiet: bool = False,
     as_json: bool = False,
+    no_package_data: bool = False,
+    scripts: tuple[str, ...] = (),
     **_: Any,
 ) -> Session:
     project_root = _project_root(root)
     project = load_project(project_root)
     target_config = project.target(target_name) if target_name else None
+    if scripts:
+        if target_config is not None:
+            _fail("give either --script or --target, not both")
+        entries = (*entries, *(script_entry(project, name) for name in scripts))
     if target_config is not None and entries:
         _fail("give either ENTRY arguments or --target, not both")
     if target_config is None and not entries:
@@ -156,7 +164,7 @@ def open_session(
     lock_path = Path(lock).resolve() if lock else project.root / (config.lock or "uv.lock")
     cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
     lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
-    chosen_python = python or (target_config.python if target_config else None) or config.python
+    chosen_python = python or (target_config.python if target_config else None) or config.python or _python_version_file(project.root)
     chosen_platform = platform or (target_config.platform if target_config else None) or config.platform
     try:
         target = Target(
@@ -181,6 +189,7 @@ def open_session(
         hashes=hashes or bool(target_config and target_config.hashes),
         site_packages=Path(site_packages) if site_packages else None,
         cache=cache,
+        package_data=not no_package_data,
     )
     return Session(project, lock_file, request, target_config, show_progress=not (quiet or as_json) and sys.stderr.isatty())
 
@@ -194,6 +203,38 @@ def _project_root(root: Path | None) -> Path:
     if found is None:
         _fail("no pyproject.toml here or in any parent directory; pass --root DIR")
     return found
+
+
+def _python_version_file(root: Path) -> str | None:
+    """`.python-version` (as uv and pyenv read it): its first X.Y, when there is one."""
+    import re
+
+    try:
+        text = (root / ".python-version").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = re.search(r"(?m)^\s*(?:cpython-|python)?(\d+\.\d+)", text)
+    return match.group(1) if match else None
+
+
+def script_entry(project: Project, name: str) -> str:
+    """The module a [project.scripts] / [project.gui-scripts] name runs (`fastmcp.cli:app` → fastmcp.cli)."""
+    import tomllib
+
+    pyprojects = [project.pyproject]
+    for path in sorted(project.root.glob("**/pyproject.toml")):
+        if path.parent != project.root and ".venv" not in path.parts and "node_modules" not in path.parts:
+            try:
+                pyprojects.append(tomllib.loads(path.read_text("utf-8")))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+    for pyproject in pyprojects:
+        table = pyproject.get("project", {})
+        for key in ("scripts", "gui-scripts"):
+            found = table.get(key, {}).get(name) if isinstance(table, dict) and isinstance(table.get(key), dict) else None
+            if isinstance(found, str):
+                return found.partition(":")[0].strip()
+    _fail(f"no [project.scripts] entry named {name!r} in the project or its workspace members")
 
 
 def _lowest_python(lock: LockFile) -> tuple[int, int]:
@@ -546,8 +587,10 @@ def check(target_name: str | None, **options: Any) -> int:
 @click.argument("entries", nargs=-1)
 @analysis_options
 @click.option("--keep", is_flag=True, help="Leave the built tree and venv for inspection.")
+@click.option("--run", "smoke", metavar="CMD", help="Then run CMD in the tree (default: the target's `smoke`).")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds the smoke command may take.")
 @handle_errors
-def verify(entries: tuple[str, ...], as_json: bool, keep: bool, **options: Any) -> int:
+def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | None, timeout: float, **options: Any) -> int:
     """Build the minimal tree and venv (uv) and import every closure module in it."""
     import tempfile
 
@@ -573,19 +616,22 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, **options: Any) 
             python = proof.find_interpreter(closure.target.python_version)
             with _progress(quiet, "installing pinned distributions", total=None):
                 venv = proof.build_venv(workdir, python, requirements, log)
+            proof.write_local_metadata(venv, closure)
         except proof.VerifyError as exc:
             _fail(str(exc))
         optional = {m for m in analysis.layers.optional if isinstance(m, str)}
         outcomes: list[proof.ImportOutcome] = []
         with _progress(quiet, "importing modules", total=len(closure.modules)) as advance:
-            results = proof.import_modules(venv, tree, closure.source_roots, closure.modules, lambda _r: advance())
+            results = proof.import_modules(venv, tree, closure.image_path, closure.modules, lambda _r: advance())
         for result in results:
             outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
         seen = {o.module for o in outcomes}
         for module in closure.modules:
             if module not in seen:
                 outcomes.append(proof.ImportOutcome(module, False, module in optional, "the import check did not report"))
-        result = proof.VerifyResult(tree, proof.installed_names(venv), tuple(outcomes))
+        command = smoke or (session.target_config.smoke if session.target_config else None)
+        smoked = proof.run_smoke(venv, tree, closure.image_path, command, timeout) if command else None
+        result = proof.VerifyResult(tree, proof.installed_names(venv), tuple(outcomes), smoked)
         if as_json:
             _dump_json(_verify_json(result, keep))
         else:
@@ -630,6 +676,7 @@ def _verify_json(result: Any, keep: bool) -> dict[str, Any]:
             {"module": o.module, "ok": o.ok, "optional": o.optional, "message": o.message, "hint": o.hint}
             for o in result.outcomes
         ],
+        "smoke": None if result.smoke is None else {"command": result.smoke.command, "ok": result.smoke.ok, "output": result.smoke.output},
     }
 
 
@@ -640,6 +687,11 @@ def _print_verify(result: Any) -> None:
         click.echo(f"{prefix}{failure.module}: {failure.message}")
         if failure.hint:
             click.echo(f"    {failure.hint}")
+    if result.smoke is not None:
+        state = "ok" if result.smoke.ok else "FAILED"
+        click.echo(f"smoke `{result.smoke.command}`: {state}")
+        for line in result.smoke.output.splitlines():
+            click.echo(f"    {line}")
     imported = sum(o.ok for o in result.outcomes)
     verdict = "verified" if result.ok else "FAILED"
     click.echo(

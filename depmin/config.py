@@ -42,6 +42,7 @@ class TargetConfig:
     hidden_imports: tuple[str, ...] = ()
     hashes: bool = False
     cut: tuple[str, ...] = ()  # import names whose edges this target does not follow
+    smoke: str | None = None  # a command verify runs inside the built tree (`python -m svc --help`)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ _TOP_KEYS = {
     "module-map", "hidden-imports", "ignore-imports", "targets",
 }  # fmt: skip
 _TARGET_KEYS = {
-    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes", "cut",
+    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes", "cut", "smoke",
 }  # fmt: skip
 
 
@@ -219,6 +220,7 @@ class _Checker:
             hidden_imports=tuple(self._strings(f"{key}.hidden-imports", table.get("hidden-imports", []))),
             hashes=hashes,
             cut=tuple(self._strings(f"{key}.cut", table.get("cut", []))),
+            smoke=self._string(f"{key}.smoke", table.get("smoke")),
         )
 
     def _source_roots(self, raw: Any) -> tuple[SourceRoot, ...]:

@@ -44,6 +44,51 @@ def copy_paths(
     return [unique[s] for s in sorted(unique)], problems
 
 
+_NOT_DATA = (".py", ".pyc", ".pyo")
+_PROJECT_FILES = frozenset({"__pycache__", "pyproject.toml", "uv.lock", "setup.py", "setup.cfg", "MANIFEST.in",
+                            "node_modules", "site-packages"})  # fmt: skip
+
+
+def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], excludes: Iterable[str]) -> list[str]:
+    """The non-Python files a wheel of the closure's packages would carry: everything inside each
+    package directory and its sub-directories that are not packages themselves, except caches,
+    hidden files and what the excludes drop (tests)."""
+    excludes = tuple(excludes)
+    found: set[str] = set()
+    for module in modules:
+        info = index.modules[module]
+        directory = info.path.rpartition("/")[0]
+        if not info.is_package or not directory:
+            continue  # the repository root as a package (package-dir "."): not a wheel's package data
+        stack = [root / directory]
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = sorted(directory.iterdir())
+            except OSError:
+                continue
+            for entry in entries:
+                relative = entry.relative_to(root).as_posix()
+                if entry.name.startswith(".") or entry.name in _PROJECT_FILES or is_excluded(relative, excludes):
+                    continue
+                if entry.is_symlink() and not _inside(root, entry):
+                    continue  # never followed out of the root
+                if entry.is_dir():
+                    if not (entry / "__init__.py").exists():
+                        stack.append(entry)
+                elif entry.is_file() and not entry.name.endswith(_NOT_DATA):
+                    found.add(relative)
+    return sorted(found)
+
+
+def _inside(root: Path, path: Path) -> bool:
+    try:
+        resolved, real_root = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return resolved == real_root or real_root in resolved.parents
+
+
 def _cover(node: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
     inside = list(_files(node))
     if prefix and inside and all(path in wanted for path in inside):
@@ -70,6 +115,10 @@ def _files(node: dict[str, Any]) -> Iterable[str]:
 def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
     """Where a COPY source lands: its own path, unless its root is a mapped package (package-dir)."""
     sample = source if not source.endswith("/") else next(p for p in sorted(wanted) if p.startswith(source))
+    if sample not in index.names_by_path:  # package data: placed as the package's modules are
+        directory = sample.rpartition("/")[0]
+        modules = [p for p in wanted if p in index.names_by_path and (directory + "/").startswith(p.rpartition("/")[0] + "/")]
+        sample = max(modules, key=lambda p: (p.count("/"), p), default=sample)
     names = index.names_by_path.get(sample)
     if not names:
         return source

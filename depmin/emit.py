@@ -11,7 +11,7 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from depmin.model import Closure, Diagnostic, Kind, Requirement, Via
+from depmin.model import PYPI, Closure, Diagnostic, Kind, Requirement, Via
 from depmin.safety import checked_lines, is_plain_path, require
 
 if TYPE_CHECKING:
@@ -48,9 +48,10 @@ def requirements_text(closure: Closure, command: str) -> str:
         f"#   python: {target.python_version}, platform: {target.platform.name}",
         f"#   regenerate: {command}",
     ]
+    lines += _index_lines(closure)
     via_by_name = {r.name: r for r in closure.direct}
     for pin in closure.pinned:
-        requirement = f"{pin.name}=={pin.version}"
+        requirement = f"{pin.name} @ {pin.source}" if pin.source else f"{pin.name}=={pin.version}"
         if pin.marker:
             requirement += f" ; {pin.marker}"
         if pin.hashes:
@@ -72,6 +73,19 @@ def requirements_text(closure: Closure, command: str) -> str:
     return checked_lines("\n".join(lines) + "\n", "requirements file")
 
 
+def _index_lines(closure: Closure) -> list[str]:
+    """`--index-url` / `--extra-index-url` for packages locked from another index than PyPI, as
+    `uv export` writes them: the most used index first, never a silent fallback to PyPI."""
+    counts: dict[str, int] = {}
+    for pin in closure.pinned:
+        if not pin.source:
+            counts[pin.index] = counts.get(pin.index, 0) + 1
+    if set(counts) <= {PYPI}:
+        return []
+    ordered = sorted(counts, key=lambda url: (-counts[url], url))
+    return [f"--index-url {ordered[0]}", *(f"--extra-index-url {url}" for url in ordered[1:])]
+
+
 def place(via: Via) -> str:
     return f"{via.file}:{via.line}" if via.line else via.file
 
@@ -91,6 +105,7 @@ def closure_json(closure: Closure) -> dict[str, Any]:
         "source_roots": list(closure.source_roots),
         "modules": list(closure.modules),
         "files": list(closure.files),
+        "data": list(closure.package_data),
         "copy": [c.source for c in closure.copy],
         "copy_destinations": {c.source: c.destination for c in closure.copy if c.source != c.destination},
         "direct": [_requirement_json(r) for r in closure.direct],

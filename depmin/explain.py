@@ -59,7 +59,7 @@ def target_node(analysis: Analysis, name: str) -> Hashable:
     if name in analysis.index.modules:
         return name
     distribution = canonicalize_name(name)
-    if distribution in analysis.lock.by_name and not analysis.lock.is_member(distribution):
+    if distribution in analysis.lock.by_name and not analysis.lock.is_local(distribution):
         return DistributionNode(distribution)
     distributions, _ = analysis.finder.find(name)
     if len(distributions) == 1:

@@ -18,10 +18,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.files import toml_error
-from depmin.model import Diagnostic, Pin, Severity, Target
+from depmin.model import PYPI, Diagnostic, Pin, Severity, Target
 from depmin.safety import breaks_line, is_distribution_name, is_hash, is_version
 
 MEMBER_SOURCES = frozenset({"editable", "virtual"})
+# A directory in the repository, whether or not it is a workspace member (`path = "vendor/x"`).
+LOCAL_SOURCES = frozenset({"editable", "virtual", "directory"})
 
 
 class LockError(Exception):
@@ -69,6 +71,7 @@ class LockedPackage:
     wheels: tuple[Artifact, ...]
     sdist: Artifact | None
     requires_dist: tuple[Declared, ...] = ()  # what a member's pyproject declared when it was locked
+    source_url: str | None = None  # registry index, git or url location, as uv.lock records it
 
     @property
     def hashes(self) -> tuple[str, ...]:
@@ -97,6 +100,19 @@ class LockFile:
 
     def is_member(self, name: str) -> bool:
         return name in self._member_names
+
+    @cached_property
+    def local_packages(self) -> tuple[LockedPackage, ...]:
+        """Workspace members and local directory dependencies: code of the repository, copied
+        into the image (with metadata of their own), never pinned from an index."""
+        return tuple(p for p in self.packages if p.name in self._member_names or p.source_kind in LOCAL_SOURCES)
+
+    @cached_property
+    def _local_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.local_packages)
+
+    def is_local(self, name: str) -> bool:
+        return name in self._local_names
 
     def names(self) -> frozenset[str]:
         return frozenset(self.by_name)
@@ -185,6 +201,7 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
                 [[a.filename, a.hash, a.size] for a in p.wheels],
                 [p.sdist.filename, p.sdist.hash, p.sdist.size] if p.sdist else None,
                 [[d.name, list(d.extras), d.specifier, d.marker] for d in p.requires_dist],
+                p.source_url,
             ]
             for p in lock.packages
         ],
@@ -204,8 +221,9 @@ def lock_from_data(data: Mapping[str, object], display: str) -> LockFile:
             wheels=tuple(Artifact(*wheel) for wheel in wheels),
             sdist=Artifact(*sdist) if sdist else None,
             requires_dist=tuple(Declared(n, tuple(e), spec, m) for n, e, spec, m in requires),
+            source_url=url,
         )
-        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires in data["packages"]  # type: ignore[union-attr]
+        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires, url in data["packages"]  # type: ignore[union-attr]
     )
     return _lock_file(display, str(data["requires_python"]), packages, tuple(data["members"]))  # type: ignore[arg-type]
 
@@ -263,7 +281,16 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
         wheels=tuple(_artifact(w, name) for w in _list(raw.get("wheels", []), name)),
         sdist=_artifact(sdist, name) if isinstance(sdist, dict) else None,
         requires_dist=tuple(sorted(_declared_from_lock(d, name) for d in _list(requires, name))),
+        source_url=_checked_url(location, name) if kind in ("registry", "git", "url") and location else None,
     )
+
+
+def _checked_url(value: str, package: str) -> str:
+    """A URL from the lock that a requirements file will carry: http(s) or file, nothing that
+    could end the line or open an option."""
+    if not value.startswith(("https://", "http://", "file://")) or any(ch.isspace() or ch in "\"'\\" for ch in value):
+        raise _Invalid(f"package {package}: invalid source URL {value!r}")
+    return value
 
 
 _SOURCE_KINDS = frozenset({"registry", "editable", "virtual", "directory", "path", "git", "url"})
@@ -484,7 +511,7 @@ def pinned_closure(
                 Diagnostic(lock.path, 0, f"{parent or 'the project'} depends on {dependency.name}, which uv.lock does not hold")
             )
             return
-        if lock.is_member(package.name):
+        if lock.is_local(package.name):
             return  # first-party: its code is copied, not installed
         key = (package.name, package.version)
         chosen[key] = package
@@ -531,10 +558,23 @@ def pinned_closure(
             marker=conditional[key],
             parents=tuple(sorted(parents[key])),
             hashes=package.hashes if with_hashes else (),
+            source=_requirement_source(package),
+            index=package.source_url if package.source_kind == "registry" and package.source_url else PYPI,
         )
         for key, package in sorted(chosen.items())
     )
     return PinnedClosure(pins, tuple(diagnostics))
+
+
+def _requirement_source(package: LockedPackage) -> str:
+    """What goes after `name @` for a package that does not come from an index ("" when it does),
+    the way `uv export` writes it: git at the locked commit, a URL as locked."""
+    if package.source_kind == "git" and package.source_url:
+        base, _, commit = package.source_url.partition("#")
+        return f"git+{base.partition('?')[0]}@{commit}" if commit else f"git+{base}"
+    if package.source_kind == "url" and package.source_url:
+        return package.source_url
+    return ""
 
 
 def _member_pinned_version(lock: LockFile, name: str, target: Target) -> str | None:

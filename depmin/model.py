@@ -134,6 +134,9 @@ class Requirement:
     via: tuple[Via, ...]
 
 
+PYPI = "https://pypi.org/simple"
+
+
 @dataclass(frozen=True, slots=True)
 class Pin:
     name: str
@@ -141,6 +144,8 @@ class Pin:
     marker: str | None
     parents: tuple[str, ...]  # distributions that pull it in ("" = imported directly)
     hashes: tuple[str, ...] = ()
+    source: str = ""  # `name @ <source>` for git and url packages; "" for an index
+    index: str = PYPI  # the index a registry package is locked from
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +166,16 @@ class Ignored:
     reason: str  # "pragma" (# depmin: ignore), "ignore-imports", or "cut" (the target's)
 
 
+@dataclass(frozen=True, slots=True, order=True)
+class LocalDistribution:
+    """A first-party distribution whose code the closure copies (the project, a workspace member,
+    a path dependency): the image gets its metadata too, so importlib.metadata finds it."""
+
+    name: str
+    version: str
+    entry_points: tuple[tuple[str, str, str], ...] = ()  # (group, name, "module:attr")
+
+
 @dataclass(frozen=True)
 class Closure:
     """What a set of entries needs. The JSON output serialises exactly this."""
@@ -168,13 +183,18 @@ class Closure:
     entries: tuple[str, ...]
     target: Target
     modules: tuple[str, ...]
-    files: tuple[str, ...]
+    files: tuple[str, ...]  # the closure's Python files
     copy: tuple[CopyPath, ...]
     direct: tuple[Requirement, ...]
     optional: tuple[Requirement, ...]
     type_checking: tuple[Requirement, ...]
     pinned: tuple[Pin, ...]
     source_roots: tuple[str, ...] = ()
+    package_data: tuple[str, ...] = ()  # non-Python files inside the closure's packages
+    # The image's sys.path: directories relative to the image's /app ("." for /app itself), in
+    # the repository's root order, so every module name the closure imports resolves there too.
+    image_path: tuple[str, ...] = (".",)
+    local_distributions: tuple[LocalDistribution, ...] = ()
     ignored: tuple[Ignored, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default=())
     errors: tuple[Diagnostic, ...] = field(default=())

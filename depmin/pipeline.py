@@ -15,10 +15,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from depmin.copyplan import copy_paths
+from depmin.copyplan import copy_paths, package_data
 from depmin.files import display_path
 from depmin.cache import ScanCache, scan_files
 from depmin.config import Project
+from depmin.features import IMPORTED_NAMES, METHODS
 from depmin.discover import (
     ModuleIndex,
     SourceRoot,
@@ -36,7 +37,9 @@ from depmin.graph import (
     is_required,
     is_runtime,
 )
+from depmin.local import image_path, local_distributions
 from depmin.lock import (
+    LockError,
     LockFile,
     declared_extras,
     declared_names,
@@ -73,6 +76,7 @@ class Request:
     ignore: tuple[tuple[str, str], ...] = ()
     include_optional: bool = False
     hashes: bool = False
+    package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
     site_packages: Path | None = None
     cache: ScanCache | None = None
     on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
@@ -93,10 +97,14 @@ class Analysis:
 
 def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
     roots: list[SourceRoot] = [*project.config.source_roots, *roots_from_build_config(project.pyproject)]
-    for member in lock.member_packages:
+    real_root = project.root.resolve()
+    for member in lock.local_packages:  # workspace members and local directory dependencies
         path = (member.source_path or ".").strip("/")
         if path in ("", "."):
             continue
+        resolved = (project.root / path).resolve()
+        if resolved != real_root and real_root not in resolved.parents:
+            raise LockError(lock.path, 0, f"local package {member.name} at {path!r} lies outside the project root")
         member_pyproject = _read_toml(project.root / path / "pyproject.toml")
         declared = roots_from_build_config(member_pyproject, path)
         if declared:
@@ -122,7 +130,11 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
     """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic."""
     if lock is None:
         lock = read_lock(request.lock_path, display_path(project.root, request.lock_path))
-    index = build_index(project.root, source_roots(project, lock))
+    roots = source_roots(project, lock)
+    index = build_index(project.root, roots)
+    scripts = _script_directories(project.root, index, request.entries)
+    if scripts:  # `python examples/web/server.py`: the script's directory comes first on sys.path
+        index = build_index(project.root, (*scripts, *roots))
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
         diagnostics += [Diagnostic(lock.path, 0, m, Severity.WARNING) for m in lock_mismatches(lock, project.pyproject)]
@@ -196,13 +208,26 @@ def _finder(project: Project, lock: LockFile, request: Request) -> DistributionF
             (project.root / ".venv").glob("Lib/site-packages")
         )
         site_packages = found[0] if found else None
-    members = set(lock.members)
     return DistributionFinder(
-        locked=frozenset(name for name in lock.names() if name not in members),
+        locked=frozenset(name for name in lock.names() if not lock.is_local(name)),
         overrides=project.config.module_map,
         installed=installed_modules(site_packages) if site_packages else {},
         known=known_modules(),
     )
+
+
+def _script_directories(root: Path, index: ModuleIndex, entries: Iterable[str]) -> tuple[SourceRoot, ...]:
+    """Directories of entry files that no source root makes importable: run as scripts, their
+    own directory is their sys.path[0]."""
+    found = []
+    real_root = root.resolve()
+    for entry in entries:
+        path = (root / entry).resolve()
+        if path.suffix == ".py" and path.is_file() and real_root in path.parents:
+            relative = path.relative_to(real_root).as_posix()
+            if relative not in index.names_by_path:
+                found.append(SourceRoot(relative.rpartition("/")[0]))
+    return tuple(dict.fromkeys(found))
 
 
 def _entry_modules(
@@ -213,6 +238,8 @@ def _entry_modules(
     directories: list[str] = []
     real_root = root.resolve()
     for entry in request.entries:
+        if ":" in entry and not (root / entry).exists():
+            entry = entry.partition(":")[0]  # `pkg.app:app`, as uvicorn and [project.scripts] name it
         path = (root / entry).resolve()
         inside = path == real_root or real_root in path.parents
         relative = path.relative_to(real_root).as_posix() if inside and path != real_root else ""
@@ -323,7 +350,28 @@ class _ModuleEdges:
                 self.graph.add(module, node, via)
                 if isinstance(node, str):
                     reached.append(node)
+            if record.level == 0:
+                for imported in record.names:
+                    self.feature(IMPORTED_NAMES.get((name, imported)), f"{name}.{imported}", record, found)
+        imported_tops = {r.target.partition(".")[0] for r in result.records if r.level == 0}
+        for method, line in result.features:
+            frameworks, distribution = METHODS[method]
+            if imported_tops & set(frameworks):
+                record = ImportRecord(method, (), line, Kind.DYNAMIC, False)
+                self.feature(distribution, f".{method}()", record, found)
         return reached
+
+    def feature(self, distribution: str | None, what: str, record: ImportRecord, found: list[Diagnostic]) -> None:
+        """A framework feature that imports `distribution` by itself (depmin.features)."""
+        if distribution is None:
+            return
+        path = self.index.modules[self.module].path
+        if distribution not in self.resolver.finder.locked:
+            found.append(Diagnostic(path, record.line, f"{what} needs {distribution}, which uv.lock does not hold", Severity.WARNING))
+            return
+        statement = f"{what} (the framework imports {distribution} itself)"
+        via = Via(path, record.line, self.module, Kind.DYNAMIC, record.guarded, statement)
+        self.graph.add(self.module, DistributionNode(distribution), via)
 
     def holds(self, condition: Condition) -> bool:
         """Whether a condition may hold at run time (True when it cannot be decided)."""
@@ -405,9 +453,13 @@ def _assemble(
     optional_pins = pinned.pins if with_optional.keys() == wanted.keys() else pinned_closure(lock, with_optional, request.target).pins
 
     files = sorted({index.modules[m].path for m in runtime_modules})
-    copy, copy_problems = copy_paths(project.root, index, files, request.excludes, request.data)
+    data = package_data(project.root, index, runtime_modules, request.excludes) if request.package_data else []
+    copy, copy_problems = copy_paths(project.root, index, [*files, *data], request.excludes, request.data)
     diagnostics.extend(copy_problems)
 
+    used_roots = [r for r in index.roots if _root_used(r, index, runtime_modules)]
+    local, local_problems = local_distributions(project.root, lock, project.pyproject, files)
+    diagnostics.extend(local_problems)
     errors = sorted({d for d in diagnostics if d.severity is Severity.ERROR})
     warnings = sorted({d for d in diagnostics if d.severity is Severity.WARNING})
     closure = Closure(
@@ -415,12 +467,15 @@ def _assemble(
         target=request.target,
         modules=tuple(runtime_modules),
         files=tuple(files),
+        package_data=tuple(data),
         copy=tuple(copy),
         direct=direct,
         optional=optional,
         type_checking=type_checking,
         pinned=pinned.pins,
-        source_roots=tuple(r.path or "." for r in index.roots if _root_used(r, index, runtime_modules)),
+        source_roots=tuple(r.path or "." for r in used_roots),
+        image_path=image_path(used_roots),
+        local_distributions=local,
         warnings=tuple(warnings),
         errors=tuple(errors),
     )

@@ -42,7 +42,8 @@ def print_closure(closure: Closure) -> None:
         f"[bold]depmin closure[/] {' '.join(closure.entries)}  "
         f"(Python {target.python_version}, {target.platform.name})"
     )
-    console.print(f"{len(closure.modules)} modules in {len(closure.files)} files; COPY:")
+    data = f" and {len(closure.package_data)} package data files" if closure.package_data else ""
+    console.print(f"{len(closure.modules)} modules in {len(closure.files)} files{data}; COPY:")
     for copy in closure.copy:
         destination = "" if copy.source == copy.destination else f"  ->  {copy.destination}"
         console.print(f"  {copy.source}{destination}", markup=False)

@@ -76,7 +76,7 @@ def whole_project_pins(lock: LockFile, target: Target) -> tuple[set[str], tuple[
     direct = set()
     for member in lock.member_packages:
         for dependency in member.dependencies:
-            if marker_holds(dependency.marker, target) and not lock.is_member(dependency.name):
+            if marker_holds(dependency.marker, target) and not lock.is_local(dependency.name):
                 direct.add(dependency.name)
     extras = declared_extras(lock, target)
     pins = pinned_closure(lock, {name: extras.get(name, ()) for name in direct}, target).pins

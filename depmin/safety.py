@@ -53,6 +53,11 @@ def is_plain_path(text: str) -> bool:
     return all(ch.isalnum() or ch in _PATH_PUNCTUATION for ch in text) and not breaks_line(text)
 
 
+def is_plain_metadata(text: str) -> bool:
+    """A metadata line that a single-quoted shell word carries as it is."""
+    return "'" not in text and "\\" not in text and not breaks_line(text)
+
+
 def is_image_reference(text: str) -> bool:
     return bool(_IMAGE.match(text))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from depmin.copyplan import planned_files
 from depmin.discover import ModuleIndex
+from depmin.distinfo import dist_info_files, dist_info_name
 from depmin.model import Closure
 
 # Runs inside the built venv: forks once per module so one failure never hides the next,
@@ -78,10 +79,11 @@ class VerifyResult:
     tree: Path
     installed: tuple[str, ...]
     outcomes: tuple[ImportOutcome, ...]
+    smoke: SmokeOutcome | None = None
 
     @property
     def ok(self) -> bool:
-        return not any(o.counts_as_failure for o in self.outcomes)
+        return not any(o.counts_as_failure for o in self.outcomes) and (self.smoke is None or self.smoke.ok)
 
 
 def copy_tree(root: Path, closure: Closure, excludes: tuple[str, ...], tree: Path) -> list[str]:
@@ -93,6 +95,16 @@ def copy_tree(root: Path, closure: Closure, excludes: tuple[str, ...], tree: Pat
         shutil.copy2(source, target)
         written.append(destination)
     return sorted(written)
+
+
+def write_local_metadata(venv: Path, closure: Closure) -> None:
+    """The dist-info of each first-party distribution whose code the tree carries (depmin.distinfo)."""
+    for site in venv.glob("lib/python*/site-packages"):
+        for distribution in closure.local_distributions:
+            directory = site / dist_info_name(distribution)
+            directory.mkdir(parents=True, exist_ok=True)
+            for name, text in dist_info_files(distribution).items():
+                (directory / name).write_text(text, "utf-8")
 
 
 def uv_binary() -> str:
@@ -180,6 +192,38 @@ def import_modules(
         on_result(result)
     process.wait()
     return results
+
+
+@dataclass(frozen=True, slots=True)
+class SmokeOutcome:
+    command: str
+    ok: bool
+    output: str  # the last lines the command printed, for a failure
+
+
+def run_smoke(venv: Path, tree: Path, roots: Iterable[str], command: str, timeout: float) -> SmokeOutcome:
+    """Run the target's smoke command in the tree, with the venv first on PATH and the image's
+    sys.path as PYTHONPATH: what the container's CMD would do."""
+    import shlex
+
+    environment = {
+        "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
+        "HOME": str(tree),
+        "PYTHONPATH": os.pathsep.join(str(tree / root) if root != "." else str(tree) for root in roots),
+        "PYTHONNOUSERSITE": "1",
+        "VIRTUAL_ENV": str(venv),
+    }
+    try:
+        words = shlex.split(command)
+        completed = subprocess.run(words, cwd=tree, env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return SmokeOutcome(command, False, f"timed out after {timeout:g} s")
+    except (OSError, ValueError) as exc:
+        return SmokeOutcome(command, False, str(exc))
+    lines = (completed.stdout + completed.stderr).strip().splitlines()
+    if completed.returncode == 0:
+        return SmokeOutcome(command, True, "")
+    return SmokeOutcome(command, False, "\n".join([f"exit {completed.returncode}", *lines[-8:]]))
 
 
 def outcome(result: dict, optional: bool, index: ModuleIndex, closure: Closure) -> ImportOutcome:

@@ -47,7 +47,7 @@ def test_unknown_keys_and_wrong_types_are_reported_with_key_and_line(tmp_path):
     rendered = sorted(d.render() for d in caught.value.diagnostics)
     assert rendered == sorted([
         "pyproject.toml:9: error: tool.depmin.targets.agent.entries: must be a list of strings",
-        "pyproject.toml:10: error: tool.depmin.targets.agent.forbidd: unknown key (allowed: copy-list, cut, data, entries, forbid, hashes, hidden-imports, platform, python, requirements)",
+        "pyproject.toml:10: error: tool.depmin.targets.agent.forbidd: unknown key (allowed: copy-list, cut, data, entries, forbid, hashes, hidden-imports, platform, python, requirements, smoke)",
         "pyproject.toml:11: error: tool.depmin.targets.agent.platform: unknown platform 'solaris' (choose from linux-x86_64, linux-aarch64, macos-arm64, windows-x86_64)",
         "pyproject.toml:5: error: tool.depmin.python: must be a string, not float",
         "pyproject.toml:6: error: tool.depmin.exclud: unknown key (allowed: exclude, extend-exclude, hidden-imports, ignore-imports, lock, module-map, platform, python, source-roots, targets)",

@@ -23,7 +23,7 @@ from depmin.scan.core import Problem, ScanResult, collect
 __all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
 
 # Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "6"
+SCANNER_VERSION = "7"
 
 # CPython refuses these outright; LibCST's native parser may overflow its stack on them.
 _TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
@@ -45,9 +45,13 @@ def pragma_lines(source: bytes) -> frozenset[int]:
     return frozenset(number for number, line in enumerate(source.splitlines(), 1) if _PRAGMA.search(line))
 
 
+_CALL_WORDS = (b"import_module", b"__import__", b"uvicorn", b"resolve_name", b"Celery", b"autodiscover_tasks",
+               b"dictConfig", b".form(")  # fmt: skip
+
+
 def calls_can_import(source: bytes) -> bool:
-    """Without these words, no expression in the file can import anything."""
-    return b"import_module" in source or b"__import__" in source
+    """Without these words, no expression in the file can import anything (or use a feature)."""
+    return any(word in source for word in _CALL_WORDS)
 
 
 def scan_source(source: bytes, target: Target) -> ScanResult:

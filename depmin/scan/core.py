@@ -26,6 +26,12 @@ from depmin.stdlib import is_stdlib, stdlib_provides
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _IMPORT_MODULE = frozenset({"importlib.import_module"})
+# Calls that import a module named by a string argument (see _Walker.named_by_string).
+_NAMED_BY_STRING = frozenset({"uvicorn.run", "uvicorn.Config", "pkgutil.resolve_name", "celery.Celery",
+                              "logging.config.dictConfig"})  # fmt: skip
+# Method calls that make a framework import a distribution without an import statement
+# (depmin.features maps them): `await request.form()` needs python-multipart.
+_FEATURE_METHODS = frozenset({"form"})
 _DUNDER_IMPORT = frozenset({"__import__", "builtins.__import__", "importlib.__import__"})
 _IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
 _PROPAGATES, _STOPS = "propagates", "stops"
@@ -50,6 +56,8 @@ class ScanResult:
     all_names: tuple[str, ...] = ()
     # Imports a `# depmin: ignore` comment takes out: never followed, listed as ignored.
     ignored: tuple[ImportRecord, ...] = ()
+    # Framework features used without an import statement: (feature, line), see depmin.features.
+    features: tuple[tuple[str, int], ...] = ()
 
     @property
     def failed(self) -> bool:
@@ -76,6 +84,7 @@ class _Walker:
     ignored: list[ImportRecord] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     all_names: list[str] = field(default_factory=list)
+    features: list[tuple[str, int]] = field(default_factory=list)
     # Names imported from a module by `from M import n` or `import M as n`: (level, module, attribute | None).
     imported: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
     scope: Scope = field(init=False)
@@ -337,6 +346,10 @@ class _Walker:
     def call(self, node: ir.Expr, context: _Context) -> None:
         _, function, positional, keywords, line = node
         path = self.scope.path(function)
+        if path in _NAMED_BY_STRING or (function[0] == "attr" and function[2] == "autodiscover_tasks"):
+            self.named_by_string(path or "", function, positional, keywords, line, context)
+        elif function[0] == "attr" and function[2] in _FEATURE_METHODS and not positional and not keywords:
+            self.features.append((function[2], line))
         if path in _IMPORT_MODULE:
             self.dynamic("import_module", _argument(positional, keywords, 0, "name"),
                          _argument(positional, keywords, 1, "package"), (), line, context)  # fmt: skip
@@ -344,6 +357,41 @@ class _Walker:
             fromlist = _argument(positional, keywords, 3, "fromlist")
             names = tuple(_literal_strings(fromlist)) if fromlist is not None else ()
             self.dynamic("__import__", _argument(positional, keywords, 0, "name"), None, names, line, context)
+
+    def named_by_string(self, path: str, function: ir.Expr, positional: tuple[ir.Expr, ...],
+                        keywords: tuple[tuple[str, ir.Expr], ...], line: int, context: _Context) -> None:  # fmt: skip
+        """Frameworks that import by string at run time: `uvicorn.run("pkg.app:app")` and friends."""
+        if path in ("uvicorn.run", "uvicorn.Config", "pkgutil.resolve_name"):
+            target = _argument(positional, keywords, 0, "app" if path != "pkgutil.resolve_name" else "name")
+            if target is not None and target[0] == "str":
+                self.named(target[1], line, context)
+        elif path == "celery.Celery":
+            for name in _literal_strings(_argument((), keywords, 0, "include") or ("list", ())):
+                self.named(name, line, context)
+        elif function[0] == "attr" and function[2] == "autodiscover_tasks":
+            packages = _argument(positional, keywords, 0, "packages")
+            for name in _literal_strings(packages) if packages is not None else []:
+                self.named(f"{name}:tasks", line, context, submodule=True)
+        elif path == "logging.config.dictConfig":
+            config = _argument(positional, keywords, 0, "config")
+            if config is not None and config[0] == "name":
+                config = self.scope.constant(config[1]) or config
+            for name in _dict_config_classes(config) if config is not None else []:
+                self.named(name, line, context)
+
+    def named(self, text: str, line: int, context: _Context, *, submodule: bool = False) -> None:
+        """`a.b:attr` or `a.b.attr` (a module, then maybe an attribute) as a dynamic import."""
+        module, _, attribute = text.partition(":")
+        if not all(part.isidentifier() for part in module.split(".")) or (attribute and not submodule and not all(
+                part.isidentifier() for part in attribute.split("."))):  # fmt: skip
+            return
+        if submodule:
+            self.add(module, (attribute,), line, context, dynamic=True)
+        elif attribute or "." not in module:
+            self.add(module, (), line, context, dynamic=True)
+        else:  # resolve_name("a.b.C") / "class": "a.b.C": the module a.b, or the submodule a.b.C
+            parent, _, last = module.rpartition(".")
+            self.add(parent, (last,), line, context, dynamic=True)
 
     def dynamic(self, function: str, name_arg: ir.Expr | None, package_arg: ir.Expr | None,
                 names: tuple[str, ...], line: int, context: _Context) -> None:  # fmt: skip
@@ -448,6 +496,20 @@ def _argument(positional: tuple[ir.Expr, ...], keywords: tuple[tuple[str, ir.Exp
     return positional[position] if position < len(positional) else None
 
 
+def _dict_config_classes(config: ir.Expr) -> list[str]:
+    """The literal `()` and `class` entries of a logging dictConfig, at any depth."""
+    found, stack = [], [config]
+    while stack:
+        node = stack.pop()
+        if node[0] != "dict":
+            continue
+        for key, value in node[1]:
+            if key is not None and key[0] == "str" and key[1] in ("()", "class") and value[0] == "str":
+                found.append(value[1])
+            stack.append(value)
+    return sorted(found)
+
+
 def _literal_strings(expr: ir.Expr) -> list[str]:
     """The string literals of a list / tuple (also joined with +), or of one string."""
     if expr[0] == "str":
@@ -528,4 +590,5 @@ def collect(module: ir.Module, target: Target, *, calls: bool, pragma_lines: fro
     records = tuple(sorted(walker.records, key=lambda r: r.line))
     problems = tuple(sorted((p for p in walker.problems if p.line not in pragma_lines), key=lambda p: p.line))
     ignored = tuple(sorted(walker.ignored, key=lambda r: r.line))
-    return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)), ignored)
+    features = tuple(sorted(set(walker.features)))
+    return ScanResult(records, problems, walker.constants(), tuple(dict.fromkeys(walker.all_names)), ignored, features)

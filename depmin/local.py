@@ -1,0 +1,112 @@
+"""The first-party side of the image: which local distributions the closure's files belong to
+(their metadata travels with the code), and the image's sys.path.
+
+Pure functions over the module index, the lock and the projects' pyproject data.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from depmin.discover import SourceRoot
+from depmin.lock import LockFile
+from depmin.model import Diagnostic, LocalDistribution, Severity
+from depmin.safety import is_version
+
+_ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_ENTRY_VALUE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
+_GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def image_path(roots: Iterable[SourceRoot]) -> tuple[str, ...]:
+    """sys.path entries inside the image (relative to /app, "." for /app) for the roots in use.
+
+    A package root (setuptools `package-dir caramba = "."`) lands at caramba/ in the image, so
+    its own entry is the image root; a plain root lying inside it (the same files imported by
+    bare names, `from ai.agent import ...`) is found under caramba/ there.
+    """
+    roots = list(dict.fromkeys(roots))
+    packages = [r for r in roots if r.package]
+    found: list[str] = []
+    for root in roots:
+        if root.package:
+            found.append(".")
+            continue
+        directory = root.path
+        for package in packages:
+            if directory == package.path or directory.startswith(f"{package.path}/") or not package.path:
+                inside = directory[len(package.path) :].strip("/") if package.path else directory
+                directory = "/".join(p for p in (package.package.replace(".", "/"), inside) if p)
+                break
+        found.append(directory or ".")
+    return tuple(dict.fromkeys(found)) or (".",)
+
+
+def local_distributions(
+    repository: Path, lock: LockFile, root_pyproject: Mapping[str, object], files: Iterable[str]
+) -> tuple[tuple[LocalDistribution, ...], list[Diagnostic]]:
+    """The local distributions (project, workspace members, directory dependencies) that own a
+    closure file: the deepest local path holding it. Virtual members are left out: uv installs
+    no metadata for them either."""
+    owners = sorted(
+        ((package.source_path or ".").strip("/").removeprefix("./"), package)
+        for package in lock.local_packages
+        if package.source_kind != "virtual"
+    )
+    owned: dict[str, object] = {}
+    for file in files:
+        best = None
+        for path, package in owners:
+            if path in ("", ".") or file.startswith(f"{path}/"):
+                if best is None or len(path) > len(best[0]) or best[0] in ("", "."):
+                    best = (path, package)
+        if best is not None:
+            owned[best[1].name] = best
+    found, problems = [], []
+    for name in sorted(owned):
+        path, package = owned[name]  # type: ignore[misc]
+        pyproject = root_pyproject if path in ("", ".") else _read_toml(repository / path / "pyproject.toml")
+        project = pyproject.get("project", {}) if isinstance(pyproject.get("project"), dict) else {}
+        version = package.version or str(project.get("version") or "0")  # type: ignore[union-attr]
+        if not is_version(version):
+            problems.append(Diagnostic("pyproject.toml", 0, f"{name}: version {version!r} is not PEP 440; its metadata says 0",
+                                       Severity.WARNING))  # fmt: skip
+            version = "0"
+        points, bad = _entry_points(project)  # type: ignore[arg-type]
+        problems += [
+            Diagnostic(f"{path}/pyproject.toml".lstrip("./") if path not in ("", ".") else "pyproject.toml", 0,
+                       f"entry point {entry!r} cannot be written into the image's metadata; left out", Severity.WARNING)
+            for entry in bad
+        ]  # fmt: skip
+        found.append(LocalDistribution(package.name, version, points))
+    return tuple(found), problems
+
+
+def _entry_points(project: Mapping[str, object]) -> tuple[tuple[tuple[str, str, str], ...], list[str]]:
+    groups: dict[str, object] = {
+        "console_scripts": project.get("scripts", {}),
+        "gui_scripts": project.get("gui-scripts", {}),
+    }
+    extra = project.get("entry-points", {})
+    if isinstance(extra, dict):
+        groups.update(extra)
+    points, bad = [], []
+    for group, table in groups.items():
+        if not isinstance(table, dict):
+            continue
+        for name, value in table.items():
+            if isinstance(value, str) and _GROUP.match(group) and _ENTRY_NAME.match(name) and _ENTRY_VALUE.match(value.strip()):
+                points.append((group, name, value.strip()))
+            else:
+                bad.append(f"{group}.{name}")
+    return tuple(sorted(points)), bad
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
