@@ -30,3 +30,18 @@ def dist_info_files(distribution: LocalDistribution) -> dict[str, str]:
     if groups:
         files["entry_points.txt"] = "".join(f"[{group}]\n" + "\n".join(lines) + "\n\n" for group, lines in sorted(groups.items()))
     return files
+
+
+def script_files(distribution: LocalDistribution, python: str) -> dict[str, str]:
+    """{command name: launcher text} for its console and GUI scripts, as an installer writes them
+    into the venv's bin/ (`python` is the venv interpreter's path)."""
+    scripts = {}
+    for group, name, value in distribution.entry_points:
+        if group in ("console_scripts", "gui_scripts"):
+            module, _, attribute = value.partition(":")
+            call = attribute or "main"
+            scripts[name] = (
+                f"#!{python}\nimport sys\nfrom {module} import {call.split('.')[0]}\n"
+                f"sys.exit({call}())\n"
+            )
+    return scripts

@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass
 
 from depmin.copyplan import excluded_closure_files
-from depmin.distinfo import dist_info_files, dist_info_name
+from depmin.distinfo import dist_info_files, dist_info_name, script_files
 from depmin.model import Closure
 from depmin.safety import (
     breaks_line,
@@ -92,6 +92,12 @@ def _metadata_lines(closure: Closure) -> list[str]:
                 require(is_plain_metadata(line), "metadata line", line)
             quoted = " ".join(f"'{line}'" for line in lines)
             commands.append(f"printf '%s\\n' {quoted} > {directory}/{name}" if lines else f": > {directory}/{name}")
+        for name, text in script_files(distribution, f"{VENV}/bin/python").items():
+            lines = text.split("\n")[:-1]
+            for line in lines:
+                require(is_plain_metadata(line), "script line", line)
+            quoted = " ".join(f"'{line}'" for line in lines)
+            commands.append(f"printf '%s\\n' {quoted} > {VENV}/bin/{name} && chmod 755 {VENV}/bin/{name}")
     return ["# First-party metadata: importlib.metadata finds the copied packages (depmin.distinfo).",
             "RUN " + " && \\\n    ".join(commands)]  # fmt: skip
 

@@ -217,16 +217,15 @@ def _finder(project: Project, lock: LockFile, request: Request) -> DistributionF
 
 
 def _script_directories(root: Path, index: ModuleIndex, entries: Iterable[str]) -> tuple[SourceRoot, ...]:
-    """Directories of entry files that no source root makes importable: run as scripts, their
-    own directory is their sys.path[0]."""
+    """Directories of entry files that are scripts (not inside a regular package): run as
+    `python examples/web/server.py`, the script's own directory is sys.path[0]."""
     found = []
     real_root = root.resolve()
     for entry in entries:
         path = (root / entry).resolve()
-        if path.suffix == ".py" and path.is_file() and real_root in path.parents:
-            relative = path.relative_to(real_root).as_posix()
-            if relative not in index.names_by_path:
-                found.append(SourceRoot(relative.rpartition("/")[0]))
+        if path.suffix == ".py" and path.is_file() and real_root in path.parents and path.parent != real_root:
+            if not (path.parent / "__init__.py").exists():
+                found.append(SourceRoot(path.parent.relative_to(real_root).as_posix()))
     return tuple(dict.fromkeys(found))
 
 

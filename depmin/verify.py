@@ -17,7 +17,7 @@ from pathlib import Path
 
 from depmin.copyplan import planned_files
 from depmin.discover import ModuleIndex
-from depmin.distinfo import dist_info_files, dist_info_name
+from depmin.distinfo import dist_info_files, dist_info_name, script_files
 from depmin.model import Closure
 
 # Runs inside the built venv: forks once per module so one failure never hides the next,
@@ -105,6 +105,11 @@ def write_local_metadata(venv: Path, closure: Closure) -> None:
             directory.mkdir(parents=True, exist_ok=True)
             for name, text in dist_info_files(distribution).items():
                 (directory / name).write_text(text, "utf-8")
+    for distribution in closure.local_distributions:
+        for name, text in script_files(distribution, str(_python_in(venv))).items():
+            launcher = _python_in(venv).parent / name
+            launcher.write_text(text, "utf-8")
+            launcher.chmod(0o755)
 
 
 def uv_binary() -> str:

@@ -1,0 +1,182 @@
+"""The image works: fixtures/imageworks (own version, a path dependency, a loopback index, package
+data read three ways, a uvicorn string app, a FastAPI form) and fixtures/packagedir (bare names)
+are verified for real, and the Dockerfile carries the same tree as verify."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from depmin.cli import main
+from depmin.copyplan import planned_files
+from depmin.discover import DEFAULT_EXCLUDES
+from depmin.lock import parse_lock
+from depmin.model import Kind
+
+from .helpers import CARAMBA_LOCK, FIXTURES, run_analysis, write_tree
+from .test_dockerfile import _docker_copy
+
+IMAGEWORKS = FIXTURES / "imageworks"
+PACKAGEDIR = FIXTURES / "packagedir"
+
+
+@pytest.fixture(scope="module")
+def loopback_index():
+    """The fixture's private index, served where its uv.lock says (127.0.0.1:38017)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(IMAGEWORKS / "index"))
+    handler.log_message = lambda *_: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 38017), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "http://127.0.0.1:38017/simple"
+    server.shutdown()
+    server.server_close()
+
+
+def closure():
+    return run_analysis(IMAGEWORKS, "svc/", python=(3, 11), lock=IMAGEWORKS / "uv.lock").closure
+
+
+def test_local_code_is_copied_with_its_metadata_never_pinned_from_an_index():
+    result = closure()
+    assert not result.errors, result.errors
+    assert {(d.name, d.version) for d in result.local_distributions} == {("helperlib", "2.1.0"), ("imageworks", "0.3.0")}
+    imageworks = next(d for d in result.local_distributions if d.name == "imageworks")
+    assert imageworks.entry_points == (("console_scripts", "imageworks-check", "svc.check:main"),)
+    assert "helperlib" not in {p.name for p in result.pinned}
+    assert "vendor/helperlib/src" in result.image_path
+
+
+def test_the_private_index_is_kept_in_the_requirements(runner, tmp_path):
+    output = tmp_path / "requirements.txt"
+    assert runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "svc/", "-o", str(output)]).exit_code == 0
+    lines = output.read_text().splitlines()
+    assert "--extra-index-url http://127.0.0.1:38017/simple" in lines and "--index-url https://pypi.org/simple" in lines
+    assert "loopdist==0.1.0" in lines and not any(line.startswith("helperlib") for line in lines)
+
+
+def test_package_data_travels():
+    result = closure()
+    assert set(result.package_data) == {"svc/schema.json", "svc/templates/hello.txt", "svc/data/limits.csv"}
+
+
+def test_a_fastapi_form_needs_python_multipart():
+    multipart = next(r for r in closure().direct if r.name == "python-multipart")
+    assert [(v.file, v.line, v.kind) for v in multipart.via] == [("svc/web.py", 1, Kind.DYNAMIC)]
+
+
+def test_string_named_modules_are_followed(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/serve.py": "import uvicorn\nuvicorn.run('app.web:api', port=1)\n",
+            "app/web.py": "import yaml\n",
+            "app/logs.py": "import logging.config\nlogging.config.dictConfig({'handlers': {'h': {'()': 'app.handlers.Handler'}}})\n",
+            "app/handlers.py": "import rich\n",
+            "app/form.py": "from starlette.requests import Request\nasync def view(request: Request):\n    return await request.form()\n",
+        },
+    )
+    analysis = run_analysis(tmp_path, "app.serve", "app.logs", "app.form")
+    assert {"app.web", "app.handlers"} <= set(analysis.closure.modules)
+    pinned = {p.name for p in analysis.closure.pinned}
+    assert {"pyyaml", "rich"} <= pinned
+    uvicorn_via = next(r for r in analysis.closure.direct if r.name == "pyyaml").via[0]
+    assert uvicorn_via.file == "app/web.py"
+    warnings = [w.message for w in analysis.closure.warnings]
+    assert "python-multipart" in pinned or any("python-multipart" in m for m in warnings)
+
+
+def test_verify_proves_the_image_starts(runner, loopback_index):
+    result = runner.invoke(main, ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--target", "svc"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, data
+    assert all(m["ok"] for m in data["modules"]) and len(data["modules"]) == 6
+    assert data["smoke"] == {"command": "imageworks-check", "ok": True, "output": ""}
+    assert {"loopdist", "python-multipart", "helperlib", "imageworks"} <= set(data["installed"])
+
+
+def test_package_data_is_what_single_file_copies_need(runner, loopback_index):
+    # Only svc.resources: its files are copied one by one, so the data must be named too.
+    command = ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--python", "3.11", "svc.resources"]
+    with_data = json.loads(runner.invoke(main, command).stdout)
+    assert with_data["ok"], with_data
+    result = runner.invoke(main, [*command, "--no-package-data"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1
+    failed = {m["module"]: m for m in data["modules"] if not m["ok"]}
+    assert set(failed) == {"svc.resources"} and "data file is missing" in failed["svc.resources"]["hint"]
+
+
+def test_a_package_dir_repository_works_under_both_names(runner):
+    result = runner.invoke(main, ["verify", "--root", str(PACKAGEDIR), "--no-cache", "--json", "--python", "3.11", "ai/"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, data
+    names = {m["module"] for m in data["modules"] if m["ok"]}
+    assert {"ai.persona", "caramba.ai.persona"} <= names
+
+
+def test_the_dockerfile_carries_the_verify_tree_and_the_metadata(runner, tmp_path):
+    output = tmp_path / "Dockerfile"
+    result = runner.invoke(main, ["dockerfile", "--root", str(IMAGEWORKS), "--no-cache", "--target", "svc", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    (tmp_path / "parse").mkdir()
+    parser = DockerfileParser(path=str(tmp_path / "parse"))
+    parser.content = output.read_text()
+    copy_lines = []
+    for instruction in parser.structure:
+        if instruction["instruction"] == "COPY" and "--chown=app:app" in instruction["value"]:
+            _, source, destination = instruction["value"].split()
+            copy_lines.append((source, destination))
+    dockerignore = output.with_name("Dockerfile.dockerignore").read_text()
+    by_verify = {destination for _, destination in planned_files(IMAGEWORKS, closure(), DEFAULT_EXCLUDES)}
+    assert _docker_copy(IMAGEWORKS, dockerignore, copy_lines) == by_verify
+    assert "svc/templates/hello.txt" in by_verify
+    runs = " ".join(i["value"] for i in parser.structure if i["instruction"] == "RUN")
+    assert "imageworks-0.3.0.dist-info/METADATA" in runs and "/opt/venv/bin/imageworks-check" in runs
+    env = next(i["value"] for i in parser.structure if i["instruction"] == "ENV" and "PYTHONPATH" in i["value"])
+    assert "PYTHONPATH=/app/vendor/helperlib/src:/app" in env  # the roots in depmin's order, as in verify
+
+
+def test_git_and_url_sources_keep_their_origin():
+    lock = parse_lock(
+        b"""version = 1
+requires-python = ">=3.11"
+
+[[package]]
+name = "gitdist"
+version = "1.0.0"
+source = { git = "https://github.com/example/gitdist?rev=v1#0123456789abcdef0123456789abcdef01234567" }
+
+[[package]]
+name = "urldist"
+version = "2.0.0"
+source = { url = "https://example.com/urldist-2.0.0-py3-none-any.whl" }
+""",
+        "uv.lock",
+    )
+    from depmin.lock import pinned_closure
+    from depmin.model import Target
+
+    pins = {p.name: p for p in pinned_closure(lock, {"gitdist": (), "urldist": ()}, Target((3, 12))).pins}
+    assert pins["gitdist"].source == "git+https://github.com/example/gitdist@0123456789abcdef0123456789abcdef01234567"
+    assert pins["urldist"].source == "https://example.com/urldist-2.0.0-py3-none-any.whl"
+
+
+def test_entries_the_way_users_name_them(runner, tmp_path):
+    scripts = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--script", "imageworks-check"])
+    assert json.loads(scripts.stdout)["entries"] == ["svc.check"]
+    colon = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "svc.web:app"])
+    assert "svc.web" in json.loads(colon.stdout)["modules"]
+    write_tree(tmp_path, {"examples/web/server.py": "from helper import greet\n", "examples/web/helper.py": "import yaml\n"})
+    (tmp_path / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
+    (tmp_path / ".python-version").write_text("3.13\n")
+    beside = runner.invoke(main, ["closure", "--root", str(tmp_path), "--no-cache", "--json", "examples/web/server.py"])
+    data = json.loads(beside.stdout)
+    assert beside.exit_code == 0, beside.output
+    assert data["python"] == "3.13" and "helper" in data["modules"] and "pyyaml" in {p["name"] for p in data["pinned"]}
