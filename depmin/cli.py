@@ -621,12 +621,12 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
             _fail(str(exc))
         optional = {m for m in analysis.layers.optional if isinstance(m, str)}
         outcomes: list[proof.ImportOutcome] = []
-        with _progress(quiet, "importing modules", total=len(closure.modules)) as advance:
-            results = proof.import_modules(venv, tree, closure.image_path, closure.modules, lambda _r: advance())
+        with _progress(quiet, "importing modules", total=len(closure.modules) + len(closure.named_imports)) as advance:
+            results = proof.import_modules(venv, tree, closure.image_path, (*closure.modules, *closure.named_imports), lambda _r: advance())
         for result in results:
             outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
         seen = {o.module for o in outcomes}
-        for module in closure.modules:
+        for module in (*closure.modules, *closure.named_imports):
             if module not in seen:
                 outcomes.append(proof.ImportOutcome(module, False, module in optional, "the import check did not report"))
         command = smoke or (session.target_config.smoke if session.target_config else None)

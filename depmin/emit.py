@@ -104,6 +104,7 @@ def closure_json(closure: Closure) -> dict[str, Any]:
         "platform": closure.target.platform.name,
         "source_roots": list(closure.source_roots),
         "modules": list(closure.modules),
+        "named_imports": list(closure.named_imports),
         "files": list(closure.files),
         "data": list(closure.package_data),
         "copy": [c.source for c in closure.copy],

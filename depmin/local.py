@@ -11,6 +11,8 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from depmin.discover import SourceRoot
 from depmin.lock import LockFile
 from depmin.model import Diagnostic, LocalDistribution, Severity
@@ -51,10 +53,15 @@ def local_distributions(
     """The local distributions (project, workspace members, directory dependencies) that own a
     closure file: the deepest local path holding it. Virtual members are left out: uv installs
     no metadata for them either."""
+    project = root_pyproject.get("project", {})
+    root_name = canonicalize_name(str(project.get("name", ""))) if isinstance(project, dict) else ""
     owners = sorted(
-        ((package.source_path or ".").strip("/").removeprefix("./"), package)
+        (path, package)
         for package in lock.local_packages
         if package.source_kind != "virtual"
+        for path in [(package.source_path or ".").strip("/").removeprefix("./")]
+        # the lock's root package is this project only if the names agree (a borrowed lock is not)
+        if path not in ("", ".") or package.name == root_name
     )
     owned: dict[str, object] = {}
     for file in files:

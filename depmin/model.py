@@ -195,6 +195,9 @@ class Closure:
     # the repository's root order, so every module name the closure imports resolves there too.
     image_path: tuple[str, ...] = (".",)
     local_distributions: tuple[LocalDistribution, ...] = ()
+    # Third-party modules only a string names (uvicorn.run("..."), dictConfig classes,
+    # import_module("...")): verify imports them too, since no import statement will.
+    named_imports: tuple[str, ...] = ()
     ignored: tuple[Ignored, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default=())
     errors: tuple[Diagnostic, ...] = field(default=())

@@ -41,6 +41,7 @@ from depmin.local import image_path, local_distributions
 from depmin.lock import (
     LockError,
     LockFile,
+    marker_holds,
     declared_extras,
     declared_names,
     lock_mismatches,
@@ -48,7 +49,7 @@ from depmin.lock import (
     read_lock,
     select,
 )
-from depmin.model import Closure, Condition, Diagnostic, Ignored, ImportRecord, Kind, Pin, Requirement, Severity, Target, Via
+from depmin.model import Closure, Condition, Diagnostic, Ignored, ImportRecord, LocalDistribution, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
     DistributionFinder,
@@ -173,6 +174,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
 
     entry_set = frozenset(entry_modules)
     ignored: list[Ignored] = []
+    named: list[str] = []
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
         pending = [m for m in frontier if m not in scans]
@@ -186,7 +188,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
-            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts, request.ignore, ignored)
+            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts, request.ignore, ignored, named)
             for node in edges.add(scans[module], problems):
                 if node not in seen:
                     seen.add(node)
@@ -197,7 +199,8 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
     closure, optional_pins = _assemble(
         project, request, lock, index, finder, graph, layers, problems, diagnostics, entry_directories
     )
-    closure = replace(closure, ignored=tuple(sorted(set(ignored))))
+    named_imports = tuple(sorted({n for n in named if not is_stdlib(n, request.target.python)}))
+    closure = replace(closure, ignored=tuple(sorted(set(ignored))), named_imports=named_imports)
     return Analysis(closure, graph, layers, lock, index, finder, optional_pins)
 
 
@@ -295,6 +298,7 @@ class _ModuleEdges:
     facts: Callable[[str], ScanResult | None]
     ignore: tuple[tuple[str, str], ...]
     ignored: list[Ignored]
+    named: list[str]  # third-party modules reached only by a string
 
     def skipped(self, name: str, line: int) -> bool:
         """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
@@ -349,6 +353,8 @@ class _ModuleEdges:
                 self.graph.add(module, node, via)
                 if isinstance(node, str):
                     reached.append(node)
+                elif isinstance(node, DistributionNode) and record.kind is Kind.DYNAMIC and not record.guarded:
+                    self.named.append(name)
             if record.level == 0:
                 for imported in record.names:
                     self.feature(IMPORTED_NAMES.get((name, imported)), f"{name}.{imported}", record, found)
@@ -459,6 +465,8 @@ def _assemble(
     used_roots = [r for r in index.roots if _root_used(r, index, runtime_modules)]
     local, local_problems = local_distributions(project.root, lock, project.pyproject, files)
     diagnostics.extend(local_problems)
+    diagnostics.extend(_declared_not_imported(lock, local, request, {p.name for p in pinned.pins} | {
+        r.name for r in (*optional, *type_checking)}))
     errors = sorted({d for d in diagnostics if d.severity is Severity.ERROR})
     warnings = sorted({d for d in diagnostics if d.severity is Severity.WARNING})
     closure = Closure(
@@ -479,6 +487,28 @@ def _assemble(
         errors=tuple(errors),
     )
     return closure, optional_pins
+
+
+def _declared_not_imported(lock: LockFile, local: Iterable[LocalDistribution], request: Request,
+                           used: set[str]) -> list[Diagnostic]:  # fmt: skip
+    """Runtime dependencies that the copied distributions declare but no import of these entries
+    reaches: kept out, and said so once (a plugin loaded by name needs hidden-imports)."""
+    declared: set[str] = set()
+    for distribution in local:
+        for package in lock.by_name.get(distribution.name, ()):
+            declared.update(d.name for d in package.dependencies if marker_holds(d.marker, request.target))
+    unused = sorted(name for name in declared - used if not lock.is_local(name))
+    if not unused:
+        return []
+    return [
+        Diagnostic(
+            lock.path,
+            0,
+            f"declared but not imported by these entries, kept out: {', '.join(unused)} "
+            "(add to hidden-imports what is loaded by name)",
+            Severity.WARNING,
+        )
+    ]
 
 
 def _one_file_two_names(index: ModuleIndex, modules: list[str]) -> list[Diagnostic]:

@@ -244,12 +244,29 @@ def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
         top = str(missing).partition(".")[0]
         if missing in index.modules or top in index.modules:
             return f"first-party module {missing} is not in the tree: a file is missing from the COPY list"
+        for requirement in closure.optional:
+            for via in requirement.via:
+                if _imported_top(via.statement) == top:
+                    return (f"depmin saw this import as optional (guarded) at {via.file}:{via.line}: {requirement.name} "
+                            "is not installed; --include-optional installs it")  # fmt: skip
+        if any(_imported_top(via.statement) == top for r in closure.direct for via in r.via):
+            return f"depmin saw {missing!r} as required and pinned it; the installed distribution does not provide it"
         return (
             f"no installed distribution provides {missing!r}: it is imported in a way depmin cannot see "
             "(a computed name?); add it to hidden-imports, or to the project's dependencies"
         )
     if result.get("type") in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
         return f"a data file is missing: {result.get('filename')}; add its directory to the target's `data`"
+    return ""
+
+
+def _imported_top(statement: str) -> str:
+    """The top-level module of a described import (`from yaml import x` → yaml)."""
+    words = statement.replace("(", " ").replace("'", " ").split()
+    if len(words) >= 2 and words[0] in ("import", "from"):
+        return words[1].lstrip(".").partition(".")[0]
+    if len(words) >= 2 and words[0].startswith(("importlib.import_module", "__import__")):
+        return words[1].partition(".")[0]
     return ""
 
 

@@ -180,3 +180,32 @@ def test_entries_the_way_users_name_them(runner, tmp_path):
     data = json.loads(beside.stdout)
     assert beside.exit_code == 0, beside.output
     assert data["python"] == "3.13" and "helper" in data["modules"] and "pyyaml" in {p["name"] for p in data["pinned"]}
+
+
+def test_verify_imports_third_party_modules_named_only_by_strings_and_hints_what_it_saw(tmp_path):
+    from depmin.verify import outcome
+
+    write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/logs.py": "import logging.config\nlogging.config.dictConfig({'formatters': {'f': {'()': 'yaml.loader.Loader'}}})\n",
+            "app/opt.py": "try:\n    import rich\nexcept ImportError:\n    rich = None\n",
+        },
+    )
+    analysis = run_analysis(tmp_path, "app/")
+    assert analysis.closure.named_imports == ("yaml.loader",)
+    missing_optional = {"module": "app.opt", "ok": False, "type": "ModuleNotFoundError", "message": "No module named 'rich'", "missing": "rich"}
+    hint = outcome(missing_optional, False, analysis.index, analysis.closure).hint
+    assert "optional (guarded) at app/opt.py:2" in hint and "cannot see" not in hint
+    unseen = {**missing_optional, "missing": "secretplugin", "message": "No module named 'secretplugin'"}
+    assert "cannot see" in outcome(unseen, False, analysis.index, analysis.closure).hint
+
+
+def test_declared_dependencies_nothing_imports_are_named_once():
+    closure = run_analysis(IMAGEWORKS, "svc.resources", python=(3, 11), lock=IMAGEWORKS / "uv.lock").closure
+    kept_out = [w.message for w in closure.warnings if w.message.startswith("declared but not imported")]
+    assert kept_out == [
+        "declared but not imported by these entries, kept out: fastapi, loopdist, python-multipart, uvicorn "
+        "(add to hidden-imports what is loaded by name)"
+    ]
