@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 import importlib.util
 from pathlib import Path
 
 from depmin import __version__
-from depmin.files import write_atomic
+from depmin.files import NotRegularFile, read_regular, write_atomic
 from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
@@ -36,6 +37,7 @@ def _libcst_stamp() -> str:
     return f"{spec.origin}:{status.st_size}:{status.st_mtime_ns}"
 
 
+_MARK = "# created by depmin"
 _SALT = f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
 
 
@@ -44,6 +46,7 @@ class ScanCache:
         self.directory = directory
         self.hits = 0
         self.misses = 0
+        self.refused: bool | None = None
         self._snapshot: _Snapshot | None = None
 
     def key(self, source: bytes, target: Target) -> str:
@@ -52,15 +55,29 @@ class ScanCache:
         digest.update(source)
         return digest.hexdigest()
 
-    def prepare(self) -> None:
-        """Create the directory, ignoring itself in git like .pytest_cache does."""
+    def prepare(self) -> bool:
+        """Create the directory, ignoring itself in git like .pytest_cache does. False (and the
+        cache is not used) when the directory is a symlink or was not created by depmin: a
+        repository could plant one pointing anywhere, and depmin writes only into its own."""
+        if self.refused is None:
+            self.refused = not self._own_directory()
+        return not self.refused
+
+    def _own_directory(self) -> bool:
         ignore = self.directory / ".gitignore"
-        if not ignore.exists():
+        if self.directory.is_symlink():
+            return False
+        if self.directory.exists():
             try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                _write(ignore, "# created by depmin\n*\n")
-            except OSError:
-                pass
+                return self.directory.is_dir() and not ignore.is_symlink() and ignore.read_text("utf-8").startswith(_MARK)
+            except (OSError, UnicodeDecodeError):
+                return False
+        try:
+            self.directory.mkdir(parents=True)
+            _write(ignore, f"{_MARK}\n*\n")
+        except OSError:
+            return False
+        return True
 
     def snapshot(self, root: Path, target: Target) -> _Snapshot:
         if self._snapshot is None:
@@ -74,10 +91,10 @@ class ScanCache:
 
 def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockFile:
     """uv.lock parsed once per content: the cache keeps it as JSON, keyed by its bytes."""
-    if cache is None:
+    if cache is None or not cache.prepare():
         return read_lock(path, display)
     try:
-        content = path.read_bytes()
+        content = read_regular(path)
     except OSError:
         return read_lock(path, display)  # words the error
     digest = hashlib.sha256(_SALT + b"uv.lock" + content).hexdigest()
@@ -86,7 +103,6 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         return lock_from_data(json.loads(entry.read_text("utf-8")), display)
     except (OSError, ValueError, TypeError, KeyError):
         lock = parse_lock(content, display)
-        cache.prepare()
         _write(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
         return lock
 
@@ -180,8 +196,9 @@ def scan_files(
     pending: list[tuple[str, bytes, str | None]] = []
     base = str(root)
     snapshot = None
+    if cache is not None and not cache.prepare():
+        cache = None
     if cache is not None:
-        cache.prepare()
         snapshot = cache.snapshot(root, target)
     for path in paths:
         absolute = os.path.join(base, path)
@@ -192,27 +209,27 @@ def scan_files(
                 results[path] = known
                 continue
         try:
-            with open(absolute, "rb") as handle:
-                source = handle.read()
+            source, status = _read_source(absolute)
         except OSError as exc:
-            results[path] = ScanResult((), (Problem(0, f"cannot read: {exc.strerror or exc}", True),))
+            reason = str(exc).split(": ", 1)[-1] if isinstance(exc, NotRegularFile) else exc.strerror or exc
+            results[path] = ScanResult((), (Problem(0, f"cannot read: {reason}", True),))
             continue
         if cache is None:
-            pending.append((path, source, None))
+            pending.append((path, source, None, status))
             continue
         key = cache.key(source, target)
         cached = _load(cache.entry(key))
         if cached is not None:
             cache.hits += 1
             results[path] = cached
-            snapshot.remember(path, absolute, key, cached)  # type: ignore[union-attr]
+            snapshot.remember(path, status, key, cached)  # type: ignore[union-attr]
         else:
             cache.misses += 1
-            pending.append((path, source, key))
+            pending.append((path, source, key, status))
     if on_scanned is not None and results:
         on_scanned(len(results))
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    jobs = [(source, str(cache.entry(key)) if cache is not None and key else None) for _, source, key in pending]
+    jobs = [(source, str(cache.entry(key)) if cache is not None and key else None) for _, source, key, _ in pending]
     if workers > 1 and len(jobs) > 1 and sum(len(source) for source, _ in jobs) >= PARALLEL_MIN_BYTES:
         scanned = _scan_in_processes(jobs, target, workers, on_scanned)
     else:
@@ -221,10 +238,10 @@ def scan_files(
             scanned.append(_scan_and_store(source, target, entry))
             if on_scanned is not None:
                 on_scanned(1)
-    for (path, _, key), result in zip(pending, scanned, strict=True):
+    for (path, _, key, status), result in zip(pending, scanned, strict=True):
         results[path] = result
         if snapshot is not None and key is not None:
-            snapshot.remember(path, os.path.join(base, path), key, result)
+            snapshot.remember(path, status, key, result)
     if snapshot is not None:
         snapshot.save()
     return results
@@ -278,22 +295,39 @@ class _Snapshot:
             return None
         try:
             status = os.stat(absolute)
-            mtime, size, _, data = entry
-            if status.st_mtime_ns != mtime or status.st_size != size or mtime >= self.taken - _RACY_NANOSECONDS:
+            stamp, _, data = entry
+            if list(_stamp(status)) != stamp or stamp[0] >= self.taken - _RACY_NANOSECONDS:
                 return None
             return _from_data(data)  # type: ignore[arg-type]
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
-    def remember(self, path: str, absolute: str, key: str, result: ScanResult) -> None:
-        try:
-            status = os.stat(absolute)
-        except OSError:
-            return
-        self.entries[path] = [status.st_mtime_ns, status.st_size, key, _to_data(result)]
+    def remember(self, path: str, status: os.stat_result, key: str, result: ScanResult) -> None:
+        """`status` is the open handle's, taken when the bytes were read: an edit during the scan
+        changes the file's stamp, so the next run reads it again."""
+        self.entries[path] = [list(_stamp(status)), key, _to_data(result)]
         self.changed = True
 
     def save(self) -> None:
         if self.changed:
             _write(self.file, json.dumps({"taken": time.time_ns(), "entries": self.entries}, separators=(",", ":")))
             self.changed = False
+
+
+def _stamp(status: os.stat_result) -> tuple[int, int, int, int]:
+    """What a file must keep for the snapshot to trust it: a same-size, same-mtime replacement
+    still changes the inode or the ctime."""
+    return status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns
+
+
+def _read_source(absolute: str) -> tuple[bytes, os.stat_result]:
+    """A source file's bytes and the stat of the handle they came from (regular files only)."""
+    descriptor = os.open(absolute, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegularFile(f"{absolute}: not a regular file (a device, FIFO or directory)")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            return handle.read(), status
+    finally:
+        os.close(descriptor)

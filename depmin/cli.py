@@ -20,7 +20,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from depmin import __version__, emit
 from depmin.cache import ScanCache, read_lock_cached
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
-from depmin.files import display_path, write_atomic
+from depmin.files import PartialWrite, display_path, write_all_atomic, write_atomic
 from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
@@ -66,6 +66,11 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
             code = EXIT_BAD_INPUT
         except UnsafeOutput as exc:
             _print_diagnostics([Diagnostic("", 0, str(exc))])
+            code = EXIT_BAD_INPUT
+        except OSError as exc:  # a full disk, a read-only output directory: where, and why
+            where = exc.filename or ""
+            reason = exc.strerror or str(exc)
+            _print_diagnostics([Diagnostic(str(where), 0, f"cannot write: {reason}" if where else reason)])
             code = EXIT_BAD_INPUT
         except KeyboardInterrupt:
             click.echo("depmin: interrupted", err=True)
@@ -533,14 +538,29 @@ def sync(target_name: str | None, **options: Any) -> int:
     if failed:
         click.echo("depmin: nothing written because the analysis has errors", err=True)
         return EXIT_BAD_INPUT
+    changed = []
     for path, text in planned:
         current = path.read_text("utf-8") if path.is_file() else None
         if current == text:
-            click.echo(f"unchanged {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
-            continue
-        write_atomic(path, text)
-        click.echo(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+            click.echo(f"unchanged {_shown(path)}")
+        else:
+            changed.append((path, text))
+    try:
+        write_all_atomic(changed)  # every target's files, or none of them
+    except PartialWrite as exc:
+        for path in exc.written:
+            click.echo(f"wrote {_shown(path)}")
+        raise
+    except OSError:
+        click.echo("depmin: error: nothing written", err=True)
+        raise
+    for path, _ in changed:
+        click.echo(f"wrote {_shown(path)}")
     return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
 @main.command()

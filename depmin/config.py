@@ -16,7 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
-from depmin.files import toml_error
+from depmin.files import NotRegularFile, read_regular, toml_error
 from depmin.model import PLATFORMS, Diagnostic, Platform
 from depmin.safety import is_plain_path
 
@@ -88,9 +88,11 @@ def find_root(start: Path) -> Path | None:
 def load_project(root: Path) -> Project:
     path = root / PYPROJECT
     try:
-        text = path.read_text("utf-8")
+        text = read_regular(path).decode("utf-8")
     except FileNotFoundError:
         return Project(root, {}, Config())
+    except NotRegularFile as exc:
+        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {str(exc).split(': ', 1)[-1]}")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}")]) from None
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -136,18 +136,29 @@ class _Walker:
         self.seen_files: set[str] = set()
         self._seen_dirs: set[Path] = set()
 
-    def walk(self, directory: str) -> Iterator[tuple[str, bool]]:
-        """(path, is_dir) for every importable file and sub-directory, parents first."""
+    def walk(self, top: str) -> Iterator[tuple[str, bool]]:
+        """(path, is_dir) for every importable file and sub-directory, parents first, depth first in
+        name order. An explicit stack: generated trees nest deeper than Python's recursion limit."""
+        stack = [top]
+        while stack:
+            directory = stack.pop()
+            subdirectories = yield from self._walk_one(directory)
+            stack.extend(reversed(subdirectories))
+
+    def _walk_one(self, directory: str) -> Generator[tuple[str, bool], None, list[str]]:
         absolute = self.repository / directory if directory else self.repository
-        real = absolute.resolve()
+        try:
+            real = absolute.resolve()
+        except (OSError, RuntimeError):
+            return []
         if real in self._seen_dirs:
-            return  # reached twice through symlinks: walked once is enough
+            return []  # reached twice through symlinks: walked once is enough
         self._seen_dirs.add(real)
         try:
             entries = sorted(os.scandir(absolute), key=lambda e: e.name)
         except OSError as exc:
             self.diagnostics.append(Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING))
-            return
+            return []
         if directory:
             yield directory, True
         files = [e for e in entries if e.name.endswith(".py") and self._is_file(e, directory)]
@@ -156,6 +167,7 @@ class _Walker:
             self.seen_files.add(path)
         for entry in files:
             yield (f"{directory}/{entry.name}" if directory else entry.name), False
+        subdirectories: list[str] = []
         for entry in entries:
             path = f"{directory}/{entry.name}" if directory else entry.name
             if entry.name.startswith(".") or entry.name in _NEVER_WALKED or not entry.name.isidentifier():
@@ -167,7 +179,8 @@ class _Walker:
                 continue
             if (Path(entry.path) / "pyvenv.cfg").exists() or (Path(entry.path) / "pyproject.toml").exists():
                 continue  # a virtual environment, or a separate project (a workspace member is its own root)
-            yield from self.walk(path)
+            subdirectories.append(path)
+        return subdirectories
 
     def _is_file(self, entry: os.DirEntry[str], directory: str) -> bool:
         try:

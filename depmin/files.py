@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from pathlib import Path
@@ -30,8 +31,11 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     `durable` flushes the file to disk first (user outputs); cache entries skip that cost,
     since losing one on a crash only means scanning a file again.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -46,3 +50,71 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# Far above any real uv.lock or pyproject.toml; a hostile symlink to /dev/zero stops here.
+CONFIG_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """A device, a FIFO, a directory, or a file over the size limit: never read."""
+
+
+def read_regular(path: Path | str, limit: int = CONFIG_SIZE_LIMIT) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. Opened without blocking (a FIFO
+    does not hang) and checked on the open handle (nothing can be swapped in between)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise NotRegularFile(f"{path}: not a regular file (a device, FIFO or directory); not read")
+        if status.st_size > limit:
+            raise NotRegularFile(f"{path}: {status.st_size} bytes, over depmin's limit of {limit} bytes; not read")
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise NotRegularFile(f"{path}: grew over depmin's limit of {limit} bytes while read; not read")
+        return data
+    finally:
+        os.close(descriptor)
+
+
+class PartialWrite(OSError):
+    """Some outputs were replaced before a failure: `written` says exactly which."""
+
+    def __init__(self, written: list[Path], failed: Path, error: OSError) -> None:
+        super().__init__(f"{failed}: cannot write: {error.strerror or error}")
+        self.written, self.failed = written, failed
+
+
+def write_all_atomic(outputs: list[tuple[Path, str]]) -> None:
+    """Every output or none: all temporary files are written (and flushed) first, then renamed;
+    a failure while staging leaves every target untouched."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, text in outputs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((temporary, path))
+            with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+    except OSError as exc:
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None  # name the output, not the temp file
+    except BaseException:
+        for temporary, _ in staged:
+            Path(temporary).unlink(missing_ok=True)
+        raise
+    written: list[Path] = []
+    for number, (temporary, path) in enumerate(staged):
+        try:
+            os.replace(temporary, path)
+        except OSError as exc:
+            for later, _ in staged[number:]:
+                Path(later).unlink(missing_ok=True)
+            raise PartialWrite(written, path, exc) from None
+        written.append(path)

@@ -17,7 +17,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from depmin.files import toml_error
+from depmin.files import NotRegularFile, read_regular, toml_error
 from depmin.model import PYPI, Diagnostic, Pin, Severity, Target
 from depmin.safety import breaks_line, is_distribution_name, is_hash, is_version
 
@@ -120,11 +120,14 @@ class LockFile:
 
 def read_lock(path: Path, display: str) -> LockFile:
     try:
-        return parse_lock(path.read_bytes(), display)
+        content = read_regular(path)
     except FileNotFoundError:
         raise LockError(display, 0, "no uv.lock here; run `uv lock` first or pass --lock FILE") from None
+    except NotRegularFile as exc:
+        raise LockError(display, 0, f"cannot read uv.lock: {str(exc).split(': ', 1)[-1]}") from None
     except OSError as exc:
         raise LockError(display, 0, f"cannot read uv.lock: {exc.strerror or exc}") from None
+    return parse_lock(content, display)
 
 
 def parse_lock(content: bytes, display: str) -> LockFile:

@@ -104,7 +104,8 @@ def _modules_of(info: Path) -> Iterable[str]:
         return
     top_level = info / "top_level.txt"
     if top_level.is_file():
-        yield from (line.strip() for line in top_level.read_text("utf-8").splitlines() if line.strip())
+        text = top_level.read_text("utf-8", errors="replace")
+        yield from (line.strip() for line in text.splitlines() if line.strip().isidentifier())
 
 
 @dataclass(frozen=True)

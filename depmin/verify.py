@@ -24,13 +24,15 @@ from depmin.model import Closure
 # and each import starts from the same clean interpreter state.
 _RUNNER = r"""
 import json, os, sys, traceback
-roots, modules = json.loads(sys.stdin.read())
+roots, modules, channel = json.loads(sys.stdin.read())
+results = os.fdopen(channel, "w", buffering=1)  # private: the imported code prints to stdout
 sys.path[:0] = roots
 for name in modules:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        os.close(channel)
         try:
             import importlib
             importlib.import_module(name)
@@ -53,7 +55,7 @@ for name in modules:
     _, status = os.waitpid(pid, 0)
     text = b"".join(chunks).decode() or json.dumps({"module": name, "ok": False, "type": "Crash",
         "message": f"the interpreter died (status {status})", "missing": None, "filename": None})
-    print(text, flush=True)
+    results.write(text.replace("\n", " ") + "\n")
 """
 
 
@@ -172,29 +174,36 @@ def import_modules(
         "VIRTUAL_ENV": str(venv),
     }
     absolute_roots = [str(tree / root) if root != "." else str(tree) for root in roots]
+    # Results come back on a pipe of their own, never on stdout, which the imported code shares:
+    # a module that prints JSON can neither crash verify nor fake a verdict by accident.
+    read_end, write_end = os.pipe()
     process = subprocess.Popen(
         [str(_python_in(venv)), "-I", "-c", _RUNNER],
         cwd=tree,
         env=environment,
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
+        pass_fds=(write_end,),
     )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(json.dumps([absolute_roots, modules]))
+    os.close(write_end)
+    assert process.stdin is not None
+    process.stdin.write(json.dumps([absolute_roots, modules, write_end]))
     process.stdin.close()
     results = []
-    for line in process.stdout:
-        line = line.strip()
-        if not line.startswith("{"):
-            continue  # a module printed something while importing
-        try:
-            result = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        results.append(result)
-        on_result(result)
+    expected = set(modules)
+    with os.fdopen(read_end, encoding="utf-8", errors="replace") as channel:
+        for line in channel:
+            try:
+                result = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(result, dict) or result.get("module") not in expected or not isinstance(result.get("ok"), bool):
+                continue
+            expected.discard(result["module"])
+            results.append(result)
+            on_result(result)
     process.wait()
     return results
 

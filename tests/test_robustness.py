@@ -87,14 +87,14 @@ def test_a_very_large_file_is_scanned(runner, tmp_path):
 def test_an_unreadable_file_is_an_error_not_a_crash(runner, tmp_path, monkeypatch):
     write_tree(tmp_path, {"main.py": "import secret\n", "secret.py": "import yaml\n"})
     shutil.copy(BAD / "uv.lock", tmp_path / "uv.lock")
-    real_open = open
+    real_open = os.open  # root reads any file: deny this one where depmin opens sources
 
     def guarded_open(path, *args, **kwargs):
         if str(path).endswith("secret.py"):
             raise PermissionError(13, "Permission denied")
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("depmin.cache.open", guarded_open, raising=False)
+    monkeypatch.setattr(os, "open", guarded_open)
     result = runner.invoke(main, ["closure", "--root", str(tmp_path), "--no-cache", "main.py"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "secret.py: error: cannot read: Permission denied"

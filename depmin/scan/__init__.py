@@ -11,6 +11,8 @@ test proves that both return identical results.
 from __future__ import annotations
 
 import ast
+import os
+import pickle
 import re
 import sys
 from contextlib import contextmanager
@@ -63,9 +65,9 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
     except SyntaxError as exc:
         if exc.msg in _TOO_DEEP:
             return ScanResult((), (Problem(exc.lineno or 1, f"syntax error: {exc.msg}", True),))
-        return scan_source_cst(source, target)
+        return _contained(scan_source_cst, source, target)
     except (ValueError, UnicodeDecodeError, LookupError):
-        return scan_source_cst(source, target)  # NUL bytes, bad encodings: LibCST words the error
+        return _contained(scan_source_cst, source, target)  # NUL bytes, bad encodings: LibCST words the error
     except (RecursionError, MemoryError):
         return _too_deep()
     return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
@@ -107,6 +109,59 @@ def scan_with_ast(source: bytes, target: Target) -> ScanResult | None:
     except (SyntaxError, ValueError, UnicodeDecodeError, LookupError, RecursionError, MemoryError):
         return None
     return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
+
+
+# LibCST's native parser can overflow its stack on deep nesting (a segfault) and needs memory
+# growing with the square of some inputs: the fallback runs in a forked child with limits.
+_FALLBACK_SECONDS = 60
+_FALLBACK_MEMORY = 4 * 1024**3
+
+
+def _contained(scan: Callable[[bytes, Target], ScanResult], source: bytes, target: Target) -> ScanResult:
+    """`scan(source, target)` in a forked child under a time and memory limit (where fork exists);
+    a child that dies, runs out of memory or time gives one fatal problem instead of a crash."""
+    if not hasattr(os, "fork") or _IN_CHILD:
+        return scan(source, target)
+    import libcst  # noqa: F401 - imported once here, so every child starts with it loaded
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: limit itself, scan, send the pickled result, never return
+        try:
+            os.close(read)
+            _limit_child()
+            data = pickle.dumps(scan(source, target))
+            with os.fdopen(write, "wb") as channel:
+                channel.write(data)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as channel:
+        data = channel.read()
+    os.waitpid(pid, 0)
+    if data:
+        try:
+            return pickle.loads(data)  # noqa: S301 - our own child's result
+        except (pickle.UnpicklingError, EOFError, AttributeError):
+            pass
+    return ScanResult((), (Problem(1, "too deeply nested or too large to analyse", True),))
+
+
+_IN_CHILD = False
+
+
+def _limit_child() -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
+    import resource
+    import signal
+
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(_FALLBACK_SECONDS)
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (_FALLBACK_MEMORY, _FALLBACK_MEMORY))
+    except (ValueError, OSError):
+        pass  # already lower: keep it
 
 
 def _too_deep() -> ScanResult:
