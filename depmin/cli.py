@@ -20,7 +20,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from depmin import __version__, emit
 from depmin.cache import ScanCache, read_lock_cached
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
-from depmin.files import PartialWrite, display_path, write_all_atomic, write_atomic
+from depmin.files import PartialWrite, display_path, read_regular, write_all_atomic, write_atomic
 from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
@@ -476,13 +476,20 @@ def init(entries: tuple[str, ...], root: Path | None, target_name: str | None, d
 
     project_root = _project_root(root)
     name = target_name or _default_target_name(entries[0])
+    # A symlinked pyproject.toml is written through (inside the root only); CRLF stays CRLF.
+    path = (project_root / "pyproject.toml").resolve()
+    if project_root.resolve() not in path.parents:
+        _fail("pyproject.toml is a symlink out of the project root; not written", "pyproject.toml")
     try:
-        text = add_target(
-            (project_root / "pyproject.toml").read_text("utf-8"), name, entries, data=data, forbid=forbid, force=force
-        )
+        original = read_regular(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read: {exc}", "pyproject.toml")
+    crlf = "\r\n" in original
+    try:
+        text = add_target(original.replace("\r\n", "\n") if crlf else original, name, entries, data=data, forbid=forbid, force=force)
     except InitError as exc:
         _fail(str(exc), "pyproject.toml")
-    write_atomic(project_root / "pyproject.toml", text)
+    write_atomic(path, text.replace("\n", "\r\n") if crlf else text)
     click.echo(f"added [tool.depmin.targets.{name}] to pyproject.toml; run `depmin sync --target {name}` to write its outputs")
     return EXIT_OK
 

@@ -166,6 +166,8 @@ class _Checker:
     def __init__(self, text: str) -> None:
         self.lines = text.splitlines()
         self.problems: list[Diagnostic] = []
+        self._header_lines: dict[tuple[str, ...], int] | None = None
+        self._table_keys: dict[int, dict[str, int]] = {}
 
     def config(self, raw: Any) -> Config:
         if not isinstance(raw, dict):
@@ -322,22 +324,42 @@ class _Checker:
         self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}"))
 
     def _line_of(self, dotted: str) -> int:
-        """Best-effort line of a key: the last component after its table header."""
+        """Best-effort line of a key: the last component after its table header. Linear overall:
+        headers and each table's keys are indexed once (8,000 unknown keys stay fast)."""
         parts = dotted.split(".")
+        headers = self._headers()
         for split in range(len(parts), 0, -1):
-            header = re.compile(r"^\s*\[+\s*" + r"\s*\.\s*".join(map(re.escape, parts[:split])) + r"\s*\]+")
-            for number, line in enumerate(self.lines, 1):
-                if header.match(line):
-                    if split == len(parts):
-                        return number
-                    key = re.compile(r"^\s*\"?" + re.escape(parts[split]) + r"\"?\s*=")
-                    for offset, following in enumerate(self.lines[number:], number + 1):
-                        if following.lstrip().startswith("["):
-                            break
-                        if key.match(following):
-                            return offset
-                    return number
+            number = headers.get(tuple(parts[:split]))
+            if number is None:
+                continue
+            if split == len(parts):
+                return number
+            return self._keys_after(number).get(parts[split], number)
         return 0
+
+    def _headers(self) -> dict[tuple[str, ...], int]:
+        if self._header_lines is None:
+            self._header_lines = {}
+            pattern = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
+            for number, line in enumerate(self.lines, 1):
+                match = pattern.match(line)
+                if match:
+                    key = tuple(part.strip().strip('"') for part in match.group(1).split("."))
+                    self._header_lines.setdefault(key, number)
+        return self._header_lines
+
+    def _keys_after(self, header: int) -> dict[str, int]:
+        if header not in self._table_keys:
+            keys: dict[str, int] = {}
+            pattern = re.compile(r'^\s*"?([^"=\s]+)"?\s*=')
+            for number, line in enumerate(self.lines[header:], header + 1):
+                if line.lstrip().startswith("["):
+                    break
+                match = pattern.match(line)
+                if match:
+                    keys.setdefault(match.group(1), number)
+            self._table_keys[header] = keys
+        return self._table_keys[header]
 
 
 def _normal_dir(path: str) -> str:

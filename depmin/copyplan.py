@@ -89,27 +89,34 @@ def _inside(root: Path, path: Path) -> bool:
     return resolved == real_root or real_root in resolved.parents
 
 
-def _cover(node: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
-    inside = list(_files(node))
-    if prefix and inside and all(path in wanted for path in inside):
-        return [prefix + "/"]
+def _cover(tree: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
+    """Depth first in name order: a directory whose every file is wanted is one path, otherwise
+    its wanted files and covered sub-directories. Iterative: trees nest deeper than the stack."""
     found: list[str] = []
-    for name in sorted(node):
-        child = node[name]
-        if isinstance(child, str):
-            if child in wanted:
-                found.append(child)
-        else:
-            found.extend(_cover(child, f"{prefix}/{name}" if prefix else name, wanted))
+    stack: list[tuple[str, Any]] = [(prefix, tree)]
+    while stack:
+        name, node = stack.pop()
+        if isinstance(node, str):
+            if node in wanted:
+                found.append(node)
+            continue
+        inside = list(_files(node))
+        if name and inside and all(path in wanted for path in inside):
+            found.append(name + "/")
+            continue
+        children = [(f"{name}/{child}" if name else child, node[child]) for child in sorted(node)]
+        stack.extend(reversed(children))
     return found
 
 
 def _files(node: dict[str, Any]) -> Iterable[str]:
-    for child in node.values():
-        if isinstance(child, str):
-            yield child
-        else:
-            yield from _files(child)
+    stack = [node]
+    while stack:
+        for child in stack.pop().values():
+            if isinstance(child, str):
+                yield child
+            else:
+                stack.append(child)
 
 
 def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
@@ -137,9 +144,13 @@ def planned_files(root: Path, closure: Closure, excludes: tuple[str, ...]) -> li
     keep = frozenset(closure.files)
     for copy in closure.copy:
         source = root / copy.source
+        if not _inside(root, source):
+            continue  # a COPY path through a symlink out of the root is never followed
         if copy.source.endswith("/"):
             for path in sorted(source.rglob("*")):
                 relative = path.relative_to(root).as_posix()
+                if path.is_symlink() and not _inside(root, path):
+                    continue  # never read a file outside the root through a link inside it
                 if path.is_file() and (relative in keep or not _ignored(relative, excludes)):
                     planned.append((path, f"{copy.destination}{path.relative_to(source).as_posix()}"))
         elif source.is_file():

@@ -19,10 +19,12 @@ def toml_error(exc: tomllib.TOMLDecodeError) -> tuple[int, str]:
 
 def display_path(root: Path, path: Path) -> str:
     """`path` relative to the project root, '/'-separated, as depmin names files; else as given."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+    for candidate, base in ((path.absolute(), root.absolute()), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)
 
 
 def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
@@ -54,6 +56,7 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
 
 # Far above any real uv.lock or pyproject.toml; a hostile symlink to /dev/zero stops here.
 CONFIG_SIZE_LIMIT = 64 * 1024 * 1024
+SOURCE_SIZE_LIMIT = 256 * 1024 * 1024
 
 
 class NotRegularFile(OSError):

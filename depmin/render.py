@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from typing import TYPE_CHECKING
@@ -26,20 +27,21 @@ def _first_place(requirement: Requirement) -> str:
 
 
 def _requirement_table(title: str, requirements: tuple[Requirement, ...]) -> Table:
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=escape(title), title_justify="left", show_edge=False, pad_edge=False)
     table.add_column("distribution")
     table.add_column("version")
     table.add_column("first imported at")
     for requirement in requirements:
         name = requirement.name + (f"[{','.join(requirement.extras)}]" if requirement.extras else "")
-        table.add_row(name, requirement.version or "not locked", _first_place(requirement))
+        # Everything from the lock and the repository is text, never markup: `[a2a]` stays visible.
+        table.add_row(escape(name), escape(requirement.version or "not locked"), escape(_first_place(requirement)))
     return table
 
 
 def print_closure(closure: Closure) -> None:
     target = closure.target
     console.print(
-        f"[bold]depmin closure[/] {' '.join(closure.entries)}  "
+        f"[bold]depmin closure[/] {escape(' '.join(closure.entries))}  "
         f"(Python {target.python_version}, {target.platform.name})"
     )
     data = f" and {len(closure.package_data)} package data files" if closure.package_data else ""
@@ -75,16 +77,16 @@ def print_closure(closure: Closure) -> None:
 def print_report(title: str, rows: list[Row], largest: list[tuple[Pin, int, bool]]) -> None:
     from depmin.report import human_bytes, render_value
 
-    table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
+    table = Table(title=escape(title), title_justify="left", show_edge=False, pad_edge=False)
     for column, justify in (("metric", "left"), ("whole project", "right"), ("target", "right"), ("saved", "right")):
         table.add_column(column, justify=justify)
     for row in rows:
-        table.add_row(row.metric, render_value(row, row.whole), render_value(row, row.target), f"{row.saved_percent:.0f}%")
+        table.add_row(escape(row.metric), render_value(row, row.whole), render_value(row, row.target), f"{row.saved_percent:.0f}%")
     console.print(table)
     console.print()
     heavy = Table(title="largest distributions of the whole project", title_justify="left", show_edge=False, pad_edge=False)
     for column in ("distribution", "size", "in target"):
         heavy.add_column(column)
     for pin, size, in_target in largest:
-        heavy.add_row(f"{pin.name} {pin.version}", human_bytes(size), "yes" if in_target else "no")
+        heavy.add_row(escape(f"{pin.name} {pin.version}"), human_bytes(size), "yes" if in_target else "no")
     console.print(heavy)

@@ -15,6 +15,7 @@ from pathlib import Path
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from depmin.files import SOURCE_SIZE_LIMIT, read_regular
 from depmin.lock import Artifact, LockedPackage, LockFile, declared_extras, marker_holds, pinned_closure, select
 from depmin.model import Pin, Target
 
@@ -97,8 +98,8 @@ def count_sources(paths: Iterable[Path]) -> SourceCount:
         if path.suffix == ".py":
             python_files += 1
             try:
-                with open(path, "rb") as handle:
-                    lines += sum(1 for _ in handle)
+                data = read_regular(path, SOURCE_SIZE_LIMIT)  # a FIFO or /dev/zero is skipped, not read
+                lines += data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
             except OSError:
                 pass
     return SourceCount(files, python_files, lines)
