@@ -81,7 +81,8 @@ class ScanCache:
 
     def snapshot(self, root: Path, target: Target) -> _Snapshot:
         if self._snapshot is None:
-            name = hashlib.sha256(_SALT + f"{root.resolve()} {target.python_version} {target.platform.name}".encode())
+            where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
+            name = hashlib.sha256(_SALT + where + f" {target.python_version} {target.platform.name}".encode())
             self._snapshot = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.json")
         return self._snapshot
 

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from depmin.cache import ScanCache, scan_files
 from depmin.cli import main
@@ -223,3 +225,58 @@ def test_a_copied_directory_never_reads_through_a_link_out_of_the_root(runner, t
 
     closure = run_analysis(root, "svc/", python=(3, 11), lock=root / "uv.lock").closure
     assert all(source.resolve() != secret for source, _ in planned_files(root, closure, DEFAULT_EXCLUDES))
+
+
+def test_a_project_path_that_is_not_utf8(runner, tmp_path):
+    root = Path(os.fsdecode(os.fsencode(tmp_path) + b"/proj\xff\xfe"))
+    write_tree(root, {"main.py": "import yaml\n"})
+    (root / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
+    for command in (["closure", "main.py", "-o", str(root / "req.txt")], ["why", "pyyaml", "main.py"], ["report", "main.py"]):
+        result = runner.invoke(main, [command[0], "--root", str(root), *command[1:]])
+        assert result.exit_code == 0, (command, result.output)
+        one_line_errors(result)
+
+
+def test_extras_are_shown_not_swallowed_as_markup(runner):
+    result = runner.invoke(main, ["closure", "--root", str(CARAMBA), "--target", "agent"])
+    assert result.exit_code == 0
+    assert "google-adk[a2a]" in result.stdout
+
+
+# -- any text in a target's configuration ------------------------------------------------------
+
+
+@given(st.text(min_size=1, max_size=20))
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_as_a_data_path_is_refused_or_written_as_one_copy(runner, tmp_path, text):
+    from dockerfile_parse import DockerfileParser
+
+    root = tmp_path / "svc"
+    if not root.exists():
+        shutil.copytree(SMALLSVC, root, ignore=shutil.ignore_patterns(".depmin_cache"))
+    escaped = json.dumps(text)  # a TOML basic string takes JSON's escapes for these
+    pyproject = (SMALLSVC / "pyproject.toml").read_text().replace('data = ["settings/"]', f"data = [{escaped}]")
+    (root / "pyproject.toml").write_text(pyproject)
+    try:
+        (root / text).mkdir(parents=True, exist_ok=True)
+        (root / text / "x.cfg").write_text("x\n")
+    except (OSError, ValueError):
+        pass  # a name the file system refuses: the configuration check must refuse it too
+    result = runner.invoke(main, ["dockerfile", "--root", str(root), "--no-cache", "--target", "svc"])
+    if result.exit_code != 0:
+        assert result.exit_code == 2 and "internal error" not in result.output and "Traceback" not in result.output
+        return
+    parser = DockerfileParser(path=str(tmp_path))
+    parser.content = result.stdout
+    copies = [i for i in parser.structure if i["instruction"] == "COPY" and "--chown=app:app" in i["value"]]
+    assert len(copies) == len(run_closure_copy(root))
+    assert all("\n" not in i["value"] for i in parser.structure)
+
+
+def run_closure_copy(root: Path):
+    from depmin.config import load_project
+
+    from .helpers import run_analysis
+
+    data = load_project(root).target("svc").data
+    return run_analysis(root, "svc/", python=(3, 11), lock=root / "uv.lock", data=data).closure.copy
