@@ -361,6 +361,9 @@ def lock_mismatches(lock: LockFile, pyproject: Mapping[str, object]) -> list[str
     python_full_version), so only names, extras and version specifiers are compared.
     """
     project = pyproject.get("project", {})
+    dynamic = project.get("dynamic", []) if isinstance(project, dict) else []
+    if isinstance(dynamic, list) and {"dependencies", "optional-dependencies"} & set(dynamic):
+        return []  # the backend declares them at build time: uv lock --check is the judge, not depmin
     name = canonicalize_name(str(project.get("name", ""))) if isinstance(project, dict) else ""
     root = next((p for p in lock.member_packages if p.name == name), None)
     if root is None:

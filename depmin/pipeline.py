@@ -52,6 +52,8 @@ from depmin.lock import (
 from depmin.model import Closure, Condition, Diagnostic, Ignored, ImportRecord, LocalDistribution, Kind, Pin, Requirement, Severity, Target, Via
 from depmin.resolve import (
     Category,
+    cached_modules,
+    uv_cache_directory,
     DistributionFinder,
     RelativeImportError,
     Resolver,
@@ -78,6 +80,7 @@ class Request:
     include_optional: bool = False
     hashes: bool = False
     package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
+    use_uv_cache: bool = True  # read import names from the wheels in uv's cache
     site_packages: Path | None = None
     cache: ScanCache | None = None
     on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
@@ -211,11 +214,20 @@ def _finder(project: Project, lock: LockFile, request: Request) -> DistributionF
             (project.root / ".venv").glob("Lib/site-packages")
         )
         site_packages = found[0] if found else None
+    installed = installed_modules(site_packages) if site_packages else {}
+    installed_names = {d for dists in installed.values() for d in dists}
+    locked = frozenset(name for name in lock.names() if not lock.is_local(name))
+    # uv's cache answers for locked versions the .venv does not hold (a fresh clone has no .venv)
+    wanted = {
+        name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in installed_names
+    }
     return DistributionFinder(
-        locked=frozenset(name for name in lock.names() if not lock.is_local(name)),
+        locked=locked,
         overrides=project.config.module_map,
-        installed=installed_modules(site_packages) if site_packages else {},
+        installed=installed,
         known=known_modules(),
+        cached=lambda: cached_modules(uv_cache_directory(), wanted) if request.use_uv_cache else {},
+        depends={p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages},
     )
 
 
@@ -433,7 +445,7 @@ def _assemble(
     direct = requirements(layers.required, layers.required, is_required)
     optional = requirements(layers.optional, layers.runtime, is_runtime)
     type_checking = requirements(layers.type_only, layers.runtime | layers.type_only, any_via)
-    diagnostics.extend(_unresolved(graph, layers))
+    diagnostics.extend(_unresolved(graph, layers, frozenset(declared_names(lock))))
 
     wanted = {r.name: r.extras for r in direct if r.version is not None}
     if request.include_optional:
@@ -583,7 +595,7 @@ def _requirements(
     )
 
 
-def _unresolved(graph: ImportGraph, layers: Layers) -> list[Diagnostic]:
+def _unresolved(graph: ImportGraph, layers: Layers, declared: frozenset[str] = frozenset()) -> list[Diagnostic]:
     found = []
     for node in layers.required:
         if not isinstance(node, UnresolvedNode):
@@ -593,7 +605,7 @@ def _unresolved(graph: ImportGraph, layers: Layers) -> list[Diagnostic]:
                 continue
             for via in graph.vias(source, node):
                 if is_required(via):
-                    found.append(Diagnostic(via.file, via.line, _unresolved_message(node, via)))
+                    found.append(Diagnostic(via.file, via.line, _unresolved_message(node, via, declared)))
     for node in layers.optional:
         if isinstance(node, UnresolvedNode) and node.candidates:
             for source in graph.predecessors(node):
@@ -602,7 +614,10 @@ def _unresolved(graph: ImportGraph, layers: Layers) -> list[Diagnostic]:
     return found
 
 
-def _unresolved_message(node: UnresolvedNode, via: Via) -> str:
+_ASKED = "asked: module-map, the .venv's metadata, uv's cache, the bundled table, the lock's names"
+
+
+def _unresolved_message(node: UnresolvedNode, via: Via, declared: frozenset[str] = frozenset()) -> str:
     if node.candidates:
         return (
             f"`{via.statement}`: {node.name} is provided by several locked distributions "
@@ -610,10 +625,31 @@ def _unresolved_message(node: UnresolvedNode, via: Via) -> str:
         )
     if node.reason.startswith(("no first-party", "first-party")):
         return f"`{via.statement}`: {node.reason}"
+    top = node.name.partition(".")[0]
+    alike = _resembling(top, declared)
+    if alike:
+        return (
+            f"`{via.statement}`: no locked distribution provides {node.name!r} ({_ASKED}); it looks like the "
+            f"declared {alike}: map it in [tool.depmin.module-map] ({top} = \"{alike}\"), or `uv sync` once so "
+            "uv's cache holds its wheel"
+        )
     return (
-        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r}; "
-        "add it to the project's dependencies (uv add) or map it in [tool.depmin.module-map]"
+        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r} ({_ASKED}); "
+        "add it to the project's dependencies (uv add), or map it in [tool.depmin.module-map] "
+        "if a locked distribution provides it under another name"
     )
+
+
+def _resembling(module: str, declared: frozenset[str]) -> str:
+    """A declared distribution whose name contains the import name or the other way round
+    (`key_value` ~ py-key-value-aio, `docket` ~ pydocket), or is close to it."""
+    import difflib
+
+    wanted = canonicalize_name(module)
+    close = [d for d in sorted(declared) if wanted in d or (len(d) > 3 and d in wanted)]
+    if not close:
+        close = difflib.get_close_matches(wanted, sorted(declared), n=1, cutoff=0.8)
+    return close[0] if close else ""
 
 
 def _shadowing(

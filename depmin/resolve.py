@@ -9,7 +9,8 @@ hides PyYAML).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -108,12 +109,67 @@ def _modules_of(info: Path) -> Iterable[str]:
         yield from (line.strip() for line in text.splitlines() if line.strip().isidentifier())
 
 
+def uv_cache_directory() -> Path | None:
+    """uv's cache, as uv finds it (UV_CACHE_DIR, then the platform's cache folder)."""
+    if os.environ.get("UV_NO_CACHE"):
+        return None
+    if os.environ.get("UV_CACHE_DIR"):
+        return Path(os.environ["UV_CACHE_DIR"])
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA")
+        return Path(base) / "uv" / "cache" if base else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "uv"
+
+
+def cached_modules(cache: Path | None, wanted: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """Module name (and each dotted prefix) → distributions, from the unpacked wheels in uv's cache
+    (their dist-info RECORD), for the locked (name → versions) in `wanted` only: the wheels of
+    every environment the user ever synced answer without a .venv."""
+    found: dict[str, set[str]] = {}
+    archive = cache / "archive-v0" if cache is not None else None
+    if archive is None or not archive.is_dir():
+        return {}
+    try:
+        entries = list(os.scandir(archive))
+    except OSError:
+        return {}
+    for entry in entries:
+        try:
+            inner = [e for e in os.scandir(entry.path) if e.name.endswith(".dist-info")]
+        except OSError:
+            continue
+        for info in inner:
+            name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+            distribution = canonicalize_name(name)
+            if version not in wanted.get(distribution, ()):
+                continue
+            for module in _modules_of(Path(info.path)):
+                parts = module.split(".")
+                for end in range(1, len(parts) + 1):
+                    found.setdefault(".".join(parts[:end]), set()).add(distribution)
+    return {name: frozenset(dists) for name, dists in found.items()}
+
+
 @dataclass(frozen=True)
 class DistributionFinder:
+    """Import name → locked distributions, asking in order: module-map, the .venv's metadata (for
+    what is installed there), uv's cache (for locked versions not installed), the bundled table,
+    the lock's own names; the lock's structure breaks a tie."""
+
     locked: frozenset[str]
     overrides: Mapping[str, tuple[str, ...]]
     installed: Mapping[str, frozenset[str]]
     known: Mapping[str, tuple[str, ...]]
+    # Built on first use (it lists uv's cache): module → distributions from cached wheels.
+    cached: Callable[[], Mapping[str, frozenset[str]]] = dict
+    depends: Mapping[str, frozenset[str]] = field(default_factory=dict)  # lock: name → its dependencies
+    _cache_memo: list[Mapping[str, frozenset[str]]] = field(default_factory=list, compare=False, repr=False)
+
+    def _cached(self) -> Mapping[str, frozenset[str]]:
+        if not self._cache_memo:
+            self._cache_memo.append(self.cached())
+        return self._cache_memo[0]
 
     def find(self, name: str) -> tuple[tuple[str, ...], str]:
         """(distributions, how found) for a dotted import name; longest dotted prefix wins.
@@ -131,14 +187,29 @@ class DistributionFinder:
         # namespace `google` (protobuf) must not hide the locked but uninstalled google-genai.
         for prefix in prefixes:
             if prefix in self.installed:
-                locked = tuple(sorted(d for d in self.installed[prefix] if d in self.locked))
+                locked = self._untie(d for d in self.installed[prefix] if d in self.locked)
                 if locked:
                     return locked, "installed metadata"
+            cached = self._cached().get(prefix)
+            if cached:
+                locked = self._untie(d for d in cached if d in self.locked)
+                if locked:
+                    return locked, "uv's cache"
             candidates = {canonicalize_name(prefix), *self.known.get(prefix, ())}
-            locked = tuple(sorted(d for d in candidates if d in self.locked))
+            locked = self._untie(d for d in candidates if d in self.locked)
             if locked:
                 return locked, ("known module names" if prefix in self.known else "distribution name")
         return (), ""
+
+    def _untie(self, candidates: Iterable[str]) -> tuple[str, ...]:
+        """Several distributions for one name: one that only depends on another candidate (the
+        `bs4` shim on beautifulsoup4) gives way to the one that ships the modules."""
+        found = set(candidates)
+        if len(found) > 1:
+            shims = {d for d in found if self.depends.get(d, frozenset()) & (found - {d})}
+            if found - shims:
+                found -= shims
+        return tuple(sorted(found))
 
 
 def _prefixes(name: str) -> list[str]:

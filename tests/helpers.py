@@ -37,6 +37,7 @@ def run_analysis(
     include_optional: bool = False,
     hidden_imports: tuple[str, ...] = (),
     data: tuple[str, ...] = (),
+    site_packages: Path | None = None,
 ) -> Analysis:
     project = load_project(root)
     request = Request(
@@ -47,5 +48,6 @@ def run_analysis(
         include_optional=include_optional,
         data=data,
         hidden_imports=hidden_imports or project.config.hidden_imports,
+        site_packages=site_packages,
     )
     return analyse(project, request)

@@ -197,3 +197,17 @@ def test_generated_modules_load_what_depmin_says(venvs, parts):
             compare(venvs, root, "generated")
         except AssertionError as failure:
             raise AssertionError(f"{failure}\n--- generated.py ---\n{source}") from None
+
+
+def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(venvs, tmp_path):
+    """No .venv, no uv cache: the bundled table and the lock's names give what installed metadata gives."""
+    site_packages = next(venvs.python().parent.parent.glob("lib/python*/site-packages"))
+    for entry in ("oracle_app.app", "oracle_app.typed", "oracle_app.guards"):
+        with_venv = run_analysis(ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock", site_packages=site_packages).closure
+        os.environ["UV_CACHE_DIR"] = str(tmp_path / "no-uv-cache")
+        try:
+            without = run_analysis(ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock").closure
+        finally:
+            del os.environ["UV_CACHE_DIR"]
+        for part in ("direct", "optional", "type_checking", "pinned", "modules"):
+            assert getattr(with_venv, part) == getattr(without, part), (entry, part)

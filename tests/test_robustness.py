@@ -39,7 +39,7 @@ def closure(runner, root, *args):
         ("undecodable.py", 2, "undecodable.py:1: error: cannot decode source: 'utf-8' codec can't decode byte 0xff in position 20: invalid start byte"),
         ("nul_bytes.py", 2, "nul_bytes.py:1: error: syntax error: tokenizer error: '\\0' is not a valid character in this position"),
         ("beyond/mod.py", 2, "beyond/mod.py:1: error: relative import ... goes beyond the top-level package 'beyond'"),
-        ("missing_dist.py", 2, "missing_dist.py:3: error: `import left_pad_xyz`: no distribution in uv.lock provides 'left_pad_xyz'; add it to the project's dependencies (uv add) or map it in [tool.depmin.module-map]"),
+        ("missing_dist.py", 2, "missing_dist.py:3: error: `import left_pad_xyz`: no distribution in uv.lock provides 'left_pad_xyz' (asked: module-map, the .venv's metadata, uv's cache, the bundled table, the lock's names); add it to the project's dependencies (uv add), or map it in [tool.depmin.module-map] if a locked distribution provides it under another name"),
         ("nothere.py", 2, "nothere.py: error: no such file, directory or first-party module"),
         ("escape.py", 2, "escape.py: error: entry is outside the project root"),
         ("../caramba/ai/config.py", 2, "../caramba/ai/config.py: error: entry is outside the project root"),
