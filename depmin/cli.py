@@ -615,7 +615,7 @@ def check(target_name: str | None, **options: Any) -> int:
 @analysis_options
 @click.option("--keep", is_flag=True, help="Leave the built tree and venv for inspection.")
 @click.option("--run", "smoke", metavar="CMD", help="Then run CMD in the tree (default: the target's `smoke`).")
-@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds the smoke command may take.")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds one module's import, and the smoke command, may take.")
 @handle_errors
 def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | None, timeout: float, **options: Any) -> int:
     """Build the minimal tree and venv (uv) and import every closure module in it."""
@@ -623,13 +623,16 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
 
     from depmin import verify as proof
 
+    import signal
+
     session = open_session(entries=entries, as_json=as_json, **options)
     analysis = session.analyse()
     closure = analysis.closure
     if closure.errors:
-        _print_diagnostics(closure.errors)
-        click.echo("depmin: not verified because the analysis has errors", err=True)
+        _analysis_failed(closure, as_json, "not verified")
         return EXIT_BAD_INPUT
+    # SIGTERM ends verify like Ctrl-C does: through the clean-up below, never leaving a tree behind.
+    signal.signal(signal.SIGTERM, _terminate)
     quiet = as_json
     log = (lambda _message: None) if quiet else (lambda message: click.echo(f"  {message}", err=True))
     workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
@@ -644,12 +647,17 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
             with _progress(quiet, "installing pinned distributions", total=None):
                 venv = proof.build_venv(workdir, python, requirements, log)
             proof.write_local_metadata(venv, closure)
+            proof.compile_tree(venv, tree)
         except proof.VerifyError as exc:
+            if as_json:  # --json prints one object in every case, failures included
+                _dump_json({"ok": False, "errors": [{"file": "", "line": 0, "message": str(exc)}]})
             _fail(str(exc))
         optional = {m for m in analysis.layers.optional if isinstance(m, str)}
         outcomes: list[proof.ImportOutcome] = []
         with _progress(quiet, "importing modules", total=len(closure.modules) + len(closure.named_imports)) as advance:
-            results = proof.import_modules(venv, tree, closure.image_path, (*closure.modules, *closure.named_imports), lambda _r: advance())
+            results = proof.import_modules(
+                venv, tree, closure.image_path, (*closure.modules, *closure.named_imports), lambda _r: advance(), timeout=timeout
+            )
         for result in results:
             outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
         seen = {o.module for o in outcomes}
@@ -669,6 +677,10 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
             click.echo(f"kept {workdir} (tree: app/, venv: .venv/)", err=True)
         else:
             proof.remove_tree(workdir)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 class _progress:
@@ -700,7 +712,7 @@ def _verify_json(result: Any, keep: bool) -> dict[str, Any]:
         "tree": str(result.tree) if keep else None,
         "installed": list(result.installed),
         "modules": [
-            {"module": o.module, "ok": o.ok, "optional": o.optional, "message": o.message, "hint": o.hint}
+            {"module": o.module, "ok": o.ok, "optional": o.optional, "kind": o.kind, "message": o.message, "hint": o.hint}
             for o in result.outcomes
         ],
         "smoke": None if result.smoke is None else {"command": result.smoke.command, "ok": result.smoke.ok, "output": result.smoke.output},

@@ -20,42 +20,47 @@ from depmin.discover import ModuleIndex
 from depmin.distinfo import dist_info_files, dist_info_name, script_files
 from depmin.model import Closure
 
-# Runs inside the built venv: forks once per module so one failure never hides the next,
-# and each import starts from the same clean interpreter state.
+# Runs inside the built venv: every module is imported in this one interpreter, so an expensive
+# dependency (torch, litellm) is imported once, not once per module. A failed import is taken
+# back out of sys.modules with everything it added, so the next module that needs it fails the
+# same way instead of being hidden. A module that blocks is stopped by an alarm; one that kills
+# the interpreter ends this run, and depmin starts another for the modules left.
 _RUNNER = r"""
-import json, os, sys, traceback
-roots, modules, channel = json.loads(sys.stdin.read())
+import importlib, json, os, signal, sys, time
+roots, modules, channel, timeout = json.loads(sys.stdin.read())
 results = os.fdopen(channel, "w", buffering=1)  # private: the imported code prints to stdout
 sys.path[:0] = roots
+
+class Blocked(BaseException):
+    pass
+
+def _alarm(signum, frame):
+    raise Blocked()
+
+signal.signal(signal.SIGALRM, _alarm)
 for name in modules:
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read)
-        os.close(channel)
-        try:
-            import importlib
-            importlib.import_module(name)
-            outcome = {"module": name, "ok": True}
-        except BaseException as exc:
-            missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
-            outcome = {"module": name, "ok": False, "type": type(exc).__name__,
-                       "message": str(exc).splitlines()[0] if str(exc) else "", "missing": missing,
-                       "filename": getattr(exc, "filename", None)}
-        os.write(write, json.dumps(outcome).encode())
-        os._exit(0)
-    os.close(write)
-    chunks = []
-    while True:
-        chunk = os.read(read, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(read)
-    _, status = os.waitpid(pid, 0)
-    text = b"".join(chunks).decode() or json.dumps({"module": name, "ok": False, "type": "Crash",
-        "message": f"the interpreter died (status {status})", "missing": None, "filename": None})
-    results.write(text.replace("\n", " ") + "\n")
+    before = set(sys.modules)
+    started = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        importlib.import_module(name)
+        outcome = {"module": name, "ok": True}
+    except Blocked:
+        outcome = {"module": name, "ok": False, "type": "Timeout", "missing": None, "filename": None,
+                   "message": f"timed out after {timeout:g} s (import blocked)"}
+    except BaseException as exc:
+        missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+        text = str(exc)
+        outcome = {"module": name, "ok": False, "type": type(exc).__name__,
+                   "message": text.splitlines()[0] if text else "", "missing": missing,
+                   "filename": getattr(exc, "filename", None)}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    if not outcome["ok"]:
+        for added in set(sys.modules) - before:
+            sys.modules.pop(added, None)
+    outcome["seconds"] = round(time.monotonic() - started, 3)
+    results.write(json.dumps(outcome) + "\n")
 """
 
 
@@ -70,6 +75,9 @@ class ImportOutcome:
     optional: bool  # reached only through guarded imports: may fail on what it guards
     message: str = ""
     hint: str = ""
+    # What the failure is, from what depmin knows: optional, missing_distribution, missing_file,
+    # missing_metadata, timeout, crash, or error (an exception of the module's own code).
+    kind: str = ""
 
     @property
     def counts_as_failure(self) -> bool:
@@ -128,7 +136,8 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
     environment.pop("PYTHONPATH", None)
     commands = [
         [uv, "venv", "--quiet", "--python", python, str(venv)],
-        [uv, "pip", "install", "--quiet", "--no-deps", "--python", str(_python_in(venv)), "-r", str(requirements)],
+        [uv, "pip", "install", "--quiet", "--no-deps", "--compile-bytecode", "--python", str(_python_in(venv)),
+         "-r", str(requirements)],  # fmt: skip
     ]
     for command in commands:
         log(" ".join(Path(part).name if part == uv else part for part in command))
@@ -162,10 +171,17 @@ def installed_names(venv: Path) -> tuple[str, ...]:
 
 
 def import_modules(
-    venv: Path, tree: Path, roots: Iterable[str], modules: Iterable[str], on_result: Callable[[dict], None]
+    venv: Path,
+    tree: Path,
+    roots: Iterable[str],
+    modules: Iterable[str],
+    on_result: Callable[[dict], None],
+    *,
+    timeout: float = 60.0,
 ) -> list[dict]:
-    """Import each module in a fork of a fresh interpreter whose path is only the tree and the venv."""
-    modules = list(modules)
+    """Import every module in one interpreter whose path is only the tree and the venv; a run
+    that dies or hangs past the alarm is replaced by a new one for the modules left."""
+    pending = list(modules)
     environment = {
         "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
         "HOME": str(tree),
@@ -174,6 +190,25 @@ def import_modules(
         "VIRTUAL_ENV": str(venv),
     }
     absolute_roots = [str(tree / root) if root != "." else str(tree) for root in roots]
+    results: list[dict] = []
+    while pending:
+        reported = _run_importer(venv, tree, environment, absolute_roots, pending, timeout, on_result)
+        results += reported
+        done = {r["module"] for r in reported}
+        pending = [m for m in pending if m not in done]
+        if pending:  # the interpreter died or hung on the first module it did not report
+            stuck = pending.pop(0)
+            failure = {"module": stuck, "ok": False, "type": "Crash", "missing": None, "filename": None,
+                       "message": f"the interpreter died or hung importing it (no answer within {timeout:g} s)"}  # fmt: skip
+            results.append(failure)
+            on_result(failure)
+    return results
+
+
+def _run_importer(venv: Path, tree: Path, environment: dict[str, str], roots: list[str], modules: list[str],
+                  timeout: float, on_result: Callable[[dict], None]) -> list[dict]:  # fmt: skip
+    import select
+
     # Results come back on a pipe of their own, never on stdout, which the imported code shares:
     # a module that prints JSON can neither crash verify nor fake a verdict by accident.
     read_end, write_end = os.pipe()
@@ -186,26 +221,62 @@ def import_modules(
         stderr=subprocess.DEVNULL,
         text=True,
         pass_fds=(write_end,),
+        start_new_session=True,  # its children go with it when it is stopped
     )
     os.close(write_end)
     assert process.stdin is not None
-    process.stdin.write(json.dumps([absolute_roots, modules, write_end]))
+    process.stdin.write(json.dumps([roots, modules, write_end, timeout]))
     process.stdin.close()
-    results = []
+    results: list[dict] = []
     expected = set(modules)
-    with os.fdopen(read_end, encoding="utf-8", errors="replace") as channel:
-        for line in channel:
-            try:
-                result = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if not isinstance(result, dict) or result.get("module") not in expected or not isinstance(result.get("ok"), bool):
-                continue
-            expected.discard(result["module"])
-            results.append(result)
-            on_result(result)
-    process.wait()
+    buffer = b""
+    try:
+        while True:
+            ready, _, _ = select.select([read_end], [], [], timeout + 10)  # the alarm is inside; this is the watchdog
+            if not ready:
+                break  # stuck where no alarm reaches (a C loop): replaced by a new interpreter
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                result = _parse_result(line, expected)
+                if result is not None:
+                    expected.discard(result["module"])
+                    results.append(result)
+                    on_result(result)
+    finally:
+        os.close(read_end)
+        _stop(process)
     return results
+
+
+def _parse_result(line: bytes, expected: set[str]) -> dict | None:
+    try:
+        result = json.loads(line.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(result, dict) or result.get("module") not in expected or not isinstance(result.get("ok"), bool):
+        return None
+    return result
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        import signal
+
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            process.kill()
+    process.wait()
+
+
+def compile_tree(venv: Path, tree: Path) -> None:
+    """Byte-compile the copied tree once, so no import compiles it again (and installs are compiled)."""
+    subprocess.run([str(_python_in(venv)), "-I", "-m", "compileall", "-q", "-j", "0", str(tree)],
+                   capture_output=True, check=False, cwd=tree)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +315,28 @@ def outcome(result: dict, optional: bool, index: ModuleIndex, closure: Closure) 
     if result.get("ok"):
         return ImportOutcome(result["module"], True, optional)
     message = f"{result.get('type')}: {result.get('message')}".rstrip(": ")
-    return ImportOutcome(result["module"], False, optional, message, _hint(result, index, closure))
+    hint = _hint(result, index, closure)
+    return ImportOutcome(result["module"], False, optional, message, hint, _kind(result, optional, index, hint))
+
+
+def _kind(result: dict, optional: bool, index: ModuleIndex, hint: str) -> str:
+    failure = result.get("type")
+    if optional:
+        return "optional"
+    if failure == "Timeout":
+        return "timeout"
+    if failure == "Crash":
+        return "crash"
+    if failure == "PackageNotFoundError":
+        return "missing_metadata"
+    if failure in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
+        return "missing_file"
+    missing = str(result.get("missing") or "")
+    if failure in ("ModuleNotFoundError", "ImportError") and missing:
+        if missing in index.modules or missing.partition(".")[0] in index.modules:
+            return "missing_file"
+        return "missing_distribution"
+    return "error"
 
 
 def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
@@ -266,6 +358,11 @@ def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
         )
     if result.get("type") in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
         return f"a data file is missing: {result.get('filename')}; add its directory to the target's `data`"
+    if result.get("type") == "PackageNotFoundError":
+        return ("a distribution's metadata is missing (importlib.metadata): if it is first-party, it is not "
+                "in uv.lock as a package of this project; otherwise add it to hidden-imports")  # fmt: skip
+    if result.get("type") == "Timeout":
+        return "the import blocks (a server started or input awaited at import time?); raise --timeout or guard it"
     return ""
 
 

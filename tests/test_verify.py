@@ -87,3 +87,57 @@ def test_hashes_from_the_lock_are_honoured(runner, smallsvc):
     assert failed.exit_code == 2
     message = failed.stderr.strip().splitlines()[-1]
     assert message.startswith("depmin: error: `pip install` failed:") and "hash mismatch" in message.lower()
+
+
+def test_a_blocking_module_times_out_and_the_others_go_on(runner, smallsvc):
+    (smallsvc / "svc" / "blocks.py").write_text("import time\ntime.sleep(120)\n")
+    (smallsvc / "svc" / "spins.py").write_text("while True:\n    pass\n")
+    (smallsvc / "svc" / "dies.py").write_text("import os\nos._exit(3)\n")
+    result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "--timeout", "2", "svc/"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1
+    by_module = {m["module"]: m for m in data["modules"]}
+    assert by_module["svc.blocks"]["kind"] == "timeout" and "timed out after 2 s (import blocked)" in by_module["svc.blocks"]["message"]
+    assert by_module["svc.spins"]["kind"] == "timeout"
+    assert by_module["svc.dies"]["kind"] == "crash"
+    assert all(by_module[m]["ok"] for m in ("svc", "svc.main", "svc.schedule", "svc.settings"))
+
+
+def test_failures_are_classified_from_what_depmin_knows(runner, smallsvc):
+    (smallsvc / "svc" / "reads.py").write_text("open('/nonexistent/config.yaml')\n")
+    (smallsvc / "svc" / "metadata.py").write_text("from importlib.metadata import version\nversion('not-installed-anywhere')\n")
+    (smallsvc / "svc" / "named.py").write_text("import importlib\nimportlib.import_module('left' + 'pad')  # depmin: ignore\n")
+    (smallsvc / "svc" / "own.py").write_text("raise ValueError('the module itself')\n")
+    result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "svc/"])
+    kinds = {m["module"]: m["kind"] for m in json.loads(result.stdout)["modules"] if not m["ok"]}
+    assert kinds == {"svc.reads": "missing_file", "svc.metadata": "missing_metadata", "svc.named": "missing_distribution",
+                     "svc.own": "error"}  # fmt: skip
+
+
+def test_verify_json_is_one_object_even_when_the_analysis_fails(runner, smallsvc):
+    (smallsvc / "svc" / "broken.py").write_text("import os\ndef broken(:\n")
+    result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "svc/"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 2 and data["ok"] is False and data["errors"][0]["file"] == "svc/broken.py"
+
+
+def test_sigterm_leaves_no_temporary_tree(smallsvc, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    (smallsvc / "svc" / "blocks.py").write_text("import time\ntime.sleep(120)\n")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "depmin", "verify", "--root", str(smallsvc), "--no-cache", "--python", "3.11", "svc/"],
+        env={**os.environ, "TMPDIR": str(temporary)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any((p / ".venv").exists() for p in temporary.iterdir()):
+        time.sleep(0.2)
+    time.sleep(2)  # inside the imports now, blocked on svc.blocks
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) != 0
+    assert list(temporary.iterdir()) == []
