@@ -616,8 +616,12 @@ def check(target_name: str | None, **options: Any) -> int:
 @click.option("--keep", is_flag=True, help="Leave the built tree and venv for inspection.")
 @click.option("--run", "smoke", metavar="CMD", help="Then run CMD in the tree (default: the target's `smoke`).")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="Seconds one module's import, and the smoke command, may take.")
+@click.option("--image", is_flag=True, help="Build the Dockerfile depmin writes and verify inside the image (a real sandbox).")
+@click.option("--engine", type=click.Choice(["docker", "podman", "buildah"]), help="Container engine for --image (default: the first installed).")
+@click.option("--base", metavar="IMAGE", help="Base image for --image (default: python:X.Y-slim; localhost/depmin-python:X.Y with buildah when present).")
 @handle_errors
-def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | None, timeout: float, **options: Any) -> int:
+def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | None, timeout: float, image: bool,
+           engine: str | None, base: str | None, **options: Any) -> int:  # fmt: skip
     """Build the minimal tree and venv (uv) and import every closure module in it."""
     import tempfile
 
@@ -633,6 +637,8 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
         return EXIT_BAD_INPUT
     # SIGTERM ends verify like Ctrl-C does: through the clean-up below, never leaving a tree behind.
     signal.signal(signal.SIGTERM, _terminate)
+    if image:
+        return _verify_in_image(session, analysis, as_json, smoke, timeout, engine, base)
     quiet = as_json
     log = (lambda _message: None) if quiet else (lambda message: click.echo(f"  {message}", err=True))
     workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
@@ -654,14 +660,14 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
             _fail(str(exc))
         optional = {m for m in analysis.layers.optional if isinstance(m, str)}
         outcomes: list[proof.ImportOutcome] = []
-        with _progress(quiet, "importing modules", total=len(closure.modules) + len(closure.named_imports)) as advance:
+        with _progress(quiet, "importing modules", total=len(_importable(closure))) as advance:
             results = proof.import_modules(
-                venv, tree, closure.image_path, (*closure.modules, *closure.named_imports), lambda _r: advance(), timeout=timeout
+                venv, tree, closure.image_path, _importable(closure), lambda _r: advance(), timeout=timeout
             )
         for result in results:
             outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
         seen = {o.module for o in outcomes}
-        for module in (*closure.modules, *closure.named_imports):
+        for module in _importable(closure):
             if module not in seen:
                 outcomes.append(proof.ImportOutcome(module, False, module in optional, "the import check did not report"))
         command = smoke or (session.target_config.smoke if session.target_config else None)
@@ -677,6 +683,70 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
             click.echo(f"kept {workdir} (tree: app/, venv: .venv/)", err=True)
         else:
             proof.remove_tree(workdir)
+
+
+def _verify_in_image(session: Session, analysis: Analysis, as_json: bool, smoke: str | None, timeout: float,
+                     engine_name: str | None, base: str | None) -> int:  # fmt: skip
+    import subprocess
+    from importlib.metadata import version
+
+    from depmin import image as images
+    from depmin import verify as proof
+    from depmin.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text
+
+    closure = analysis.closure
+    try:
+        engine = images.find_engine(engine_name)
+    except images.ImageError as exc:
+        if as_json:
+            _dump_json({"ok": False, "errors": [{"file": "", "line": 0, "message": str(exc)}]})
+        _fail(str(exc))
+    python = closure.target.python_version
+    if base is None:
+        local = f"localhost/depmin-python:{python}"
+        present = engine == "buildah" and subprocess.run(["buildah", "inspect", "--type", "image", local],
+                                                         capture_output=True, check=False).returncode == 0  # fmt: skip
+        base = local if present else f"python:{python}-slim"
+    spec = DockerfileSpec(base=base, requirements="requirements.txt", uv_version=version("uv"))
+    requirements = emit.requirements_text(closure, _regenerate_command(session, None))
+    dockerfile = dockerfile_text(closure, spec)
+    ignore = dockerignore_text(closure, "requirements.txt", session.request.excludes)
+    directory = images.temporary_directory()
+    log = (lambda _m: None) if as_json else (lambda m: click.echo(f"  {m}", err=True))
+    try:
+        context = images.build_context(session.project.root, closure, session.request.excludes,
+                                       {"requirements.txt": requirements}, directory)  # fmt: skip
+        command = smoke or (session.target_config.smoke if session.target_config else None)
+        try:
+            run = images.run_in_image(engine, context, dockerfile, ignore, _importable(closure),
+                                      command, timeout, log)  # fmt: skip
+        except images.ImageError as exc:
+            if as_json:
+                _dump_json({"ok": False, "errors": [{"file": "", "line": 0, "message": str(exc)}]})
+            _fail(str(exc))
+    finally:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+    optional = {m for m in analysis.layers.optional if isinstance(m, str)}
+    outcomes = [proof.outcome(r, r["module"] in optional, analysis.index, closure) for r in run.results]
+    seen = {o.module for o in outcomes}
+    outcomes += [proof.ImportOutcome(m, False, m in optional, "the import check did not report", kind="crash")
+                 for m in _importable(closure) if m not in seen]  # fmt: skip
+    smoked = proof.SmokeOutcome(command, bool(run.smoke_ok), run.smoke_output) if command else None
+    result = proof.VerifyResult(Path(f"{engine}:{run.tag}"), tuple(p.name for p in closure.pinned), tuple(outcomes), smoked)
+    if as_json:
+        _dump_json({**_verify_json(result, False), "image": {"engine": engine, "base": base}})
+    else:
+        _print_verify(result)
+    return EXIT_OK if result.ok else EXIT_FINDING
+
+
+def _importable(closure: Closure) -> tuple[str, ...]:
+    """What verify imports: the closure's modules, but not `__main__` modules (importing one runs
+    the program, as `python -m` does; they are copied, not imported), and what only strings name."""
+    modules = [m for m in closure.modules if m.rpartition(".")[2] != "__main__"]
+    return (*modules, *closure.named_imports)
 
 
 def _terminate(signum: int, frame: object) -> None:

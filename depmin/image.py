@@ -1,0 +1,133 @@
+"""verify --image: build the Dockerfile depmin writes, with whichever engine is installed, then
+import every module and run the smoke command inside the image. The real proof, and a real
+sandbox: the analysed code runs in the container, not with the user's rights on the host.
+
+The build context is a temporary copy of exactly what the COPY lines name (and the generated
+requirements file), so the image can only contain what verify's tree contains.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from depmin.copyplan import planned_files
+from depmin.model import Closure
+
+ENGINES = ("docker", "podman", "buildah")
+
+# Runs inside the image with its own PYTHONPATH; one JSON line per module after a nonce, so a
+# module's own output is never taken for a result.
+_CHECK = r"""
+import importlib, json, sys
+nonce, modules = sys.argv[1], json.loads(sys.argv[2])
+for name in modules:
+    try:
+        importlib.import_module(name)
+        outcome = {"module": name, "ok": True}
+    except BaseException as exc:
+        text = str(exc)
+        outcome = {"module": name, "ok": False, "type": type(exc).__name__, "message": text.splitlines()[0] if text else "",
+                   "missing": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
+                   "filename": getattr(exc, "filename", None)}
+    print(nonce + json.dumps(outcome), flush=True)
+"""
+
+
+class ImageError(Exception):
+    """The engine is missing or the image could not be built (uv's or the engine's telling line)."""
+
+
+@dataclass(frozen=True)
+class ImageRun:
+    engine: str
+    tag: str
+    results: tuple[dict, ...]
+    smoke_ok: bool | None
+    smoke_output: str
+
+
+def find_engine(requested: str | None) -> str:
+    for engine in (requested,) if requested else ENGINES:
+        if engine and shutil.which(engine):
+            return engine
+    wanted = requested or " or ".join(ENGINES)
+    raise ImageError(f"no container engine found ({wanted}); install one (Debian: apt-get install buildah)")
+
+
+def build_context(root: Path, closure: Closure, excludes: tuple[str, ...], files: dict[str, str], directory: Path) -> Path:
+    """The COPY sources at their repository paths, plus the generated files (Dockerfile, requirements)."""
+    context = directory / "context"
+    for source, _ in planned_files(root, closure, excludes):
+        target = context / source.relative_to(root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    for relative, text in files.items():
+        path = context / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, "utf-8")
+    return context
+
+
+def run_in_image(engine: str, context: Path, dockerfile: str, ignore: str, modules: Iterable[str], smoke: str | None,
+                 timeout: float, log: Callable[[str], None]) -> ImageRun:  # fmt: skip
+    tag = f"localhost/depmin-verify:{secrets.token_hex(6)}"
+    dockerfile_path, ignore_path = context / "Dockerfile", context / ".dockerignore"
+    dockerfile_path.write_text(dockerfile, "utf-8")
+    ignore_path.write_text(ignore + "!Dockerfile\n!.dockerignore\n", "utf-8")
+    build = {
+        "buildah": ["buildah", "bud", "--isolation", "chroot", "--ignorefile", str(ignore_path)],
+        "podman": ["podman", "build", "--ignorefile", str(ignore_path)],
+        "docker": ["docker", "build"],
+    }[engine] + ["-f", str(dockerfile_path), "-t", tag, str(context)]
+    log(" ".join(build[:2]) + " ...")
+    completed = subprocess.run(build, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        lines = (completed.stderr or completed.stdout).strip().splitlines()
+        telling = next((line for line in reversed(lines) if "error" in line.lower()), lines[-1] if lines else "")
+        raise ImageError(f"the image did not build: {telling.strip()}")
+    try:
+        nonce = secrets.token_hex(8)
+        output = _run(engine, tag, ["python", "-c", _CHECK, nonce, json.dumps(list(modules))], timeout * 10)
+        results = tuple(json.loads(line[len(nonce):]) for line in output[1].splitlines() if line.startswith(nonce))
+        smoke_ok, smoke_output = None, ""
+        if smoke:
+            import shlex
+
+            code, text = _run(engine, tag, shlex.split(smoke), timeout)
+            smoke_ok, smoke_output = code == 0, "\n".join(text.strip().splitlines()[-8:]) if code else ""
+        return ImageRun(engine, tag, results, smoke_ok, smoke_output)
+    finally:
+        _remove(engine, tag)
+
+
+def _run(engine: str, tag: str, command: list[str], timeout: float) -> tuple[int, str]:
+    try:
+        if engine == "buildah":
+            container = subprocess.run(["buildah", "from", tag], capture_output=True, text=True, check=True).stdout.strip()
+            try:
+                completed = subprocess.run(["buildah", "run", "--isolation", "chroot", container, "--", *command],
+                                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+            finally:
+                subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+        else:
+            completed = subprocess.run([engine, "run", "--rm", tag, *command], capture_output=True, text=True,
+                                       timeout=timeout, check=False)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return 124, f"timed out after {timeout:g} s"
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+def _remove(engine: str, tag: str) -> None:
+    command = ["buildah", "rmi", "-f", tag] if engine == "buildah" else [engine, "rmi", "-f", tag]
+    subprocess.run(command, capture_output=True, check=False)
+
+
+def temporary_directory() -> Path:
+    return Path(tempfile.mkdtemp(prefix="depmin-image-"))

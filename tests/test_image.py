@@ -1,0 +1,55 @@
+"""verify --image: the fixtures/caramba agent image is really built (buildah, from a base made by
+scripts/make_base_image.sh without any registry) and its modules and entry point run inside it.
+Needs buildah and mmdebstrap (Debian: apt-get install buildah mmdebstrap) and root, as .ci/run has."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from depmin.cli import main
+
+from .helpers import CARAMBA, REPOSITORY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def base_image():
+    missing = [tool for tool in ("buildah", "mmdebstrap") if shutil.which(tool) is None]
+    assert not missing, f"install {' and '.join(missing)} (apt-get install buildah mmdebstrap), as .ci/run does"
+    os.environ.setdefault("STORAGE_DRIVER", "vfs")
+    made = subprocess.run(["bash", str(REPOSITORY / "scripts" / "make_base_image.sh"), "3.12"],
+                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return made.stdout.strip().splitlines()[-1]
+
+
+def test_the_agent_image_builds_and_its_entry_point_runs_inside(runner, base_image):
+    result = runner.invoke(main, [
+        "verify", "--root", str(CARAMBA), "--target", "agent", "--no-cache", "--json", "--image", "--engine", "buildah",
+        "--base", base_image, "--run", "python -m ai.entrypoint --help",
+    ])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, data
+    assert data["image"] == {"engine": "buildah", "base": base_image}
+    assert len(data["modules"]) == 42 and all(m["ok"] for m in data["modules"])
+    assert data["smoke"]["ok"] is True
+
+
+def test_an_image_that_lacks_a_module_fails_inside_it(runner, base_image, tmp_path):
+    root = tmp_path / "svc"
+    shutil.copytree(REPOSITORY / "fixtures" / "smallsvc", root, ignore=shutil.ignore_patterns(".depmin_cache"))
+    (root / "svc" / "named.py").write_text("import importlib\nimportlib.import_module('six')  # depmin: ignore\n")
+    result = runner.invoke(main, [
+        "verify", "--root", str(root), "--no-cache", "--json", "--python", "3.12", "--image", "--engine", "buildah",
+        "--base", base_image, "svc/",
+    ])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 1
+    failed = {m["module"]: m for m in data["modules"] if not m["ok"]}
+    assert set(failed) == {"svc.named"} and failed["svc.named"]["kind"] == "missing_distribution"
