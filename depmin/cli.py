@@ -662,7 +662,7 @@ def verify(entries: tuple[str, ...], as_json: bool, keep: bool, smoke: str | Non
         outcomes: list[proof.ImportOutcome] = []
         with _progress(quiet, "importing modules", total=len(_importable(closure))) as advance:
             results = proof.import_modules(
-                venv, tree, closure.image_path, _importable(closure), lambda _r: advance(), timeout=timeout
+                venv, tree, closure.image_path, _importable(closure), advance, timeout=timeout
             )
         for result in results:
             outcomes.append(proof.outcome(result, result["module"] in optional, analysis.index, closure))
@@ -754,22 +754,39 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 class _progress:
-    """A rich progress bar on an interactive stderr; silence otherwise."""
+    """A rich progress bar on an interactive stderr (done / total, and the module just done);
+    plain lines every tenth of the way otherwise; silence with --json."""
 
     def __init__(self, quiet: bool, description: str, total: int | None) -> None:
+        self.quiet = quiet
         self.enabled = not quiet and sys.stderr.isatty()
         self.description, self.total = description, total
+        self.done = 0
 
-    def __enter__(self) -> Callable[[], None]:
+    def __enter__(self) -> Callable[..., None]:
         if not self.enabled:
-            return lambda: None
+            return self._plain
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import Progress
 
         self.bar = Progress(console=Console(stderr=True), transient=True)
         self.bar.start()
         task = self.bar.add_task(self.description, total=self.total)
-        return lambda: self.bar.advance(task)
+
+        def advance(result: dict | None = None) -> None:
+            name = escape(str(result.get("module", ""))) if isinstance(result, dict) else ""
+            self.bar.update(task, advance=1, description=f"{self.description} {name}".strip())
+
+        return advance
+
+    def _plain(self, result: dict | None = None) -> None:
+        self.done += 1
+        if self.quiet or not self.total:
+            return
+        step = max(1, self.total // 10)
+        if self.done % step == 0 or self.done == self.total:
+            click.echo(f"  {self.description}: {self.done}/{self.total}", err=True)
 
     def __exit__(self, *_: object) -> None:
         if self.enabled:
