@@ -96,6 +96,7 @@ def analysis_options(function: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--platform", "platform", metavar="NAME", help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64."),
         click.option("--target", "target_name", metavar="NAME", help="A target from [tool.depmin.targets] instead of ENTRY arguments."),
         click.option("--script", "scripts", multiple=True, metavar="NAME", help="An entry named by [project.scripts] (of the project or a workspace member). Repeatable."),
+        click.option("--package", "packages", multiple=True, metavar="MEMBER", help="Every module of this uv workspace member (or path dependency). Repeatable."),
         click.option("--exclude", "excludes", multiple=True, metavar="GLOB", help="Also exclude these paths from directory entries."),
         click.option("--site-packages", type=click.Path(file_okay=False, path_type=Path), help="Installed environment to read import names from (default: <root>/.venv)."),
         click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), help="Scan cache (default: <root>/.depmin_cache)."),
@@ -147,11 +148,13 @@ def open_session(
     no_cache: bool,
     entries: tuple[str, ...],
     include_optional: bool = False,
+    optional_names: tuple[str, ...] = (),
     hashes: bool = False,
     quiet: bool = False,
     as_json: bool = False,
     no_package_data: bool = False,
     scripts: tuple[str, ...] = (),
+    packages: tuple[str, ...] = (),
     **_: Any,
 ) -> Session:
     project_root = _project_root(root)
@@ -163,12 +166,16 @@ def open_session(
         entries = (*entries, *(script_entry(project, name) for name in scripts))
     if target_config is not None and entries:
         _fail("give either ENTRY arguments or --target, not both")
-    if target_config is None and not entries:
-        _fail("no entries: give ENTRY arguments (directories, .py files, module names) or --target NAME")
     config = project.config
     lock_path = Path(lock).resolve() if lock else project.root / (config.lock or "uv.lock")
     cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
     lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
+    if packages:
+        if target_config is not None:
+            _fail("give either --package or --target, not both")
+        entries = (*entries, *(member_entry(project, lock_file, name) for name in packages))
+    if target_config is None and not entries:
+        _fail("no entries: give ENTRY arguments (directories, .py files, module names) or --target NAME")
     chosen_python = python or (target_config.python if target_config else None) or config.python or _python_version_file(project.root)
     chosen_platform = platform or (target_config.platform if target_config else None) or config.platform
     try:
@@ -191,6 +198,7 @@ def open_session(
         ignore=tuple((p, "ignore-imports") for p in config.ignore_imports)
         + tuple((p, "cut") for p in (target_config.cut if target_config else ())),
         include_optional=include_optional,
+        optional_names=tuple(optional_names),
         hashes=hashes or bool(target_config and target_config.hashes),
         site_packages=Path(site_packages) if site_packages else None,
         cache=cache,
@@ -220,6 +228,24 @@ def _python_version_file(root: Path) -> str | None:
         return None
     match = re.search(r"(?m)^\s*(?:cpython-|python)?(\d+\.\d+)", text)
     return match.group(1) if match else None
+
+
+def member_entry(project: Project, lock: LockFile, name: str) -> str:
+    """The source directory of a workspace member or path dependency, as a directory entry."""
+    from packaging.utils import canonicalize_name
+
+    from depmin.pipeline import source_roots
+
+    wanted = canonicalize_name(name)
+    member = next((p for p in lock.local_packages if p.name == wanted), None)
+    if member is None:
+        known = ", ".join(sorted(p.name for p in lock.local_packages)) or "none"
+        _fail(f"no workspace member or path dependency named {name!r} in uv.lock (known: {known})")
+    path = (member.source_path or ".").strip("/").removeprefix("./")
+    if path in ("", "."):
+        return "./"
+    roots = [r.path for r in source_roots(project, lock) if r.path == path or r.path.startswith(f"{path}/")]
+    return f"{roots[0] if roots else path}/"
 
 
 def script_entry(project: Project, name: str) -> str:
@@ -270,6 +296,7 @@ def main() -> None:
 @click.argument("entries", nargs=-1)
 @analysis_options
 @click.option("--include-optional", is_flag=True, help="Pin distributions of guarded (optional) imports too.")
+@click.option("--optional", "optional_names", multiple=True, metavar="NAME", help="Pin this optional distribution (not all of them). Repeatable.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the requirements file here.")
 @click.option("--copy-list", type=click.Path(dir_okay=False, path_type=Path), help="Write the COPY paths here, one per line.")
 @click.option("--hashes", is_flag=True, help="Add the --hash lines that uv.lock records.")
@@ -303,6 +330,7 @@ def _regenerate_command(session: Session, output: Path | None) -> str:
     parts = ["depmin closure", f"--python {request.target.python_version}", f"--platform {request.target.platform.name}"]
     if request.include_optional:
         parts.append("--include-optional")
+    parts.extend(f"--optional {name}" for name in request.optional_names)
     if request.hashes:
         parts.append("--hashes")
     parts.extend(request.entries)

@@ -78,6 +78,7 @@ class Request:
     # (glob over import names, why): imports that match are not followed (ignore-imports, cut)
     ignore: tuple[tuple[str, str], ...] = ()
     include_optional: bool = False
+    optional_names: tuple[str, ...] = ()  # pin these optional distributions only (--optional NAME)
     hashes: bool = False
     package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
     use_uv_cache: bool = True  # read import names from the wheels in uv's cache
@@ -448,8 +449,11 @@ def _assemble(
     diagnostics.extend(_unresolved(graph, layers, frozenset(declared_names(lock))))
 
     wanted = {r.name: r.extras for r in direct if r.version is not None}
-    if request.include_optional:
-        wanted.update({r.name: r.extras for r in optional if r.version is not None})
+    chosen = {canonicalize_name(n) for n in request.optional_names}
+    if request.include_optional or chosen:
+        wanted.update({r.name: r.extras for r in optional if r.version is not None and (request.include_optional or r.name in chosen)})
+    for name in sorted(chosen - {r.name for r in optional}):
+        diagnostics.append(Diagnostic("", 0, f"--optional {name}: no optional import of these entries needs it", Severity.WARNING))
     declared = declared_names(lock)
     for requirement in direct:
         if declared and requirement.name not in declared:

@@ -79,3 +79,19 @@ def test_ignore_keys_are_checked(runner, tmp_path):
     (root / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\n\n[tool.depmin]\nignore-imports = "firecrawl"\n')
     result = runner.invoke(main, ["closure", "--root", str(root), "svc/"])
     assert result.exit_code == 2 and "tool.depmin.ignore-imports: must be a list of strings" in result.stderr
+
+
+def test_named_optional_distributions_are_pinned_alone(runner, tmp_path):
+    write_tree(tmp_path, {"main.py": "try:\n    import yaml\nexcept ImportError:\n    yaml = None\ntry:\n    import rich\nexcept ImportError:\n    rich = None\n"})
+    (tmp_path / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
+
+    def pinned(*options):
+        result = runner.invoke(main, ["closure", "--root", str(tmp_path), "--no-cache", "--json", *options, "main.py"])
+        return {p["name"] for p in json.loads(result.stdout)["pinned"]}, json.loads(result.stdout)["warnings"]
+
+    assert not {"pyyaml", "rich"} & pinned()[0]
+    assert {"pyyaml", "rich"} <= pinned("--include-optional")[0]
+    only_yaml, _ = pinned("--optional", "PyYAML")
+    assert "pyyaml" in only_yaml and "rich" not in only_yaml
+    _, warnings = pinned("--optional", "torch")
+    assert any("--optional torch" in w["message"] for w in warnings)

@@ -209,3 +209,12 @@ def test_declared_dependencies_nothing_imports_are_named_once():
         "declared but not imported by these entries, kept out: fastapi, loopdist, python-multipart, uvicorn "
         "(add to hidden-imports what is loaded by name)"
     ]
+
+
+def test_a_workspace_member_or_path_dependency_by_name(runner):
+    result = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--package", "helperlib"])
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, result.output
+    assert data["entries"] == ["vendor/helperlib/src/"] and data["modules"] == ["helperlib"]
+    unknown = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--package", "nosuch"])
+    assert unknown.exit_code == 2 and "known: helperlib, imageworks" in unknown.stderr
