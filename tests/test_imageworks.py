@@ -5,6 +5,7 @@ are verified for real, and the Dockerfile carries the same tree as verify."""
 from __future__ import annotations
 
 import functools
+import sys
 import http.server
 import json
 import threading
@@ -218,3 +219,36 @@ def test_a_workspace_member_or_path_dependency_by_name(runner):
     assert data["entries"] == ["vendor/helperlib/src/"] and data["modules"] == ["helperlib"]
     unknown = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--package", "nosuch"])
     assert unknown.exit_code == 2 and "known: helperlib, imageworks" in unknown.stderr
+
+
+def test_a_git_source_is_installed_from_its_locked_commit(runner, tmp_path):
+    """A git dependency (a local repository, so no network but PyPI is needed), locked by uv at test time."""
+    import os
+    import subprocess
+
+    from depmin.verify import uv_binary
+
+    library = tmp_path / "gitdist"
+    write_tree(library, {"src/gitdist/__init__.py": "WHERE = 'git'\n"})
+    (library / "pyproject.toml").write_text(
+        '[project]\nname = "gitdist"\nversion = "1.2.0"\nrequires-python = ">=3.10"\n\n'
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+    )
+    git = ["git", "-C", str(library), "-c", "user.email=depmin@example.invalid", "-c", "user.name=depmin"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "gitdist 1.2.0"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    app = tmp_path / "app"
+    write_tree(app, {"app/__init__.py": "", "app/main.py": "import gitdist\n"})
+    (app / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["gitdist"]\n\n'
+        f'[tool.uv.sources]\ngitdist = {{ git = "{library.as_uri()}" }}\n'
+    )
+    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    subprocess.run([uv_binary(), "lock", "--quiet", "--python", sys.executable, "--project", str(app)], check=True, env=environment)
+    output = tmp_path / "requirements.txt"
+    assert runner.invoke(main, ["closure", "--root", str(app), "--no-cache", "app/", "-o", str(output)]).exit_code == 0
+    assert f"gitdist @ git+{library.as_uri()}@{commit}" in output.read_text().splitlines()
+    result = runner.invoke(main, ["verify", "--root", str(app), "--no-cache", "--json", "app/"])
+    assert result.exit_code == 0, result.stdout
