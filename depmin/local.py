@@ -117,3 +117,20 @@ def _read_toml(path: Path) -> dict[str, object]:
         return tomllib.loads(path.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return {}
+
+
+def project_entry_points(repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+    """Entry-point group → the "module:attr" values the project and its local packages register."""
+    groups: dict[str, list[str]] = {}
+    pyprojects = [root_pyproject]
+    for package in lock.local_packages:
+        path = (package.source_path or ".").strip("/").removeprefix("./")
+        if path not in ("", "."):
+            pyprojects.append(_read_toml(repository / path / "pyproject.toml"))
+    for pyproject in pyprojects:
+        project = pyproject.get("project", {})
+        if isinstance(project, dict):
+            points, _ = _entry_points(project)
+            for group, _name, value in points:
+                groups.setdefault(group, []).append(value)
+    return {group: tuple(sorted(set(values))) for group, values in groups.items()}

@@ -8,7 +8,7 @@ to the CLI.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 import fnmatch
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +37,7 @@ from depmin.graph import (
     is_required,
     is_runtime,
 )
-from depmin.local import image_path, local_distributions
+from depmin.local import image_path, local_distributions, project_entry_points
 from depmin.lock import (
     LockError,
     LockFile,
@@ -179,6 +179,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
     entry_set = frozenset(entry_modules)
     ignored: list[Ignored] = []
     named: list[str] = []
+    groups = project_entry_points(project.root, lock, project.pyproject)
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
         pending = [m for m in frontier if m not in scans]
@@ -192,7 +193,8 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
-            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts, request.ignore, ignored, named)
+            edges = _ModuleEdges(index, resolver, graph, module, module in entry_set, facts, request.ignore, ignored, named,
+                                 groups)  # fmt: skip
             for node in edges.add(scans[module], problems):
                 if node not in seen:
                     seen.add(node)
@@ -312,6 +314,7 @@ class _ModuleEdges:
     ignore: tuple[tuple[str, str], ...]
     ignored: list[Ignored]
     named: list[str]  # third-party modules reached only by a string
+    entry_points: Mapping[str, tuple[str, ...]]  # group → "module:attr" the project registers
 
     def skipped(self, name: str, line: int) -> bool:
         """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
@@ -373,10 +376,28 @@ class _ModuleEdges:
                     self.feature(IMPORTED_NAMES.get((name, imported)), f"{name}.{imported}", record, found)
         imported_tops = {r.target.partition(".")[0] for r in result.records if r.level == 0}
         for method, line in result.features:
+            if method.startswith("entry_points:"):
+                reached += self.entry_point_group(method.partition(":")[2], line)
+                continue
             frameworks, distribution = METHODS[method]
             if imported_tops & set(frameworks):
                 record = ImportRecord(method, (), line, Kind.DYNAMIC, False)
                 self.feature(distribution, f".{method}()", record, found)
+        return reached
+
+    def entry_point_group(self, group: str, line: int) -> list[str]:
+        """`entry_points(group=G)`: the modules the project's own distributions register in G."""
+        reached = []
+        path = self.index.modules[self.module].path
+        for value in self.entry_points.get(group, ()):
+            name = value.partition(":")[0].strip()
+            record = ImportRecord(name, (), line, Kind.DYNAMIC, False)
+            via = Via(path, line, self.module, Kind.DYNAMIC, False, f"entry_points(group={group!r}): {value}")
+            for node in _targets(self.resolver, name, record):
+                if node != self.module:
+                    self.graph.add(self.module, node, via)
+                    if isinstance(node, str):
+                        reached.append(node)
         return reached
 
     def feature(self, distribution: str | None, what: str, record: ImportRecord, found: list[Diagnostic]) -> None:

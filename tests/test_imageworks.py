@@ -252,3 +252,23 @@ def test_a_git_source_is_installed_from_its_locked_commit(runner, tmp_path):
     assert f"gitdist @ git+{library.as_uri()}@{commit}" in output.read_text().splitlines()
     result = runner.invoke(main, ["verify", "--root", str(app), "--no-cache", "--json", "app/"])
     assert result.exit_code == 0, result.stdout
+
+
+def test_gunicorn_settings_and_the_projects_own_entry_point_groups(tmp_path):
+    write_tree(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/web.py": "import yaml\n",
+            "app/plugins.py": "from importlib.metadata import entry_points\nfor point in entry_points(group='app.plugins'):\n    point.load()\n",
+            "app/plugin_a.py": "import rich\n",
+            "gunicorn.conf.py": "",
+            "gunicorn_conf.py": "wsgi_app = 'app.web:api'\nworkers = 2\n",
+        },
+    )
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "example"\nversion = "0"\n\n[project.entry-points."app.plugins"]\na = "app.plugin_a:Plugin"\n'
+    )
+    closure = run_analysis(tmp_path, "gunicorn_conf", "app.plugins").closure
+    assert {"app.web", "app.plugin_a"} <= set(closure.modules)
+    assert {"pyyaml", "rich"} <= {p.name for p in closure.pinned}

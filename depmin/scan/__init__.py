@@ -25,7 +25,7 @@ from depmin.scan.core import Problem, ScanResult, collect
 __all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
 
 # Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "7"
+SCANNER_VERSION = "8"
 
 # CPython refuses these outright; LibCST's native parser may overflow its stack on them.
 _TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")
@@ -48,7 +48,7 @@ def pragma_lines(source: bytes) -> frozenset[int]:
 
 
 _CALL_WORDS = (b"import_module", b"__import__", b"uvicorn", b"resolve_name", b"Celery", b"autodiscover_tasks",
-               b"dictConfig", b".form(")  # fmt: skip
+               b"dictConfig", b".form(", b"entry_points")  # fmt: skip
 
 
 def calls_can_import(source: bytes) -> bool:

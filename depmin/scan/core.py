@@ -32,6 +32,9 @@ _NAMED_BY_STRING = frozenset({"uvicorn.run", "uvicorn.Config", "pkgutil.resolve_
 # Method calls that make a framework import a distribution without an import statement
 # (depmin.features maps them): `await request.form()` needs python-multipart.
 _FEATURE_METHODS = frozenset({"form"})
+# `entry_points(group="app.plugins")`: the analysis follows the modules the project itself
+# registers in that group.
+_ENTRY_POINTS = frozenset({"importlib.metadata.entry_points", "importlib_metadata.entry_points"})
 _DUNDER_IMPORT = frozenset({"__import__", "builtins.__import__", "importlib.__import__"})
 _IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
 _PROPAGATES, _STOPS = "propagates", "stops"
@@ -304,6 +307,8 @@ class _Walker:
             return
         if node.target == "__all__":
             self.all_names.extend(_literal_strings(node.value))
+        elif node.target == "wsgi_app" and node.value[0] == "str":
+            self.named(node.value[1], node.line, context)  # a gunicorn setting: `wsgi_app = "pkg.app:app"`
         elif not node.augmented:
             self.scope.constants[node.target] = node.value
 
@@ -350,6 +355,10 @@ class _Walker:
             self.named_by_string(path or "", function, positional, keywords, line, context)
         elif function[0] == "attr" and function[2] in _FEATURE_METHODS and not positional and not keywords:
             self.features.append((function[2], line))
+        elif path in _ENTRY_POINTS:
+            group = _argument((), keywords, 0, "group")
+            if group is not None and group[0] == "str":
+                self.features.append((f"entry_points:{group[1]}", line))
         if path in _IMPORT_MODULE:
             self.dynamic("import_module", _argument(positional, keywords, 0, "name"),
                          _argument(positional, keywords, 1, "package"), (), line, context)  # fmt: skip
