@@ -651,18 +651,31 @@ def _unresolved_message(node: UnresolvedNode, via: Via, declared: frozenset[str]
     if node.reason.startswith(("no first-party", "first-party")):
         return f"`{via.statement}`: {node.reason}"
     top = node.name.partition(".")[0]
+    considered = _considered(node.name)
+    asked = f"{_ASKED}; considered {', '.join(considered)}, none of them locked" if considered else _ASKED
     alike = _resembling(top, declared)
     if alike:
         return (
-            f"`{via.statement}`: no locked distribution provides {node.name!r} ({_ASKED}); it looks like the "
+            f"`{via.statement}`: no locked distribution provides {node.name!r} ({asked}); it looks like the "
             f"declared {alike}: map it in [tool.depmin.module-map] ({top} = \"{alike}\"), or `uv sync` once so "
             "uv's cache holds its wheel"
         )
     return (
-        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r} ({_ASKED}); "
+        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r} ({asked}); "
         "add it to the project's dependencies (uv add), or map it in [tool.depmin.module-map] "
         "if a locked distribution provides it under another name"
     )
+
+
+def _considered(name: str) -> list[str]:
+    """The distributions the bundled table names for the import (its longest known prefix)."""
+    table = known_modules()
+    parts = name.split(".")
+    for end in range(len(parts), 0, -1):
+        found = table.get(".".join(parts[:end]))
+        if found:
+            return sorted(found)
+    return []
 
 
 def _resembling(module: str, declared: frozenset[str]) -> str:

@@ -101,3 +101,13 @@ def test_the_bundled_table_is_generated_and_knows_the_names_real_repositories_ne
     for module, distribution in [("griffe", "griffelib"), ("pythonjsonlogger", "python-json-logger"), ("key_value", "py-key-value-aio"),
                                  ("docket", "pydocket"), ("yaml", "pyyaml"), ("bs4", "beautifulsoup4")]:  # fmt: skip
         assert distribution in table[module], module
+
+
+def test_an_unlocked_import_names_the_distributions_considered(runner, tmp_path):
+    root = tmp_path / "repo"
+    write_tree(root, {"main.py": "import griffe\n"})
+    (root / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
+    result = runner.invoke(main, ["closure", "--root", str(root), "--no-cache", "--json", "main.py"])
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["file"] == "main.py" and error["line"] == 1
+    assert "considered griffelib, none of them locked" in error["message"] and "uv add" in error["message"]
