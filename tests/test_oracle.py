@@ -28,6 +28,7 @@ from depmin.model import Kind
 from depmin.verify import uv_binary
 
 from .helpers import FIXTURES, run_analysis
+from .test_imageworks import loopback_index  # noqa: F401 - the fixture's private index, served
 
 ORACLE = FIXTURES / "oracle"
 PYTHON = sys.version_info[:2]
@@ -211,3 +212,33 @@ def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(v
             del os.environ["UV_CACHE_DIR"]
         for part in ("direct", "optional", "type_checking", "pinned", "modules"):
             assert getattr(with_venv, part) == getattr(without, part), (entry, part)
+
+
+@pytest.mark.parametrize(
+    ("fixture", "entry"), [("smallsvc", "svc/"), ("packagedir", "ai/"), ("oracle", "oracle_app/"), ("imageworks", "svc/"), ("forked", "app/")]
+)
+def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_path, loopback_index, fixture, entry):
+    """Each fixture whose whole lock is small enough to install (caramba's holds torch): its full venv
+    against no venv and no uv cache."""
+    root = FIXTURES / fixture
+    export = subprocess.run(
+        [uv_binary(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header", "--emit-index-url",
+         "--project", str(root)],  # fmt: skip
+        capture_output=True, text=True, check=True, env=_uv_environment(),
+    )  # fmt: skip
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(export.stdout)
+    venv = tmp_path / "venv"
+    subprocess.run([uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=_uv_environment())
+    subprocess.run([uv_binary(), "pip", "install", "-q", "--no-deps", "--python", str(venv / "bin" / "python"), "-r", str(requirements)],
+                   check=True, env=_uv_environment(), cwd=root)  # fmt: skip  (path dependencies are relative to it)
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    with_venv = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock", site_packages=site_packages).closure
+    os.environ["UV_CACHE_DIR"] = str(tmp_path / "no-uv-cache")
+    try:
+        without = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock").closure
+    finally:
+        del os.environ["UV_CACHE_DIR"]
+    assert with_venv.direct and not with_venv.errors
+    for part in ("direct", "optional", "type_checking", "pinned", "modules", "errors"):
+        assert getattr(with_venv, part) == getattr(without, part), (fixture, part)
