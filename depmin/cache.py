@@ -15,14 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Callable
 import importlib.util
 from pathlib import Path
 
 from depmin import __version__
-from depmin.files import NotRegularFile, read_regular, write_atomic
+from depmin.files import NotRegularFile, read_regular, read_regular_with_stat, write_atomic
 from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
@@ -210,7 +209,7 @@ def scan_files(
                 results[path] = known
                 continue
         try:
-            source, status = _read_source(absolute)
+            source, status = read_regular_with_stat(absolute, None)
         except OSError as exc:
             reason = str(exc).split(": ", 1)[-1] if isinstance(exc, NotRegularFile) else exc.strerror or exc
             results[path] = ScanResult((), (Problem(0, f"cannot read: {reason}", True),))
@@ -319,16 +318,3 @@ def _stamp(status: os.stat_result) -> tuple[int, int, int, int]:
     """What a file must keep for the snapshot to trust it: a same-size, same-mtime replacement
     still changes the inode or the ctime."""
     return status.st_mtime_ns, status.st_size, status.st_ino, status.st_ctime_ns
-
-
-def _read_source(absolute: str) -> tuple[bytes, os.stat_result]:
-    """A source file's bytes and the stat of the handle they came from (regular files only)."""
-    descriptor = os.open(absolute, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        status = os.fstat(descriptor)
-        if not stat.S_ISREG(status.st_mode):
-            raise NotRegularFile(f"{absolute}: not a regular file (a device, FIFO or directory)")
-        with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            return handle.read(), status
-    finally:
-        os.close(descriptor)

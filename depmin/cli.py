@@ -20,7 +20,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from depmin import __version__, emit
 from depmin.cache import ScanCache, read_lock_cached
 from depmin.config import ConfigError, Project, TargetConfig, find_root, load_project, parse_platform, parse_python
-from depmin.files import PartialWrite, display_path, read_regular, write_all_atomic, write_atomic
+from depmin.files import PartialWrite, display_path, read_regular, resolves_inside, write_all_atomic, write_atomic
 from depmin.lock import LockError, LockFile
 from depmin.model import Closure, Diagnostic, Target
 from depmin.pipeline import Analysis, Request, analyse
@@ -160,16 +160,16 @@ def open_session(
     project_root = _project_root(root)
     project = load_project(project_root)
     target_config = project.target(target_name) if target_name else None
-    if scripts:
-        if target_config is not None:
-            _fail("give either --script or --target, not both")
-        entries = (*entries, *(script_entry(project, name) for name in scripts))
     if target_config is not None and entries:
         _fail("give either ENTRY arguments or --target, not both")
     config = project.config
     lock_path = Path(lock).resolve() if lock else project.root / (config.lock or "uv.lock")
     cache = None if no_cache else ScanCache(Path(cache_dir) if cache_dir else project.root / ".depmin_cache")
     lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
+    if scripts:
+        if target_config is not None:
+            _fail("give either --script or --target, not both")
+        entries = (*entries, *(script_entry(project, lock_file, name) for name in scripts))
     if packages:
         if target_config is not None:
             _fail("give either --package or --target, not both")
@@ -248,18 +248,11 @@ def member_entry(project: Project, lock: LockFile, name: str) -> str:
     return f"{roots[0] if roots else path}/"
 
 
-def script_entry(project: Project, name: str) -> str:
+def script_entry(project: Project, lock: LockFile, name: str) -> str:
     """The module a [project.scripts] / [project.gui-scripts] name runs (`fastmcp.cli:app` → fastmcp.cli)."""
-    import tomllib
+    from depmin.local import local_pyprojects
 
-    pyprojects = [project.pyproject]
-    for path in sorted(project.root.glob("**/pyproject.toml")):
-        if path.parent != project.root and ".venv" not in path.parts and "node_modules" not in path.parts:
-            try:
-                pyprojects.append(tomllib.loads(path.read_text("utf-8")))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-    for pyproject in pyprojects:
+    for pyproject in local_pyprojects(project.root, lock, project.pyproject):
         table = pyproject.get("project", {})
         for key in ("scripts", "gui-scripts"):
             found = table.get(key, {}).get(name) if isinstance(table, dict) and isinstance(table.get(key), dict) else None
@@ -506,7 +499,7 @@ def init(entries: tuple[str, ...], root: Path | None, target_name: str | None, d
     name = target_name or _default_target_name(entries[0])
     # A symlinked pyproject.toml is written through (inside the root only); CRLF stays CRLF.
     path = (project_root / "pyproject.toml").resolve()
-    if project_root.resolve() not in path.parents:
+    if not resolves_inside(project_root, path):
         _fail("pyproject.toml is a symlink out of the project root; not written", "pyproject.toml")
     try:
         original = read_regular(path).decode("utf-8")

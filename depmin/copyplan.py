@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from depmin.discover import ModuleIndex, is_excluded
+from depmin.files import resolves_inside
 from depmin.model import Closure, CopyPath, Diagnostic
 
 
@@ -71,7 +72,7 @@ def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], exclude
                 relative = entry.relative_to(root).as_posix()
                 if entry.name.startswith(".") or entry.name in _PROJECT_FILES or is_excluded(relative, excludes):
                     continue
-                if entry.is_symlink() and not _inside(root, entry):
+                if entry.is_symlink() and not resolves_inside(root, entry):
                     continue  # never followed out of the root
                 if entry.is_dir():
                     if not (entry / "__init__.py").exists():
@@ -79,14 +80,6 @@ def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], exclude
                 elif entry.is_file() and not entry.name.endswith(_NOT_DATA):
                     found.add(relative)
     return sorted(found)
-
-
-def _inside(root: Path, path: Path) -> bool:
-    try:
-        resolved, real_root = path.resolve(), root.resolve()
-    except (OSError, RuntimeError):
-        return False
-    return resolved == real_root or real_root in resolved.parents
 
 
 def _cover(tree: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
@@ -144,12 +137,12 @@ def planned_files(root: Path, closure: Closure, excludes: tuple[str, ...]) -> li
     keep = frozenset(closure.files)
     for copy in closure.copy:
         source = root / copy.source
-        if not _inside(root, source):
+        if not resolves_inside(root, source):
             continue  # a COPY path through a symlink out of the root is never followed
         if copy.source.endswith("/"):
             for path in sorted(source.rglob("*")):
                 relative = path.relative_to(root).as_posix()
-                if path.is_symlink() and not _inside(root, path):
+                if path.is_symlink() and not resolves_inside(root, path):
                     continue  # never read a file outside the root through a link inside it
                 if path.is_file() and (relative in keep or not _ignored(relative, excludes)):
                     planned.append((path, f"{copy.destination}{path.relative_to(source).as_posix()}"))

@@ -64,23 +64,45 @@ class NotRegularFile(OSError):
 
 
 def read_regular(path: Path | str, limit: int = CONFIG_SIZE_LIMIT) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes. Opened without blocking (a FIFO
-    does not hang) and checked on the open handle (nothing can be swapped in between)."""
+    """The bytes of a regular file of at most `limit` bytes (see read_regular_with_stat)."""
+    return read_regular_with_stat(path, limit)[0]
+
+
+def read_regular_with_stat(path: Path | str, limit: int | None = CONFIG_SIZE_LIMIT) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file and the stat of the handle they came from. Opened without
+    blocking (a FIFO does not hang) and checked on the open handle (nothing can be swapped in
+    between); `limit` None reads any size."""
     descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):
             raise NotRegularFile(f"{path}: not a regular file (a device, FIFO or directory); not read")
-        if status.st_size > limit:
+        if limit is not None and status.st_size > limit:
             raise NotRegularFile(f"{path}: {status.st_size} bytes, over depmin's limit of {limit} bytes; not read")
         with os.fdopen(descriptor, "rb", closefd=False) as handle:
-            data = handle.read(limit + 1)
-        if len(data) > limit:
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        if limit is not None and len(data) > limit:
             raise NotRegularFile(f"{path}: grew over depmin's limit of {limit} bytes while read; not read")
-        return data
+        return data, status
     finally:
         os.close(descriptor)
 
+
+def read_toml(path: Path) -> dict[str, object]:
+    """A TOML file that may be missing or broken (a member's pyproject.toml): {} then."""
+    try:
+        return tomllib.loads(read_regular(path).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def resolves_inside(root: Path, path: Path) -> bool:
+    """Whether `path`, after symlinks, is the root or lies under it."""
+    try:
+        resolved, real_root = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return resolved == real_root or real_root in resolved.parents
 
 class PartialWrite(OSError):
     """Some outputs were replaced before a failure: `written` says exactly which."""

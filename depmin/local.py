@@ -7,13 +7,13 @@ Pure functions over the module index, the lock and the projects' pyproject data.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from depmin.discover import SourceRoot
+from depmin.files import read_toml
 from depmin.lock import LockFile
 from depmin.model import Diagnostic, LocalDistribution, Severity
 from depmin.safety import is_version
@@ -75,7 +75,7 @@ def local_distributions(
     found, problems = [], []
     for name in sorted(owned):
         path, package = owned[name]  # type: ignore[misc]
-        pyproject = root_pyproject if path in ("", ".") else _read_toml(repository / path / "pyproject.toml")
+        pyproject = root_pyproject if path in ("", ".") else read_toml(repository / path / "pyproject.toml")
         project = pyproject.get("project", {}) if isinstance(pyproject.get("project"), dict) else {}
         version = package.version or str(project.get("version") or "0")  # type: ignore[union-attr]
         if not is_version(version):
@@ -112,22 +112,20 @@ def _entry_points(project: Mapping[str, object]) -> tuple[tuple[tuple[str, str, 
     return tuple(sorted(points)), bad
 
 
-def _read_toml(path: Path) -> dict[str, object]:
-    try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
+def local_pyprojects(repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]) -> list[Mapping[str, object]]:
+    """The project's pyproject.toml and those of its workspace members and directory dependencies."""
+    pyprojects = [root_pyproject]
+    for package in lock.local_packages:
+        path = (package.source_path or ".").strip("/").removeprefix("./")
+        if path not in ("", "."):
+            pyprojects.append(read_toml(repository / path / "pyproject.toml"))
+    return pyprojects
 
 
 def project_entry_points(repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
     """Entry-point group → the "module:attr" values the project and its local packages register."""
     groups: dict[str, list[str]] = {}
-    pyprojects = [root_pyproject]
-    for package in lock.local_packages:
-        path = (package.source_path or ".").strip("/").removeprefix("./")
-        if path not in ("", "."):
-            pyprojects.append(_read_toml(repository / path / "pyproject.toml"))
-    for pyproject in pyprojects:
+    for pyproject in local_pyprojects(repository, lock, root_pyproject):
         project = pyproject.get("project", {})
         if isinstance(project, dict):
             points, _ = _entry_points(project)

@@ -7,7 +7,6 @@ to the CLI.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Hashable, Iterable, Mapping
 import fnmatch
 from dataclasses import dataclass, replace
@@ -16,7 +15,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depmin.copyplan import copy_paths, package_data
-from depmin.files import display_path
+from depmin.files import display_path, read_toml, resolves_inside
 from depmin.cache import ScanCache, scan_files
 from depmin.config import Project
 from depmin.features import IMPORTED_NAMES, METHODS
@@ -102,15 +101,13 @@ class Analysis:
 
 def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
     roots: list[SourceRoot] = [*project.config.source_roots, *roots_from_build_config(project.pyproject)]
-    real_root = project.root.resolve()
     for member in lock.local_packages:  # workspace members and local directory dependencies
         path = (member.source_path or ".").strip("/")
         if path in ("", "."):
             continue
-        resolved = (project.root / path).resolve()
-        if resolved != real_root and real_root not in resolved.parents:
+        if not resolves_inside(project.root, project.root / path):
             raise LockError(lock.path, 0, f"local package {member.name} at {path!r} lies outside the project root")
-        member_pyproject = _read_toml(project.root / path / "pyproject.toml")
+        member_pyproject = read_toml(project.root / path / "pyproject.toml")
         declared = roots_from_build_config(member_pyproject, path)
         if declared:
             roots.extend(declared)
@@ -122,13 +119,6 @@ def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
         roots.append(SourceRoot("src"))
     roots.append(SourceRoot(""))
     return tuple(root for root in dict.fromkeys(roots) if (project.root / root.path).is_dir())
-
-
-def _read_toml(path: Path) -> dict[str, object]:
-    try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return {}
 
 
 def analyse(project: Project, request: Request, lock: LockFile | None = None) -> Analysis:

@@ -182,14 +182,8 @@ def import_modules(
     """Import every module in one interpreter whose path is only the tree and the venv; a run
     that dies or hangs past the alarm is replaced by a new one for the modules left."""
     pending = list(modules)
-    environment = {
-        "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
-        "HOME": str(tree),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONNOUSERSITE": "1",
-        "VIRTUAL_ENV": str(venv),
-    }
-    absolute_roots = [str(tree / root) if root != "." else str(tree) for root in roots]
+    environment = {**_scrubbed_environment(venv, tree), "PYTHONDONTWRITEBYTECODE": "1"}
+    absolute_roots = _absolute_roots(tree, roots)
     results: list[dict] = []
     while pending:
         reported = _run_importer(venv, tree, environment, absolute_roots, pending, timeout, on_result)
@@ -203,6 +197,20 @@ def import_modules(
             results.append(failure)
             on_result(failure)
     return results
+
+
+def _scrubbed_environment(venv: Path, tree: Path) -> dict[str, str]:
+    """All the analysed code sees of the environment (README, Security): none of the user's variables."""
+    return {
+        "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
+        "HOME": str(tree),
+        "PYTHONNOUSERSITE": "1",
+        "VIRTUAL_ENV": str(venv),
+    }
+
+
+def _absolute_roots(tree: Path, roots: Iterable[str]) -> list[str]:
+    return [str(tree / root) if root != "." else str(tree) for root in roots]
 
 
 def _run_importer(venv: Path, tree: Path, environment: dict[str, str], roots: list[str], modules: list[str],
@@ -291,13 +299,7 @@ def run_smoke(venv: Path, tree: Path, roots: Iterable[str], command: str, timeou
     sys.path as PYTHONPATH: what the container's CMD would do."""
     import shlex
 
-    environment = {
-        "PATH": str(_python_in(venv).parent) + os.pathsep + "/usr/bin:/bin",
-        "HOME": str(tree),
-        "PYTHONPATH": os.pathsep.join(str(tree / root) if root != "." else str(tree) for root in roots),
-        "PYTHONNOUSERSITE": "1",
-        "VIRTUAL_ENV": str(venv),
-    }
+    environment = {**_scrubbed_environment(venv, tree), "PYTHONPATH": os.pathsep.join(_absolute_roots(tree, roots))}
     try:
         words = shlex.split(command)
         completed = subprocess.run(words, cwd=tree, env=environment, capture_output=True, text=True, timeout=timeout, check=False)

@@ -200,16 +200,25 @@ def test_generated_modules_load_what_depmin_says(venvs, parts):
             raise AssertionError(f"{failure}\n--- generated.py ---\n{source}") from None
 
 
+def closure_without_venv(root: Path, entry: str, empty_cache: Path):
+    """The closure with no .venv and an empty uv cache: the bundled table and the lock's names only."""
+    previous = os.environ.get("UV_CACHE_DIR")
+    os.environ["UV_CACHE_DIR"] = str(empty_cache)
+    try:
+        return run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock").closure
+    finally:
+        if previous is None:
+            del os.environ["UV_CACHE_DIR"]
+        else:
+            os.environ["UV_CACHE_DIR"] = previous
+
+
 def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(venvs, tmp_path):
     """No .venv, no uv cache: the bundled table and the lock's names give what installed metadata gives."""
     site_packages = next(venvs.python().parent.parent.glob("lib/python*/site-packages"))
     for entry in ("oracle_app.app", "oracle_app.typed", "oracle_app.guards"):
         with_venv = run_analysis(ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock", site_packages=site_packages).closure
-        os.environ["UV_CACHE_DIR"] = str(tmp_path / "no-uv-cache")
-        try:
-            without = run_analysis(ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock").closure
-        finally:
-            del os.environ["UV_CACHE_DIR"]
+        without = closure_without_venv(ORACLE, entry, tmp_path / "no-uv-cache")
         for part in ("direct", "optional", "type_checking", "pinned", "modules"):
             assert getattr(with_venv, part) == getattr(without, part), (entry, part)
 
@@ -234,11 +243,7 @@ def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_pat
                    check=True, env=_uv_environment(), cwd=root)  # fmt: skip  (path dependencies are relative to it)
     site_packages = next(venv.glob("lib/python*/site-packages"))
     with_venv = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock", site_packages=site_packages).closure
-    os.environ["UV_CACHE_DIR"] = str(tmp_path / "no-uv-cache")
-    try:
-        without = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock").closure
-    finally:
-        del os.environ["UV_CACHE_DIR"]
+    without = closure_without_venv(root, entry, tmp_path / "no-uv-cache")
     assert with_venv.direct and not with_venv.errors
     for part in ("direct", "optional", "type_checking", "pinned", "modules", "errors"):
         assert getattr(with_venv, part) == getattr(without, part), (fixture, part)
