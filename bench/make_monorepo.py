@@ -19,10 +19,30 @@ from pathlib import Path
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "caramba"
 AGENT_AREAS = {"ai": 0.004, "console": 0.0004}
 ML_AREAS = {
-    "layer": 0.12, "topology": 0.08, "model": 0.16, "trainer": 0.14, "infer": 0.12,
-    "cache": 0.06, "optimizer": 0.1, "benchmark": 0.12, "data": 0.0956,
-}  # fmt: skip
-STDLIB = ["os", "sys", "re", "json", "math", "typing", "pathlib", "itertools", "functools", "dataclasses", "logging", "collections"]
+    "layer": 0.12,
+    "topology": 0.08,
+    "model": 0.16,
+    "trainer": 0.14,
+    "infer": 0.12,
+    "cache": 0.06,
+    "optimizer": 0.1,
+    "benchmark": 0.12,
+    "data": 0.0956,
+}
+STDLIB = [
+    "os",
+    "sys",
+    "re",
+    "json",
+    "math",
+    "typing",
+    "pathlib",
+    "itertools",
+    "functools",
+    "dataclasses",
+    "logging",
+    "collections",
+]
 AGENT_DISTS = ["pydantic", "httpx", "yaml", "rich", "fastapi", "litellm", "google.adk.agents", "orjson"]
 ML_DISTS = ["torch", "numpy", "transformers", "einops", "safetensors", "datasets", "wandb", "scipy", "pandas", "tqdm"]
 

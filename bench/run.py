@@ -49,7 +49,9 @@ class Measurement:
         return max(self.peak_mb) if self.peak_mb else None
 
 
-def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900) -> tuple[float, float | None, subprocess.CompletedProcess]:
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 900
+) -> tuple[float, float | None, subprocess.CompletedProcess]:
     wrapped = ["/usr/bin/time", "-f", "__peak_kb=%M", *command] if GNU_TIME else command
     start = time.perf_counter()
     completed = subprocess.run(wrapped, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
@@ -61,8 +63,19 @@ def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeou
     return elapsed, peak, completed
 
 
-def measure(results: list[Measurement], tree: str, tool: str, case: str, command: list[str], cwd: Path, *,
-            repeat: int, ok_codes: tuple[int, ...] = (0,), before=None, env: dict[str, str] | None = None) -> Measurement:  # noqa: ANN001
+def measure(
+    results: list[Measurement],
+    tree: str,
+    tool: str,
+    case: str,
+    command: list[str],
+    cwd: Path,
+    *,
+    repeat: int,
+    ok_codes: tuple[int, ...] = (0,),
+    before=None,
+    env: dict[str, str] | None = None,
+) -> Measurement:
     measurement = Measurement(tree, tool, case)
     for _ in range(repeat):
         if before is not None:
@@ -74,7 +87,8 @@ def measure(results: list[Measurement], tree: str, tool: str, case: str, command
             break
         if completed.returncode not in ok_codes:
             tail = [
-                line for line in completed.stderr.splitlines()
+                line
+                for line in completed.stderr.splitlines()
                 if not line.startswith(("__peak_kb", "Command exited with non-zero status")) and line.strip()
             ]
             measurement.failure = f"exit {completed.returncode}: {(tail or ['no message'])[-1][:160]}"
@@ -104,7 +118,20 @@ def make_trees(workdir: Path) -> dict[str, Path]:
     shutil.copytree(REPOSITORY / "fixtures" / "caramba", caramba, ignore=shutil.ignore_patterns(".depmin_cache"))
     trees["caramba"] = caramba
     mono = workdir / "monorepo"
-    subprocess.run([sys.executable, str(HERE / "make_monorepo.py"), str(mono), "--files", "10000", "--lines", "800000", "--seed", "1"], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "make_monorepo.py"),
+            str(mono),
+            "--files",
+            "10000",
+            "--lines",
+            "800000",
+            "--seed",
+            "1",
+        ],
+        check=True,
+    )
     trees["monorepo"] = mono
     trees["sympy"] = make_sympy(workdir)
     return trees
@@ -118,15 +145,29 @@ def make_sympy(workdir: Path) -> Path:
         download = workdir / "sympy-install"
         environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
         subprocess.run(
-            [uv(), "pip", "install", "--quiet", "--no-deps", "--python", sys.executable, "--target", str(download), f"sympy=={SYMPY}"],
-            check=True, env=environment,
+            [
+                uv(),
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--python",
+                sys.executable,
+                "--target",
+                str(download),
+                f"sympy=={SYMPY}",
+            ],
+            check=True,
+            env=environment,
         )
         shutil.copytree(download / "sympy", tree / "sympy", ignore=shutil.ignore_patterns("__pycache__"))
         (tree / "pyproject.toml").write_text(
             '[project]\nname = "sympy-tree"\nversion = "0"\nrequires-python = ">=3.11"\ndependencies = ["mpmath>=1.1"]\n'
-            '\n[tool.depmin]\n# sympy probes optional packages through its own helpers; they are not in the lock.\n'
+            "\n[tool.depmin]\n# sympy probes optional packages through its own helpers; they are not in the lock.\n"
         )
-        subprocess.run([uv(), "lock", "--python", sys.executable], cwd=tree, check=True, env=environment, capture_output=True)
+        subprocess.run(
+            [uv(), "lock", "--python", sys.executable], cwd=tree, check=True, env=environment, capture_output=True
+        )
     return tree
 
 
@@ -135,11 +176,15 @@ def install_peers(workdir: Path) -> Path | None:
     python = venv / "bin" / "python"
     if not python.exists():
         environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-        created = subprocess.run([uv(), "venv", "--python", sys.executable, str(venv)], env=environment, capture_output=True, text=True)
+        created = subprocess.run(
+            [uv(), "venv", "--python", sys.executable, str(venv)], env=environment, capture_output=True, text=True
+        )
         if created.returncode != 0:
             return None
         specs = [f"{name}=={version}" for name, version in PEERS.items()]
-        installed = subprocess.run([uv(), "pip", "install", "--python", str(python), *specs], env=environment, capture_output=True, text=True)
+        installed = subprocess.run(
+            [uv(), "pip", "install", "--python", str(python), *specs], env=environment, capture_output=True, text=True
+        )
         if installed.returncode != 0:
             print(f"peers could not be installed: {installed.stderr.strip().splitlines()[-1:]}")
             return None
@@ -168,7 +213,7 @@ def depmin_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "depmin", *args]
 
 
-def clear_cache(tree: Path):  # noqa: ANN201
+def clear_cache(tree: Path):
     return lambda: shutil.rmtree(tree / ".depmin_cache", ignore_errors=True)
 
 
@@ -176,34 +221,87 @@ def top_packages(tree: Path) -> list[str]:
     return sorted(p.name for p in tree.iterdir() if (p / "__init__.py").exists())
 
 
-def peer_runs(results: list[Measurement], tree_name: str, tree: Path, venv: Path, packages: list[str], repeat: int) -> None:
+def peer_runs(
+    results: list[Measurement], tree_name: str, tree: Path, venv: Path, packages: list[str], repeat: int
+) -> None:
     bin_dir = venv / "bin"
     environment = {**os.environ, "PYTHONPATH": str(tree), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     grimp_code = f"import grimp; grimp.build_graph({', '.join(repr(p) for p in packages)})"
-    measure(results, tree_name, "grimp", "build import graph", [str(bin_dir / "python"), "-c", grimp_code], tree, repeat=repeat, env=environment)
-    measure(results, tree_name, "deptry", "deptry .", [str(bin_dir / "deptry"), "."], tree, repeat=repeat, ok_codes=(0, 1), env=environment)
+    measure(
+        results,
+        tree_name,
+        "grimp",
+        "build import graph",
+        [str(bin_dir / "python"), "-c", grimp_code],
+        tree,
+        repeat=repeat,
+        env=environment,
+    )
+    measure(
+        results,
+        tree_name,
+        "deptry",
+        "deptry .",
+        [str(bin_dir / "deptry"), "."],
+        tree,
+        repeat=repeat,
+        ok_codes=(0, 1),
+        env=environment,
+    )
     pydeps = [str(bin_dir / "pydeps"), packages[0], "--noshow", "--no-output", "--show-deps", "--max-bacon", "0"]
     measure(results, tree_name, "pydeps", f"pydeps {packages[0]}", pydeps, tree, repeat=repeat, env=environment)
     fawlty = [str(bin_dir / "fawltydeps"), "--code", ".", "--deps", "pyproject.toml", "--pyenv", str(venv)]
-    measure(results, tree_name, "FawltyDeps", "fawltydeps --code .", fawlty, tree, repeat=repeat, ok_codes=(0, 3), env=environment)
+    measure(
+        results,
+        tree_name,
+        "FawltyDeps",
+        "fawltydeps --code .",
+        fawlty,
+        tree,
+        repeat=repeat,
+        ok_codes=(0, 3),
+        env=environment,
+    )
     pipreqs = [str(bin_dir / "pipreqs"), "--print", "--mode", "no-pin", "."]
-    measure(results, tree_name, "pipreqs", "pipreqs --print . (asks PyPI's JSON API)", pipreqs, tree, repeat=repeat, env=environment)
-    measure(results, tree_name, "pipreqs", "pipreqs --use-local --print .", [*pipreqs[:1], "--use-local", *pipreqs[1:]], tree, repeat=repeat, env=environment)
+    measure(
+        results,
+        tree_name,
+        "pipreqs",
+        "pipreqs --print . (asks PyPI's JSON API)",
+        pipreqs,
+        tree,
+        repeat=repeat,
+        env=environment,
+    )
+    measure(
+        results,
+        tree_name,
+        "pipreqs",
+        "pipreqs --use-local --print .",
+        [*pipreqs[:1], "--use-local", *pipreqs[1:]],
+        tree,
+        repeat=repeat,
+        env=environment,
+    )
 
 
 def rescans_after_one_change(tree: Path, entry: str) -> tuple[int, int]:
     """(files scanned cold, files scanned after touching one): counted by depmin's own cache."""
     code = (
-        "import sys; from pathlib import Path; from depmin.cli import open_session;"
-        f"s = open_session(root=Path('.'), lock=None, python=None, platform=None, target_name=None, excludes=(),"
-        f" site_packages=None, cache_dir=None, no_cache=False, entries=({entry!r},)); s.analyse();"
+        "from pathlib import Path; from depmin.commands.options import AnalysisOptions;"
+        " from depmin.commands.session import Printer, open_session;"
+        f"s = open_session(AnalysisOptions(root=Path('.')), ({entry!r},), Printer()); s.analyse();"
         " print(s.request.cache.misses)"
     )
     shutil.rmtree(tree / ".depmin_cache", ignore_errors=True)
-    cold = int(subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout)
+    cold = int(
+        subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout
+    )
     victim = sorted(p for p in tree.rglob("*.py") if "tests" not in p.parts)[len(list(tree.rglob("*.py"))) // 2]
     victim.write_text(victim.read_text() + "\n# touched by the benchmark\n")
-    after = int(subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout)
+    after = int(
+        subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True, check=True).stdout
+    )
     return cold, after
 
 
@@ -224,22 +322,96 @@ def main() -> None:
 
     caramba = trees["caramba"]
     agent = ["closure", "--json", "ai/", "console/"]
-    measure(results, "caramba", "depmin", "closure ai/ console/ (cold)", depmin_command(*agent), caramba, repeat=repeat, before=clear_cache(caramba))
+    measure(
+        results,
+        "caramba",
+        "depmin",
+        "closure ai/ console/ (cold)",
+        depmin_command(*agent),
+        caramba,
+        repeat=repeat,
+        before=clear_cache(caramba),
+    )
     measure(results, "caramba", "depmin", "closure ai/ console/ (warm)", depmin_command(*agent), caramba, repeat=repeat)
 
     mono = trees["monorepo"]
-    measure(results, "monorepo", "depmin", "closure ai/ console/ (cold)", depmin_command(*agent), mono, repeat=repeat, before=clear_cache(mono))
+    measure(
+        results,
+        "monorepo",
+        "depmin",
+        "closure ai/ console/ (cold)",
+        depmin_command(*agent),
+        mono,
+        repeat=repeat,
+        before=clear_cache(mono),
+    )
     measure(results, "monorepo", "depmin", "closure ai/ console/ (warm)", depmin_command(*agent), mono, repeat=repeat)
     audit_mono = ["audit", "--forbid", "torch", "--json", "./"]
-    measure(results, "monorepo", "depmin", "audit whole repo (cold)", depmin_command(*audit_mono), mono, repeat=repeat, ok_codes=(0, 1, 2), before=clear_cache(mono))
-    measure(results, "monorepo", "depmin", "audit whole repo (warm)", depmin_command(*audit_mono), mono, repeat=repeat, ok_codes=(0, 1, 2))
-    measure(results, "monorepo", "depmin", "audit whole repo (--no-cache)", depmin_command(*audit_mono, "--no-cache"), mono, repeat=repeat, ok_codes=(0, 1, 2))
+    measure(
+        results,
+        "monorepo",
+        "depmin",
+        "audit whole repo (cold)",
+        depmin_command(*audit_mono),
+        mono,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+        before=clear_cache(mono),
+    )
+    measure(
+        results,
+        "monorepo",
+        "depmin",
+        "audit whole repo (warm)",
+        depmin_command(*audit_mono),
+        mono,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+    )
+    measure(
+        results,
+        "monorepo",
+        "depmin",
+        "audit whole repo (--no-cache)",
+        depmin_command(*audit_mono, "--no-cache"),
+        mono,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+    )
 
     sympy = trees["sympy"]
     audit_sympy = ["audit", "--forbid", "torch", "--json", "sympy/"]
-    measure(results, "sympy", "depmin", "audit sympy/ (cold)", depmin_command(*audit_sympy), sympy, repeat=repeat, ok_codes=(0, 1, 2), before=clear_cache(sympy))
-    measure(results, "sympy", "depmin", "audit sympy/ (warm)", depmin_command(*audit_sympy), sympy, repeat=repeat, ok_codes=(0, 1, 2))
-    measure(results, "sympy", "depmin", "audit sympy/ (--no-cache)", depmin_command(*audit_sympy, "--no-cache"), sympy, repeat=repeat, ok_codes=(0, 1, 2))
+    measure(
+        results,
+        "sympy",
+        "depmin",
+        "audit sympy/ (cold)",
+        depmin_command(*audit_sympy),
+        sympy,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+        before=clear_cache(sympy),
+    )
+    measure(
+        results,
+        "sympy",
+        "depmin",
+        "audit sympy/ (warm)",
+        depmin_command(*audit_sympy),
+        sympy,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+    )
+    measure(
+        results,
+        "sympy",
+        "depmin",
+        "audit sympy/ (--no-cache)",
+        depmin_command(*audit_sympy, "--no-cache"),
+        sympy,
+        repeat=repeat,
+        ok_codes=(0, 1, 2),
+    )
     if venv is not None:
         peer_runs(results, "sympy", sympy, venv, ["sympy"], repeat)
         peer_runs(results, "monorepo", mono, venv, top_packages(mono), repeat)
@@ -277,13 +449,37 @@ def write_results(results: list[Measurement], rescans: tuple[int, int], repeat: 
     ]
     deptry = find(results, "sympy", "deptry")
     grimp = find(results, "sympy", "grimp")
-    lines.append(verdict(find(results, "caramba", "depmin", "closure ai/ console/ (cold)"), 1.0, "caramba closure, cold"))
-    lines.append(verdict(find(results, "caramba", "depmin", "closure ai/ console/ (warm)"), 0.3, "caramba closure, warm"))
-    lines.append(verdict(find(results, "monorepo", "depmin", "closure ai/ console/ (cold)"), 2.0, "10k-file monorepo agent closure, cold"))
-    lines.append(verdict(find(results, "sympy", "depmin", "audit sympy/ (cold)"), 3 * deptry.median if deptry and deptry.median else None, "sympy whole-repo audit, cold (≤ 3× deptry)"))
-    lines.append(verdict(find(results, "sympy", "depmin", "audit sympy/ (warm)"), 1.5 * grimp.median if grimp and grimp.median else None, "sympy whole-repo audit, warm (≤ 1.5× grimp cold)"))
+    lines.append(
+        verdict(find(results, "caramba", "depmin", "closure ai/ console/ (cold)"), 1.0, "caramba closure, cold")
+    )
+    lines.append(
+        verdict(find(results, "caramba", "depmin", "closure ai/ console/ (warm)"), 0.3, "caramba closure, warm")
+    )
+    lines.append(
+        verdict(
+            find(results, "monorepo", "depmin", "closure ai/ console/ (cold)"),
+            2.0,
+            "10k-file monorepo agent closure, cold",
+        )
+    )
+    lines.append(
+        verdict(
+            find(results, "sympy", "depmin", "audit sympy/ (cold)"),
+            3 * deptry.median if deptry and deptry.median else None,
+            "sympy whole-repo audit, cold (≤ 3× deptry)",
+        )
+    )
+    lines.append(
+        verdict(
+            find(results, "sympy", "depmin", "audit sympy/ (warm)"),
+            1.5 * grimp.median if grimp and grimp.median else None,
+            "sympy whole-repo audit, warm (≤ 1.5× grimp cold)",
+        )
+    )
     cold, after = rescans
-    lines.append(f"| sympy: files scanned again after one file changes | {after} (of {cold}) | 1 | {'met' if after == 1 else '**not met**'} |")
+    lines.append(
+        f"| sympy: files scanned again after one file changes | {after} (of {cold}) | 1 | {'met' if after == 1 else '**not met**'} |"
+    )
     lines += [
         "",
         "## All measurements",
@@ -303,7 +499,9 @@ def write_results(results: list[Measurement], rescans: tuple[int, int], repeat: 
                 reference = find(results, measurement.tree, "depmin", f"{stem} ({state})")
                 if reference and reference.median:
                     ratios[column] = f"{reference.median / measurement.median:.2f}"
-        lines.append(f"| {measurement.tree} | {measurement.tool} | {measurement.case} | {median} | {memory} | {ratios[0]} | {ratios[1]} |")
+        lines.append(
+            f"| {measurement.tree} | {measurement.tool} | {measurement.case} | {median} | {memory} | {ratios[0]} | {ratios[1]} |"
+        )
     lines += [
         "",
         "Notes: pydeps follows one package per run, so on the monorepo it traces `ai` only. pipreqs asks",
@@ -318,7 +516,9 @@ def write_results(results: list[Measurement], rescans: tuple[int, int], repeat: 
         lines += ["", "## Peers that failed", ""]
         lines += [f"- {m.tool} on {m.tree}: {m.failure}" for m in failures]
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
-    (HERE / "results.json").write_text(json.dumps([m.__dict__ | {"median": m.median} for m in results], indent=2) + "\n")
+    (HERE / "results.json").write_text(
+        json.dumps([m.__dict__ | {"median": m.median} for m in results], indent=2) + "\n"
+    )
     print(f"wrote {HERE / 'RESULTS.md'}")
 
 

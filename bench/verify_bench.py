@@ -21,13 +21,17 @@ COST = 2.0
 
 def make_tree(root: Path) -> None:
     (root / "svc").mkdir(parents=True)
-    (root / "pyproject.toml").write_text('[project]\nname = "benchsvc"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "benchsvc"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+    )
     (root / "svc" / "__init__.py").write_text("")
     (root / "svc" / "heavy.py").write_text(f"import time\ntime.sleep({COST})\n")
     for number in range(MODULES):
         (root / "svc" / f"m{number:02}.py").write_text("from svc import heavy\n")
     uv = _uv()
-    subprocess.run([uv, "lock", "--quiet", "--project", str(root)], check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+    subprocess.run(
+        [uv, "lock", "--quiet", "--project", str(root)], check=True, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    )
 
 
 def _uv() -> str:
@@ -47,7 +51,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         root = Path(directory) / "bench"
         make_tree(root)
-        depmin = [sys.executable, "-m", "depmin", "verify", "--root", str(root), "--no-cache", "--python", python, "svc/"]
+        depmin = [
+            sys.executable,
+            "-m",
+            "depmin",
+            "verify",
+            "--root",
+            str(root),
+            "--no-cache",
+            "--python",
+            python,
+            "svc/",
+        ]
         new = timed(depmin)
         venv = Path(directory) / "venv"
         subprocess.run([_uv(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)

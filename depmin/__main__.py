@@ -1,3 +1,3 @@
-from depmin.cli import main
+from depmin.commands import main
 
 main()

@@ -13,18 +13,20 @@ changed within two seconds of it.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import time
 from collections.abc import Callable
-import importlib.util
 from pathlib import Path
+from typing import Any
 
 from depmin import __version__
 from depmin.files import NotRegularFile, read_regular, read_regular_with_stat, write_atomic
 from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
+
 
 def _libcst_stamp() -> str:
     """Which LibCST is installed, without importing it (half a second) or scanning every
@@ -68,7 +70,9 @@ class ScanCache:
             return False
         if self.directory.exists():
             try:
-                return self.directory.is_dir() and not ignore.is_symlink() and ignore.read_text("utf-8").startswith(_MARK)
+                return (
+                    self.directory.is_dir() and not ignore.is_symlink() and ignore.read_text("utf-8").startswith(_MARK)
+                )
             except (OSError, UnicodeDecodeError):
                 return False
         try:
@@ -116,17 +120,27 @@ def decode(text: str) -> ScanResult:
 
 
 def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:
-    return [[r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor, [list(c) for c in r.when]]
-            for r in records]  # fmt: skip
+    return [
+        [r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor, [list(c) for c in r.when]]
+        for r in records
+    ]
 
 
-def _records(rows: list[list[object]]) -> tuple[ImportRecord, ...]:
+def _records(rows: list[list[Any]]) -> tuple[ImportRecord, ...]:
     kinds = {kind.value: kind for kind in Kind}
     return tuple(
-        ImportRecord(str(target), tuple(map(str, names)), int(line), kinds[kind], bool(guarded), int(level),
-                     None if anchor is None else str(anchor), tuple(tuple(c) for c in when))  # type: ignore[arg-type]
+        ImportRecord(
+            str(target),
+            tuple(map(str, names)),
+            int(line),
+            kinds[kind],
+            bool(guarded),
+            int(level),
+            None if anchor is None else str(anchor),
+            tuple(tuple(c) for c in when),
+        )
         for target, names, line, kind, guarded, level, anchor, when in rows
-    )  # fmt: skip
+    )
 
 
 def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
@@ -140,12 +154,14 @@ def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
     }
 
 
-def _from_data(data: dict[str, list[list[object]]]) -> ScanResult:
+def _from_data(data: dict[str, list[list[Any]]]) -> ScanResult:
     records = _records(data["records"])
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
     constants = tuple((str(name), bool(value)) for name, value in data["constants"])
     features = tuple((str(name), int(line)) for name, line in data["features"])
-    return ScanResult(records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]), features)
+    return ScanResult(
+        records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]), features
+    )
 
 
 def _load(path: Path) -> ScanResult | None:
@@ -193,7 +209,7 @@ def scan_files(
     everything else (another branch, another checkout, a touched but unchanged file).
     """
     results: dict[str, ScanResult] = {}
-    pending: list[tuple[str, bytes, str | None]] = []
+    pending: list[tuple[str, bytes, str | None, os.stat_result]] = []
     base = str(root)
     snapshot = None
     if cache is not None and not cache.prepare():
@@ -230,18 +246,18 @@ def scan_files(
         on_scanned(len(results))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     jobs = [(source, str(cache.entry(key)) if cache is not None and key else None) for _, source, key, _ in pending]
+    scanned: list[ScanResult] = []
     if workers > 1 and len(jobs) > 1 and sum(len(source) for source, _ in jobs) >= PARALLEL_MIN_BYTES:
         scanned = _scan_in_processes(jobs, target, workers, on_scanned)
     else:
-        scanned = []
         for source, entry in jobs:
             scanned.append(_scan_and_store(source, target, entry))
             if on_scanned is not None:
                 on_scanned(1)
-    for (path, _, key, status), result in zip(pending, scanned, strict=True):
+    for (path, _, stored, status), result in zip(pending, scanned, strict=True):
         results[path] = result
-        if snapshot is not None and key is not None:
-            snapshot.remember(path, status, key, result)
+        if snapshot is not None and stored is not None:
+            snapshot.remember(path, status, stored, result)
     if snapshot is not None:
         snapshot.save()
     return results

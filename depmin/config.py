@@ -16,17 +16,12 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
+from depmin.errors import ConfigError, is_code
 from depmin.files import NotRegularFile, read_regular, toml_error
 from depmin.model import PLATFORMS, Diagnostic, Platform
 from depmin.safety import is_plain_path
 
 PYPROJECT = "pyproject.toml"
-
-
-class ConfigError(Exception):
-    def __init__(self, diagnostics: list[Diagnostic]) -> None:
-        super().__init__("; ".join(d.render() for d in diagnostics))
-        self.diagnostics = diagnostics
 
 
 @dataclass(frozen=True)
@@ -43,6 +38,7 @@ class TargetConfig:
     hashes: bool = False
     cut: tuple[str, ...] = ()  # import names whose edges this target does not follow
     smoke: str | None = None  # a command verify runs inside the built tree (`python -m svc --help`)
+    ignore: tuple[str, ...] = ()  # diagnostic codes this target silences
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,7 @@ class Config:
     module_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     hidden_imports: tuple[str, ...] = ()
     ignore_imports: tuple[str, ...] = ()  # import names (globs) never followed
+    ignore: tuple[str, ...] = ()  # diagnostic codes silenced everywhere (`ignore = ["DM105"]`)
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
 
 
@@ -64,17 +61,20 @@ class Project:
     pyproject: Mapping[str, Any]
     config: Config
 
-    def lock_path(self, override: str | None = None) -> Path:
-        chosen = override or self.config.lock or "uv.lock"
-        return (Path.cwd() / chosen) if override else self.root / chosen
-
     def target(self, name: str) -> TargetConfig:
         try:
             return self.config.targets[name]
         except KeyError:
             known = ", ".join(sorted(self.config.targets)) or "none defined"
             raise ConfigError(
-                [Diagnostic(PYPROJECT, 0, f"no target named {name!r} in [tool.depmin.targets] (known: {known})")]
+                [
+                    Diagnostic(
+                        PYPROJECT,
+                        0,
+                        f"no target named {name!r} in [tool.depmin.targets] (known: {known})",
+                        code="DM001",
+                    )
+                ]
             ) from None
 
 
@@ -92,14 +92,16 @@ def load_project(root: Path) -> Project:
     except FileNotFoundError:
         return Project(root, {}, Config())
     except NotRegularFile as exc:
-        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {str(exc).split(': ', 1)[-1]}")]) from None
+        raise ConfigError(
+            [Diagnostic(PYPROJECT, 0, f"cannot read: {str(exc).split(': ', 1)[-1]}", code="DM002")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}")]) from None
+        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}", code="DM002")]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line, message = toml_error(exc)
-        raise ConfigError([Diagnostic(PYPROJECT, line, f"invalid TOML: {message}")]) from None
+        raise ConfigError([Diagnostic(PYPROJECT, line, f"invalid TOML: {message}", code="DM002")]) from None
     raw = data.get("tool", {}).get("depmin", {})
     checker = _Checker(text)
     config = checker.config(raw)
@@ -154,12 +156,32 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 _TOP_KEYS = {
-    "python", "platform", "lock", "source-roots", "exclude", "extend-exclude",
-    "module-map", "hidden-imports", "ignore-imports", "targets",
-}  # fmt: skip
+    "python",
+    "platform",
+    "lock",
+    "source-roots",
+    "exclude",
+    "extend-exclude",
+    "module-map",
+    "hidden-imports",
+    "ignore-imports",
+    "ignore",
+    "targets",
+}
 _TARGET_KEYS = {
-    "entries", "data", "forbid", "requirements", "copy-list", "python", "platform", "hidden-imports", "hashes", "cut", "smoke",
-}  # fmt: skip
+    "entries",
+    "data",
+    "forbid",
+    "requirements",
+    "copy-list",
+    "python",
+    "platform",
+    "hidden-imports",
+    "hashes",
+    "cut",
+    "smoke",
+    "ignore",
+}
 
 
 class _Checker:
@@ -194,6 +216,7 @@ class _Checker:
             module_map=self._module_map(raw.get("module-map", {})),
             hidden_imports=tuple(self._strings("tool.depmin.hidden-imports", raw.get("hidden-imports", []))),
             ignore_imports=tuple(self._strings("tool.depmin.ignore-imports", raw.get("ignore-imports", []))),
+            ignore=self._codes("tool.depmin.ignore", raw.get("ignore", [])),
             targets=targets,
         )
 
@@ -225,7 +248,16 @@ class _Checker:
             hashes=hashes,
             cut=tuple(self._strings(f"{key}.cut", table.get("cut", []))),
             smoke=self._string(f"{key}.smoke", table.get("smoke")),
+            ignore=self._codes(f"{key}.ignore", table.get("ignore", [])),
         )
+
+    def _codes(self, key: str, value: Any) -> tuple[str, ...]:
+        """Diagnostic codes to silence (`ignore = ["DM105"]`), as ruff's `ignore` names rules."""
+        codes = self._strings(key, value)
+        unknown = [c for c in codes if not is_code(c)]
+        if unknown:
+            self._problem(key, f"unknown diagnostic code {unknown[0]!r} (codes look like DM101; see `depmin codes`)")
+        return tuple(c for c in codes if is_code(c))
 
     def _source_roots(self, raw: Any) -> tuple[SourceRoot, ...]:
         key = "tool.depmin.source-roots"
@@ -258,7 +290,7 @@ class _Checker:
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or not names:
                 self._problem(f"{key}.{module}", "must be a distribution name or a list of them")
                 continue
-            mapping[module] = tuple(canonicalize_name(n) for n in names)
+            mapping[module] = tuple(str(canonicalize_name(n)) for n in names)
         return mapping
 
     def _python(self, key: str, value: Any) -> str | None:
@@ -292,7 +324,9 @@ class _Checker:
 
     def inside(self, key: str, value: str, root: Path, *, output: bool = False) -> None:
         if not is_plain_path(value.rstrip("/") or "."):
-            self._problem(key, f"{value!r} holds characters depmin cannot write safely (quotes, $, globs, control characters)")
+            self._problem(
+                key, f"{value!r} holds characters depmin cannot write safely (quotes, $, globs, control characters)"
+            )
             return
         if Path(value).is_absolute():
             self._problem(key, f"{value!r} must be relative to the project root")
@@ -314,14 +348,18 @@ class _Checker:
                 or ".git" in relative.parts
                 or resolved.is_dir()
             ):
-                self._problem(key, f"{value!r} is not a file depmin may write (it is the lock, a project or source file, or a directory)")
+                self._problem(
+                    key,
+                    f"{value!r} is not a file depmin may write "
+                    "(it is the lock, a project or source file, or a directory)",
+                )
 
     def _unknown(self, key: str, table: dict[str, Any], allowed: set[str]) -> None:
         for name in sorted(set(table) - allowed):
             self._problem(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
     def _problem(self, key: str, message: str) -> None:
-        self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}"))
+        self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}", code="DM002"))
 
     def _line_of(self, dotted: str) -> int:
         """Best-effort line of a key: the last component after its table header. Linear overall:

@@ -34,20 +34,30 @@ def copy_paths(
     problems = []
     for item in data:
         cleaned = item.strip().removeprefix("./")
-        path = root / cleaned
-        if path.is_dir():
+        data_path = root / cleaned
+        if data_path.is_dir():
             copies.append(CopyPath(cleaned.rstrip("/") + "/", cleaned.rstrip("/") + "/"))
-        elif path.is_file():
+        elif data_path.is_file():
             copies.append(CopyPath(cleaned, cleaned))
         else:
-            problems.append(Diagnostic(cleaned, 0, "data path does not exist"))
+            problems.append(Diagnostic(cleaned, 0, "data path does not exist", code="DM303"))
     unique = {c.source: c for c in copies}
     return [unique[s] for s in sorted(unique)], problems
 
 
 _NOT_DATA = (".py", ".pyc", ".pyo")
-_PROJECT_FILES = frozenset({"__pycache__", "pyproject.toml", "uv.lock", "setup.py", "setup.cfg", "MANIFEST.in",
-                            "node_modules", "site-packages"})  # fmt: skip
+_PROJECT_FILES = frozenset(
+    {
+        "__pycache__",
+        "pyproject.toml",
+        "uv.lock",
+        "setup.py",
+        "setup.cfg",
+        "MANIFEST.in",
+        "node_modules",
+        "site-packages",
+    }
+)
 
 
 def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], excludes: Iterable[str]) -> list[str]:
@@ -63,9 +73,9 @@ def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], exclude
             continue  # the repository root as a package (package-dir "."): not a wheel's package data
         stack = [root / directory]
         while stack:
-            directory = stack.pop()
+            folder = stack.pop()
             try:
-                entries = sorted(directory.iterdir())
+                entries = sorted(folder.iterdir())
             except OSError:
                 continue
             for entry in entries:
@@ -117,7 +127,9 @@ def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:
     sample = source if not source.endswith("/") else next(p for p in sorted(wanted) if p.startswith(source))
     if sample not in index.names_by_path:  # package data: placed as the package's modules are
         directory = sample.rpartition("/")[0]
-        modules = [p for p in wanted if p in index.names_by_path and (directory + "/").startswith(p.rpartition("/")[0] + "/")]
+        modules = [
+            p for p in wanted if p in index.names_by_path and (directory + "/").startswith(p.rpartition("/")[0] + "/")
+        ]
         sample = max(modules, key=lambda p: (p.count("/"), p), default=sample)
     names = index.names_by_path.get(sample)
     if not names:

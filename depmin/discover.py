@@ -48,9 +48,6 @@ class ModuleIndex:
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     shadowed: Mapping[str, str] = field(default_factory=dict)  # file hidden by an earlier root → its module
 
-    def is_first_party(self, name: str) -> bool:
-        return name in self.modules or name in self.namespaces
-
     def modules_under(self, directory: str) -> list[str]:
         prefix = directory.rstrip("/") + "/" if directory.strip("/") else ""
         return sorted(
@@ -93,6 +90,7 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
                         f"module {name} is also provided by {existing.path} (source root "
                         f"{existing.root.display()}), which comes first on sys.path; this file is shadowed",
                         Severity.WARNING,
+                        "DM302",
                     )
                 )
                 shadowed[path] = name
@@ -157,7 +155,9 @@ class _Walker:
         try:
             entries = sorted(os.scandir(absolute), key=lambda e: e.name)
         except OSError as exc:
-            self.diagnostics.append(Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING))
+            self.diagnostics.append(
+                Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING, "DM302")
+            )
             return []
         if directory:
             yield directory, True
@@ -175,7 +175,7 @@ class _Walker:
             if path in self.other_roots or not self._is_dir(entry, path):
                 continue
             if entry.is_symlink() and Path(entry.path).resolve() in self._seen_dirs:
-                self.diagnostics.append(Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING))
+                self.diagnostics.append(Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING, "DM302"))
                 continue
             if (Path(entry.path) / "pyvenv.cfg").exists() or (Path(entry.path) / "pyproject.toml").exists():
                 continue  # a virtual environment, or a separate project (a workspace member is its own root)
@@ -208,6 +208,7 @@ class _Walker:
                 0,
                 "symlink points outside the repository; not followed",
                 Severity.WARNING,
+                "DM302",
             )
         )
         return False
@@ -225,7 +226,10 @@ def is_excluded(path: str, patterns: Iterable[str]) -> bool:
 @lru_cache(maxsize=64)
 def _exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """One compiled regular expression per kind of pattern, built once per pattern set."""
-    anywhere_dirs, anywhere, anchored_dirs, anchored = [], [], [], []
+    anywhere_dirs: list[str] = []
+    anywhere: list[str] = []
+    anchored_dirs: list[str] = []
+    anchored: list[str] = []
     for pattern in patterns:
         directory_only = pattern.endswith("/")
         bare = pattern.rstrip("/")

@@ -28,7 +28,9 @@ def dist_info_files(distribution: LocalDistribution) -> dict[str, str]:
     for group, name, value in distribution.entry_points:
         groups.setdefault(group, []).append(f"{name} = {value}")
     if groups:
-        files["entry_points.txt"] = "".join(f"[{group}]\n" + "\n".join(lines) + "\n\n" for group, lines in sorted(groups.items()))
+        files["entry_points.txt"] = "".join(
+            f"[{group}]\n" + "\n".join(lines) + "\n\n" for group, lines in sorted(groups.items())
+        )
     return files
 
 
@@ -40,8 +42,5 @@ def script_files(distribution: LocalDistribution, python: str) -> dict[str, str]
         if group in ("console_scripts", "gui_scripts"):
             module, _, attribute = value.partition(":")
             call = attribute or "main"
-            scripts[name] = (
-                f"#!{python}\nimport sys\nfrom {module} import {call.split('.')[0]}\n"
-                f"sys.exit({call}())\n"
-            )
+            scripts[name] = f"#!{python}\nimport sys\nfrom {module} import {call.split('.')[0]}\nsys.exit({call}())\n"
     return scripts

@@ -104,6 +104,7 @@ def resolves_inside(root: Path, path: Path) -> bool:
         return False
     return resolved == real_root or real_root in resolved.parents
 
+
 class PartialWrite(OSError):
     """Some outputs were replaced before a failure: `written` says exactly which."""
 

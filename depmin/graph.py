@@ -12,14 +12,14 @@ traversals are checked against.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from depmin.model import Kind, Via
+from depmin.model import Kind, Reach, Via, reach_of
 
 ROOT = "<entries>"
-ViaFilter = Callable[[Via], bool]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -32,29 +32,13 @@ class UnresolvedNode:
     name: str  # the import name
     reason: str  # why nothing provides it (empty: no locked distribution does)
     candidates: tuple[str, ...] = ()  # for an ambiguity: the locked distributions
+    first_party: bool = False  # a first-party name that no first-party module provides
 
 
-def is_required(via: Via) -> bool:
-    return via.kind is not Kind.TYPE_CHECKING and not via.guarded
-
-
-def is_runtime(via: Via) -> bool:
-    return via.kind is not Kind.TYPE_CHECKING
-
-
-def any_via(via: Via) -> bool:
-    return True
-
-
-# The three filters every analysis walks, as bits: each edge keeps the union of its vias' bits,
-# so a traversal tests one integer per edge instead of every via.
-_REQUIRED, _RUNTIME, _ANY = 1, 2, 4
-
-
-def _bits(via: Via) -> int:
-    if via.kind is Kind.TYPE_CHECKING:
-        return _ANY
-    return _ANY | _RUNTIME | (0 if via.guarded else _REQUIRED)
+# Each edge keeps the union of its vias' reach bits, so a traversal at one reach tests one
+# integer per edge instead of every via.
+_BITS = {Reach.REQUIRED: 1, Reach.OPTIONAL: 2, Reach.TYPE_ONLY: 4}
+_ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 4}
 
 
 class ImportGraph:
@@ -83,7 +67,7 @@ class ImportGraph:
         else:
             vias.append(via)
         key = (source, target)
-        self._edge_bits[key] = self._edge_bits.get(key, 0) | _bits(via)
+        self._edge_bits[key] = self._edge_bits.get(key, 0) | _BITS[reach_of(via)]
 
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._successors[source][target])
@@ -99,72 +83,66 @@ class ImportGraph:
             for target, vias in targets.items():
                 yield source, target, list(vias)
 
-    def _followed(self, source: Hashable, follow: ViaFilter) -> Iterator[Hashable]:
-        bit = _FILTER_BITS.get(follow)
-        if bit is not None:
-            bits = self._edge_bits
-            return (target for target in self._successors.get(source, {}) if bits[(source, target)] & bit)
-        return (t for t, vias in self._successors.get(source, {}).items() if any(follow(v) for v in vias))
+    def _followed(self, source: Hashable, reach: Reach) -> Iterator[Hashable]:
+        admitted, bits = _ADMITTED[reach], self._edge_bits
+        return (target for target in self._successors.get(source, {}) if bits[(source, target)] & admitted)
 
-    def _search(self, follow: ViaFilter) -> dict[Hashable, Hashable]:
+    def _search(self, reach: Reach) -> dict[Hashable, Hashable]:
         """Breadth-first from the root: every reachable node → the node it was first reached from."""
         parents: dict[Hashable, Hashable] = {ROOT: ROOT}
-        queue = deque([ROOT])
+        queue: deque[Hashable] = deque([ROOT])
         while queue:
             node = queue.popleft()
-            for target in self._followed(node, follow):
+            for target in self._followed(node, reach):
                 if target not in parents:
                     parents[target] = node
                     queue.append(target)
         return parents
 
-    def reachable(self, follow: ViaFilter) -> set[Hashable]:
-        """Everything reachable from the entries through edges having a via that `follow` accepts."""
-        return set(self._search(follow)) - {ROOT}
+    def reachable(self, reach: Reach) -> set[Hashable]:
+        """Everything reachable from the entries through edges having a via that `reach` admits."""
+        return set(self._search(reach)) - {ROOT}
 
     def layers(self) -> Layers:
-        required = self.reachable(is_required)
-        runtime = self.reachable(is_runtime)
-        everything = self.reachable(any_via)
+        required = self.reachable(Reach.REQUIRED)
+        runtime = self.reachable(Reach.OPTIONAL)
+        everything = self.reachable(Reach.TYPE_ONLY)
         return Layers(
             required=frozenset(required),
             optional=frozenset(runtime - required),
             type_only=frozenset(everything - runtime),
         )
 
-    def shortest_chain(self, node: Hashable, follow: ViaFilter) -> list[Via] | None:
+    def shortest_chain(self, node: Hashable, reach: Reach) -> list[Via] | None:
         """The hops of a shortest import chain from an entry to `node`, or None."""
-        parents = self._search(follow)
+        parents = self._search(reach)
         if node not in parents or node == ROOT:
             return None
         path = [node]
         while path[-1] != ROOT:
             path.append(parents[path[-1]])
         path.reverse()
-        return self._hops(path, follow)
+        return self._hops(path, reach)
 
-    def chains_per_importer(self, node: Hashable, follow: ViaFilter) -> list[list[Via]]:
+    def chains_per_importer(self, node: Hashable, reach: Reach) -> list[list[Via]]:
         """One shortest chain for every distinct place that imports `node` directly."""
         chains = []
         for importer in sorted(self.predecessors(node), key=str):
             if importer == ROOT:
                 continue
-            lead = [] if importer in self._successors[ROOT] else self.shortest_chain(importer, follow)
+            lead = [] if importer in self._successors[ROOT] else self.shortest_chain(importer, reach)
             if lead is None:
                 continue
-            for via in sorted((v for v in self.vias(importer, node) if follow(v)), key=_via_order):
+            for via in sorted((v for v in self.vias(importer, node) if reach.admits(v)), key=_via_order):
                 chains.append([*lead, via])
         return sorted(chains, key=lambda chain: (len(chain), [(v.file, v.line) for v in chain]))
 
-    def _hops(self, path: list[Hashable], follow: ViaFilter) -> list[Via]:
+    def _hops(self, path: list[Hashable], reach: Reach) -> list[Via]:
         hops = []
-        for source, target in zip(path[1:-1], path[2:], strict=False):
-            vias = [v for v in self._successors[source][target] if follow(v)]
+        for source, target in itertools.pairwise(path[1:]):
+            vias = [v for v in self._successors[source][target] if reach.admits(v)]
             hops.append(min(vias, key=_via_order))
         return hops
-
-
-_FILTER_BITS: dict[ViaFilter, int] = {is_required: _REQUIRED, is_runtime: _RUNTIME, any_via: _ANY}
 
 
 def _via_order(via: Via) -> tuple[int, str, int]:
@@ -182,3 +160,10 @@ class Layers:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "runtime", self.required | self.optional)
+
+    def of(self, node: Hashable) -> Reach:
+        if node in self.required:
+            return Reach.REQUIRED
+        if node in self.optional:
+            return Reach.OPTIONAL
+        return Reach.TYPE_ONLY if node in self.type_only else Reach.UNREACHABLE

@@ -16,9 +16,14 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depmin.copyplan import planned_files
 from depmin.model import Closure
+from depmin.verify import SmokeOutcome, VerifyError, VerifyRequest, VerifyResult, importable, outcomes_of
+
+if TYPE_CHECKING:
+    from depmin.analysis import Analysis
 
 ENGINES = ("docker", "podman", "buildah")
 
@@ -33,14 +38,15 @@ for name in modules:
         outcome = {"module": name, "ok": True}
     except BaseException as exc:
         text = str(exc)
-        outcome = {"module": name, "ok": False, "type": type(exc).__name__, "message": text.splitlines()[0] if text else "",
+        outcome = {"module": name, "ok": False, "type": type(exc).__name__,
+                   "message": text.splitlines()[0] if text else "",
                    "missing": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
                    "filename": getattr(exc, "filename", None)}
     print(nonce + json.dumps(outcome), flush=True)
 """
 
 
-class ImageError(Exception):
+class ImageError(VerifyError):
     """The engine is missing or the image could not be built (uv's or the engine's telling line)."""
 
 
@@ -61,7 +67,9 @@ def find_engine(requested: str | None) -> str:
     raise ImageError(f"no container engine found ({wanted}); install one (Debian: apt-get install buildah)")
 
 
-def build_context(root: Path, closure: Closure, excludes: tuple[str, ...], files: dict[str, str], directory: Path) -> Path:
+def build_context(
+    root: Path, closure: Closure, excludes: tuple[str, ...], files: dict[str, str], directory: Path
+) -> Path:
     """The COPY sources at their repository paths, plus the generated files (Dockerfile, requirements)."""
     context = directory / "context"
     for source, _ in planned_files(root, closure, excludes):
@@ -75,8 +83,16 @@ def build_context(root: Path, closure: Closure, excludes: tuple[str, ...], files
     return context
 
 
-def run_in_image(engine: str, context: Path, dockerfile: str, ignore: str, modules: Iterable[str], smoke: str | None,
-                 timeout: float, log: Callable[[str], None]) -> ImageRun:  # fmt: skip
+def run_in_image(
+    engine: str,
+    context: Path,
+    dockerfile: str,
+    ignore: str,
+    modules: Iterable[str],
+    smoke: str | None,
+    timeout: float,
+    log: Callable[[str], None],
+) -> ImageRun:
     tag = f"localhost/depmin-verify:{secrets.token_hex(6)}"
     dockerfile_path, ignore_path = context / "Dockerfile", context / ".dockerignore"
     dockerfile_path.write_text(dockerfile, "utf-8")
@@ -95,7 +111,7 @@ def run_in_image(engine: str, context: Path, dockerfile: str, ignore: str, modul
     try:
         nonce = secrets.token_hex(8)
         output = _run(engine, tag, ["python", "-c", _CHECK, nonce, json.dumps(list(modules))], timeout * 10)
-        results = tuple(json.loads(line[len(nonce):]) for line in output[1].splitlines() if line.startswith(nonce))
+        results = tuple(json.loads(line[len(nonce) :]) for line in output[1].splitlines() if line.startswith(nonce))
         smoke_ok, smoke_output = None, ""
         if smoke:
             import shlex
@@ -110,15 +126,23 @@ def run_in_image(engine: str, context: Path, dockerfile: str, ignore: str, modul
 def _run(engine: str, tag: str, command: list[str], timeout: float) -> tuple[int, str]:
     try:
         if engine == "buildah":
-            container = subprocess.run(["buildah", "from", tag], capture_output=True, text=True, check=True).stdout.strip()
+            container = subprocess.run(
+                ["buildah", "from", tag], capture_output=True, text=True, check=True
+            ).stdout.strip()
             try:
-                completed = subprocess.run(["buildah", "run", "--isolation", "chroot", container, "--", *command],
-                                           capture_output=True, text=True, timeout=timeout, check=False)  # fmt: skip
+                completed = subprocess.run(
+                    ["buildah", "run", "--isolation", "chroot", container, "--", *command],
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    check=False,
+                )
             finally:
                 subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
         else:
-            completed = subprocess.run([engine, "run", "--rm", tag, *command], capture_output=True, text=True,
-                                       timeout=timeout, check=False)  # fmt: skip
+            completed = subprocess.run(
+                [engine, "run", "--rm", tag, *command], capture_output=True, text=True, timeout=timeout, check=False
+            )
     except subprocess.TimeoutExpired:
         return 124, f"timed out after {timeout:g} s"
     return completed.returncode, completed.stdout + completed.stderr
@@ -131,3 +155,41 @@ def _remove(engine: str, tag: str) -> None:
 
 def temporary_directory() -> Path:
     return Path(tempfile.mkdtemp(prefix="depmin-image-"))
+
+
+def default_base(engine: str, python: str) -> str:
+    """The base image made by scripts/make_base_image.sh when buildah holds it, else python:X.Y-slim."""
+    local = f"localhost/depmin-python:{python}"
+    if engine == "buildah":
+        inspected = subprocess.run(["buildah", "inspect", "--type", "image", local], capture_output=True, check=False)
+        if inspected.returncode == 0:
+            return local
+    return f"python:{python}-slim"
+
+
+def verify_image(
+    analysis: Analysis,
+    request: VerifyRequest,
+    engine: str,
+    base: str,
+    dockerfile: str,
+    ignore: str,
+    log: Callable[[str], None],
+) -> VerifyResult:
+    """Build `dockerfile` from a context of exactly the closure's files, then import every module
+    and run the smoke command inside the image."""
+    closure = analysis.closure
+    directory = temporary_directory()
+    try:
+        context = build_context(
+            request.root, closure, request.excludes, {"requirements.txt": request.requirements}, directory
+        )
+        run = run_in_image(
+            engine, context, dockerfile, ignore, importable(closure), request.smoke, request.timeout, log
+        )
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    outcomes = outcomes_of(analysis, run.results)
+    smoked = SmokeOutcome(request.smoke, bool(run.smoke_ok), run.smoke_output) if request.smoke else None
+    installed = tuple(p.name for p in closure.pinned)
+    return VerifyResult(Path(f"{engine}:{run.tag}"), installed, outcomes, smoked, image=(engine, base))

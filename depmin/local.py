@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from depmin.discover import SourceRoot
 from depmin.files import read_toml
-from depmin.lock import LockFile
+from depmin.lock import LockedPackage, LockFile
 from depmin.model import Diagnostic, LocalDistribution, Severity
 from depmin.safety import is_version
 
@@ -53,8 +54,8 @@ def local_distributions(
     """The local distributions (project, workspace members, directory dependencies) that own a
     closure file: the deepest local path holding it. Virtual members are left out: uv installs
     no metadata for them either."""
-    project = root_pyproject.get("project", {})
-    root_name = canonicalize_name(str(project.get("name", ""))) if isinstance(project, dict) else ""
+    root_table = root_pyproject.get("project", {})
+    root_name = canonicalize_name(str(root_table.get("name", ""))) if isinstance(root_table, dict) else ""
     owners = sorted(
         (path, package)
         for package in lock.local_packages
@@ -63,7 +64,7 @@ def local_distributions(
         # the lock's root package is this project only if the names agree (a borrowed lock is not)
         if path not in ("", ".") or package.name == root_name
     )
-    owned: dict[str, object] = {}
+    owned: dict[str, tuple[str, LockedPackage]] = {}
     for file in files:
         best = None
         for path, package in owners:
@@ -74,20 +75,33 @@ def local_distributions(
             owned[best[1].name] = best
     found, problems = [], []
     for name in sorted(owned):
-        path, package = owned[name]  # type: ignore[misc]
+        path, package = owned[name]
         pyproject = root_pyproject if path in ("", ".") else read_toml(repository / path / "pyproject.toml")
-        project = pyproject.get("project", {}) if isinstance(pyproject.get("project"), dict) else {}
-        version = package.version or str(project.get("version") or "0")  # type: ignore[union-attr]
+        table = pyproject.get("project")
+        project: dict[str, Any] = table if isinstance(table, dict) else {}
+        version = package.version or str(project.get("version") or "0")
         if not is_version(version):
-            problems.append(Diagnostic("pyproject.toml", 0, f"{name}: version {version!r} is not PEP 440; its metadata says 0",
-                                       Severity.WARNING))  # fmt: skip
+            problems.append(
+                Diagnostic(
+                    "pyproject.toml",
+                    0,
+                    f"{name}: version {version!r} is not PEP 440; its metadata says 0",
+                    Severity.WARNING,
+                    "DM403",
+                )
+            )
             version = "0"
-        points, bad = _entry_points(project)  # type: ignore[arg-type]
+        points, bad = _entry_points(project)
         problems += [
-            Diagnostic(f"{path}/pyproject.toml".lstrip("./") if path not in ("", ".") else "pyproject.toml", 0,
-                       f"entry point {entry!r} cannot be written into the image's metadata; left out", Severity.WARNING)
+            Diagnostic(
+                f"{path}/pyproject.toml".lstrip("./") if path not in ("", ".") else "pyproject.toml",
+                0,
+                f"entry point {entry!r} cannot be written into the image's metadata; left out",
+                Severity.WARNING,
+                "DM403",
+            )
             for entry in bad
-        ]  # fmt: skip
+        ]
         found.append(LocalDistribution(package.name, version, points))
     return tuple(found), problems
 
@@ -105,14 +119,21 @@ def _entry_points(project: Mapping[str, object]) -> tuple[tuple[tuple[str, str, 
         if not isinstance(table, dict):
             continue
         for name, value in table.items():
-            if isinstance(value, str) and _GROUP.match(group) and _ENTRY_NAME.match(name) and _ENTRY_VALUE.match(value.strip()):
+            if (
+                isinstance(value, str)
+                and _GROUP.match(group)
+                and _ENTRY_NAME.match(name)
+                and _ENTRY_VALUE.match(value.strip())
+            ):
                 points.append((group, name, value.strip()))
             else:
                 bad.append(f"{group}.{name}")
     return tuple(sorted(points)), bad
 
 
-def local_pyprojects(repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]) -> list[Mapping[str, object]]:
+def local_pyprojects(
+    repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]
+) -> list[Mapping[str, object]]:
     """The project's pyproject.toml and those of its workspace members and directory dependencies."""
     pyprojects = [root_pyproject]
     for package in lock.local_packages:
@@ -122,7 +143,9 @@ def local_pyprojects(repository: Path, lock: LockFile, root_pyproject: Mapping[s
     return pyprojects
 
 
-def project_entry_points(repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]) -> dict[str, tuple[str, ...]]:
+def project_entry_points(
+    repository: Path, lock: LockFile, root_pyproject: Mapping[str, object]
+) -> dict[str, tuple[str, ...]]:
     """Entry-point group → the "module:attr" values the project and its local packages register."""
     groups: dict[str, list[str]] = {}
     for pyproject in local_pyprojects(repository, lock, root_pyproject):

@@ -11,12 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from depmin.errors import LockError
 from depmin.files import NotRegularFile, read_regular, toml_error
 from depmin.model import PYPI, Diagnostic, Pin, Severity, Target
 from depmin.safety import breaks_line, is_distribution_name, is_hash, is_version
@@ -24,14 +26,6 @@ from depmin.safety import breaks_line, is_distribution_name, is_hash, is_version
 MEMBER_SOURCES = frozenset({"editable", "virtual"})
 # A directory in the repository, whether or not it is a workspace member (`path = "vendor/x"`).
 LOCAL_SOURCES = frozenset({"editable", "virtual", "directory"})
-
-
-class LockError(Exception):
-    """uv.lock is missing or unreadable; carries the place for a one-line message."""
-
-    def __init__(self, path: str, line: int, message: str) -> None:
-        super().__init__(message)
-        self.diagnostic = Diagnostic(path, line, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +84,7 @@ class LockFile:
     @cached_property
     def member_packages(self) -> tuple[LockedPackage, ...]:
         members = set(self.members)
-        return tuple(
-            p for p in self.packages if p.name in members or (not members and p.source_kind in MEMBER_SOURCES)
-        )
+        return tuple(p for p in self.packages if p.name in members or (not members and p.source_kind in MEMBER_SOURCES))
 
     @cached_property
     def _member_names(self) -> frozenset[str]:
@@ -154,11 +146,17 @@ def parse_lock(content: bytes, display: str) -> LockFile:
             raise LockError(display, line, f"malformed uv.lock: unexpected package entry ({exc})") from None
     manifest = data.get("manifest", {})
     raw_members = manifest.get("members", []) if isinstance(manifest, dict) else None
-    if not isinstance(raw_members, list) or not all(isinstance(m, str) and is_distribution_name(m) for m in raw_members):
-        raise LockError(display, _line_of(text, "members"), "malformed uv.lock: manifest.members must be a list of names")
+    if not isinstance(raw_members, list) or not all(
+        isinstance(m, str) and is_distribution_name(m) for m in raw_members
+    ):
+        raise LockError(
+            display, _line_of(text, "members"), "malformed uv.lock: manifest.members must be a list of names"
+        )
     requires_python = data.get("requires-python", "")
     if not isinstance(requires_python, str) or breaks_line(requires_python):
-        raise LockError(display, _line_of(text, "requires-python"), "malformed uv.lock: requires-python must be a string")
+        raise LockError(
+            display, _line_of(text, "requires-python"), "malformed uv.lock: requires-python must be a string"
+        )
     members = tuple(canonicalize_name(m) for m in raw_members)
     return _lock_file(display, requires_python, tuple(packages), members)
 
@@ -197,7 +195,10 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
         "members": list(lock.members),
         "packages": [
             [
-                p.name, p.version, p.source_kind, p.source_path,
+                p.name,
+                p.version,
+                p.source_kind,
+                p.source_path,
                 [_dependency_data(d) for d in p.dependencies],
                 {extra: [_dependency_data(d) for d in deps] for extra, deps in p.optional_dependencies.items()},
                 list(p.resolution_markers),
@@ -208,10 +209,10 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
             ]
             for p in lock.packages
         ],
-    }  # fmt: skip
+    }
 
 
-def lock_from_data(data: Mapping[str, object], display: str) -> LockFile:
+def lock_from_data(data: Mapping[str, Any], display: str) -> LockFile:
     packages = tuple(
         LockedPackage(
             name=name,
@@ -219,23 +220,27 @@ def lock_from_data(data: Mapping[str, object], display: str) -> LockFile:
             source_kind=kind,
             source_path=path,
             dependencies=tuple(Dependency(n, v, tuple(e), m) for n, v, e, m in dependencies),
-            optional_dependencies={x: tuple(Dependency(n, v, tuple(e), m) for n, v, e, m in d) for x, d in optional.items()},
+            optional_dependencies={
+                x: tuple(Dependency(n, v, tuple(e), m) for n, v, e, m in d) for x, d in optional.items()
+            },
             resolution_markers=tuple(markers),
             wheels=tuple(Artifact(*wheel) for wheel in wheels),
             sdist=Artifact(*sdist) if sdist else None,
             requires_dist=tuple(Declared(n, tuple(e), spec, m) for n, e, spec, m in requires),
             source_url=url,
         )
-        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires, url in data["packages"]  # type: ignore[union-attr]
+        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires, url in data["packages"]
     )
-    return _lock_file(display, str(data["requires_python"]), packages, tuple(data["members"]))  # type: ignore[arg-type]
+    return _lock_file(display, str(data["requires_python"]), packages, tuple(data["members"]))
 
 
 def _dependency_data(dependency: Dependency) -> list[object]:
     return [dependency.name, dependency.version, list(dependency.extras), dependency.marker]
 
 
-def _lock_file(display: str, requires_python: str, packages: tuple[LockedPackage, ...], members: tuple[str, ...]) -> LockFile:
+def _lock_file(
+    display: str, requires_python: str, packages: tuple[LockedPackage, ...], members: tuple[str, ...]
+) -> LockFile:
     by_name: dict[str, list[LockedPackage]] = {}
     for package in packages:
         by_name.setdefault(package.name, []).append(package)
@@ -259,7 +264,7 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
     if kind not in _SOURCE_KINDS or (location is not None and breaks_line(location)):
         raise _Invalid(f"package {name}: unknown source {kind!r}")
     version = raw.get("version", "")
-    if not isinstance(version, str) or (version or kind not in MEMBER_SOURCES) and not is_version(version):
+    if not isinstance(version, str) or ((version or kind not in MEMBER_SOURCES) and not is_version(version)):
         raise _Invalid(f"package {name}: invalid version {version!r} (not PEP 440)")
     optional = raw.get("optional-dependencies", {})
     if not isinstance(optional, dict):
@@ -393,7 +398,6 @@ def _by_name(declared: Iterable[Declared]) -> dict[str, list[str]]:
     return {name: sorted(values) for name, values in found.items()}
 
 
-
 def _dependency(raw: Mapping[str, object], package: str) -> Dependency:
     extras = raw.get("extra", [])
     if not isinstance(extras, list):
@@ -514,7 +518,12 @@ def pinned_closure(
         package = select(lock, dependency.name, dependency.version, target)
         if package is None:
             diagnostics.append(
-                Diagnostic(lock.path, 0, f"{parent or 'the project'} depends on {dependency.name}, which uv.lock does not hold")
+                Diagnostic(
+                    lock.path,
+                    0,
+                    f"{parent or 'the project'} depends on {dependency.name}, which uv.lock does not hold",
+                    code="DM402",
+                )
             )
             return
         if lock.is_local(package.name):
@@ -541,6 +550,7 @@ def pinned_closure(
                     f"{name} is imported, but the project installs it only where {markers}; "
                     f"not pinned for {target.platform.name}, Python {target.python_version}",
                     Severity.WARNING,
+                    "DM402",
                 )
             )
             continue
@@ -552,7 +562,13 @@ def pinned_closure(
         for extra in extras:
             if extra and extra not in package.optional_dependencies:
                 diagnostics.append(
-                    Diagnostic(lock.path, 0, f"{package.name} {package.version} has no extra [{extra}] in uv.lock", Severity.WARNING)
+                    Diagnostic(
+                        lock.path,
+                        0,
+                        f"{package.name} {package.version} has no extra [{extra}] in uv.lock",
+                        Severity.WARNING,
+                        "DM402",
+                    )
                 )
             for dependency in package.optional_dependencies.get(extra, ()):
                 reach(dependency, package.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -48,18 +49,26 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class Diagnostic:
-    """A problem tied to a place: printed as `path:line: message`."""
+    """A problem tied to a place: printed as `path:line: message [DM101]`.
+
+    `code` is stable (depmin.errors.CODES): tests, `ignore` and CI annotations name it;
+    the wording may change.
+    """
 
     path: str  # root-relative, '/'-separated; "" when the problem has no file
     line: int  # 0 when the problem has no line
     message: str
     severity: Severity = Severity.ERROR
+    code: str = "DM000"
 
     def render(self) -> str:
         where = self.path or "depmin"
         if self.line:
             where = f"{where}:{self.line}"
-        return f"{where}: {self.severity.value}: {self.message}"
+        return f"{where}: {self.severity.value}: {self.message} [{self.code}]"
+
+    def as_warning(self) -> Diagnostic:
+        return Diagnostic(self.path, self.line, self.message, Severity.WARNING, self.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,30 @@ class Via(NamedTuple):
     kind: Kind
     guarded: bool = False
     statement: str = ""  # the import as a one-line statement, for explanations
+
+
+class Reach(enum.StrEnum):
+    """How firmly the entries commit to a node or an import: the one vocabulary of graph
+    layers, explanations, audits and closures. Ordered: each admits the ones before it."""
+
+    REQUIRED = "required"  # unguarded run-time imports: the image must install it
+    OPTIONAL = "optional"  # at run time only through a guarded import: not installed
+    TYPE_ONLY = "type_only"  # only under TYPE_CHECKING: never runs
+    UNREACHABLE = "unreachable"
+
+    def admits(self, via: Via) -> bool:
+        """Whether a walk at this reach follows the import `via`."""
+        return _RANK[reach_of(via)] <= _RANK[self]
+
+
+def reach_of(via: Via) -> Reach:
+    if via.kind is Kind.TYPE_CHECKING:
+        return Reach.TYPE_ONLY
+    return Reach.OPTIONAL if via.guarded else Reach.REQUIRED
+
+
+_RANK = {Reach.REQUIRED: 0, Reach.OPTIONAL: 1, Reach.TYPE_ONLY: 2, Reach.UNREACHABLE: 3}
+ViaFilter = Callable[[Via], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +220,7 @@ class Closure:
     copy: tuple[CopyPath, ...]
     direct: tuple[Requirement, ...]
     optional: tuple[Requirement, ...]
-    type_checking: tuple[Requirement, ...]
+    type_only: tuple[Requirement, ...]
     pinned: tuple[Pin, ...]
     source_roots: tuple[str, ...] = ()
     package_data: tuple[str, ...] = ()  # non-Python files inside the closure's packages

@@ -11,15 +11,32 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from depmin.copyplan import planned_files
 from depmin.files import SOURCE_SIZE_LIMIT, read_regular
 from depmin.lock import Artifact, LockedPackage, LockFile, declared_extras, marker_holds, pinned_closure, select
 from depmin.model import Pin, Target
 
-_SKIPPED_DIRECTORIES = frozenset({".git", ".venv", "venv", "__pycache__", ".depmin_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules"})
+if TYPE_CHECKING:
+    from depmin.analysis import Analysis
+
+_SKIPPED_DIRECTORIES = frozenset(
+    {
+        ".git",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".depmin_cache",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "node_modules",
+    }
+)
 
 
 @cache
@@ -107,15 +124,11 @@ def count_sources(paths: Iterable[Path]) -> SourceCount:
 
 def repository_files(root: Path) -> list[Path]:
     """What `COPY . .` copies, less what no sane .dockerignore lets through (.git, venvs, caches)."""
-    found = []
+    found: list[Path] = []
     for directory, subdirectories, names in os.walk(root):
         subdirectories[:] = sorted(d for d in subdirectories if d not in _SKIPPED_DIRECTORIES)
         found.extend(Path(directory) / name for name in sorted(names) if not name.endswith(".pyc"))
     return found
-
-
-def copied_files(tree_files: Iterable[str], tree: Path) -> list[Path]:
-    return [tree / relative for relative in tree_files]
 
 
 @dataclass(frozen=True)
@@ -130,23 +143,45 @@ class Row:
         return 0.0 if not self.whole else 100.0 * (self.whole - self.target) / self.whole
 
 
-def human_bytes(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
+@dataclass(frozen=True)
+class Heavy:
+    pin: Pin
+    size: int
+    in_target: bool
 
 
-def render_value(row: Row, value: int) -> str:
-    return human_bytes(value) if row.unit == "bytes" else f"{value:,}"
+@dataclass(frozen=True)
+class SizeReport:
+    subject: str  # "target agent" or the entries
+    target: Target
+    rows: tuple[Row, ...]
+    largest: tuple[Heavy, ...]  # the whole project's largest distributions
+    unknown_sizes: tuple[str, ...]  # distributions the lock records no size for
+
+    @property
+    def title(self) -> str:
+        return f"{self.subject} (Python {self.target.python_version}, {self.target.platform.name})"
 
 
-def markdown_table(rows: Iterable[Row], title: str) -> str:
-    lines = [f"| {title} | Whole project | Target | Saved |", "|---|---:|---:|---:|"]
-    for row in rows:
-        lines.append(
-            f"| {row.metric} | {render_value(row, row.whole)} | {render_value(row, row.target)} | {row.saved_percent:.0f}% |"
-        )
-    return "\n".join(lines) + "\n"
+def size_report(analysis: Analysis, root: Path, excludes: tuple[str, ...], subject: str) -> SizeReport:
+    """The whole project (`COPY . .` + the whole lock) against the closure."""
+    closure, lock, target = analysis.closure, analysis.lock, analysis.closure.target
+    whole_direct, whole_pins = whole_project_pins(lock, target)
+    whole_files = count_sources(repository_files(root))
+    copied = count_sources(path for path, _ in planned_files(root, closure, excludes))
+    whole_bytes, whole_unknown = download_size(lock, whole_pins, target)
+    target_bytes, target_unknown = download_size(lock, closure.pinned, target)
+    rows = (
+        Row("Distributions (direct)", len(whole_direct), sum(1 for r in closure.direct if r.version)),
+        Row("Distributions (pinned)", len(whole_pins), len(closure.pinned)),
+        Row("Files copied", whole_files.files, copied.files),
+        Row("Python files copied", whole_files.python_files, copied.python_files),
+        Row("Python lines copied", whole_files.python_lines, copied.python_lines),
+        Row("Wheel download size", whole_bytes, target_bytes, "bytes"),
+    )
+    in_target = {pin.name for pin in closure.pinned}
+    sized = sorted(
+        ((pin, download_size(lock, [pin], target)[0]) for pin in whole_pins), key=lambda item: (-item[1], item[0].name)
+    )[:12]
+    largest = tuple(Heavy(pin, size, pin.name in in_target) for pin, size in sized)
+    return SizeReport(subject, target, rows, largest, tuple(sorted(set(whole_unknown) | set(target_unknown))))

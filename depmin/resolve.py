@@ -27,6 +27,7 @@ class Category(enum.StrEnum):
     STDLIB = "stdlib"
     DISTRIBUTION = "distribution"
     MISSING = "missing"  # nothing in the repository, the stdlib or the lock provides it
+    BROKEN = "broken"  # a first-party name that no first-party module provides
     AMBIGUOUS = "ambiguous"  # several locked distributions provide it
 
 
@@ -282,7 +283,7 @@ class Resolver:
         if name not in modules and name not in self.index.namespaces:
             found = next((p for p in _prefixes(name) if p in modules), None)
             if found is not None and not modules[found].is_package:
-                return Resolution(Category.MISSING, name, source=f"first-party module {found} is not a package")
-            return Resolution(Category.MISSING, name, source=f"no first-party module {name}")
+                return Resolution(Category.BROKEN, name, source=f"first-party module {found} is not a package")
+            return Resolution(Category.BROKEN, name, source=f"no first-party module {name}")
         chain = tuple(p for p in reversed(_prefixes(name)) if p in modules)
         return Resolution(Category.FIRST_PARTY, name, modules=chain)

@@ -12,6 +12,8 @@ import unicodedata
 
 from packaging.version import InvalidVersion, Version
 
+from depmin.errors import UnsafeOutput
+
 # PEP 508 names; PEP 685 / 503 normalised extras follow the same shape.
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _HASH = re.compile(r"^[a-z0-9]+:[0-9a-f]+$")
@@ -60,10 +62,6 @@ def is_plain_metadata(text: str) -> bool:
 
 def is_image_reference(text: str) -> bool:
     return bool(_IMAGE.match(text))
-
-
-class UnsafeOutput(ValueError):
-    """A value that cannot be written into a generated file without changing its meaning."""
 
 
 def require(ok: bool, what: str, value: str) -> None:

@@ -14,11 +14,16 @@ import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depmin.copyplan import planned_files
 from depmin.discover import ModuleIndex
 from depmin.distinfo import dist_info_files, dist_info_name, script_files
-from depmin.model import Closure
+from depmin.errors import DepminError
+from depmin.model import Closure, Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from depmin.analysis import Analysis
 
 # Runs inside the built venv: every module is imported in this one interpreter, so an expensive
 # dependency (torch, litellm) is imported once, not once per module. A failed import is taken
@@ -64,8 +69,15 @@ for name in modules:
 """
 
 
-class VerifyError(Exception):
+class VerifyError(DepminError):
     """The tree or the venv could not be built (not a failed import)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([Diagnostic("", 0, message, Severity.ERROR, "DM006")])
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +98,12 @@ class ImportOutcome:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    tree: Path
+    tree: Path  # the built tree, or `engine:tag` of the image
     installed: tuple[str, ...]
     outcomes: tuple[ImportOutcome, ...]
     smoke: SmokeOutcome | None = None
+    kept: bool = False  # the tree and venv were left for inspection
+    image: tuple[str, str] | None = None  # (engine, base) when verified inside an image
 
     @property
     def ok(self) -> bool:
@@ -136,8 +150,18 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
     environment.pop("PYTHONPATH", None)
     commands = [
         [uv, "venv", "--quiet", "--python", python, str(venv)],
-        [uv, "pip", "install", "--quiet", "--no-deps", "--compile-bytecode", "--python", str(_python_in(venv)),
-         "-r", str(requirements)],  # fmt: skip
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--compile-bytecode",
+            "--python",
+            str(_python_in(venv)),
+            "-r",
+            str(requirements),
+        ],
     ]
     for command in commands:
         log(" ".join(Path(part).name if part == uv else part for part in command))
@@ -192,8 +216,14 @@ def import_modules(
         pending = [m for m in pending if m not in done]
         if pending:  # the interpreter died or hung on the first module it did not report
             stuck = pending.pop(0)
-            failure = {"module": stuck, "ok": False, "type": "Crash", "missing": None, "filename": None,
-                       "message": f"the interpreter died or hung importing it (no answer within {timeout:g} s)"}  # fmt: skip
+            failure = {
+                "module": stuck,
+                "ok": False,
+                "type": "Crash",
+                "missing": None,
+                "filename": None,
+                "message": f"the interpreter died or hung importing it (no answer within {timeout:g} s)",
+            }
             results.append(failure)
             on_result(failure)
     return results
@@ -213,8 +243,15 @@ def _absolute_roots(tree: Path, roots: Iterable[str]) -> list[str]:
     return [str(tree / root) if root != "." else str(tree) for root in roots]
 
 
-def _run_importer(venv: Path, tree: Path, environment: dict[str, str], roots: list[str], modules: list[str],
-                  timeout: float, on_result: Callable[[dict], None]) -> list[dict]:  # fmt: skip
+def _run_importer(
+    venv: Path,
+    tree: Path,
+    environment: dict[str, str],
+    roots: list[str],
+    modules: list[str],
+    timeout: float,
+    on_result: Callable[[dict], None],
+) -> list[dict]:
     import select
 
     # Results come back on a pipe of their own, never on stdout, which the imported code shares:
@@ -283,8 +320,12 @@ def _stop(process: subprocess.Popen[str]) -> None:
 
 def compile_tree(venv: Path, tree: Path) -> None:
     """Byte-compile the copied tree once, so no import compiles it again (and installs are compiled)."""
-    subprocess.run([str(_python_in(venv)), "-I", "-m", "compileall", "-q", "-j", "0", str(tree)],
-                   capture_output=True, check=False, cwd=tree)  # fmt: skip
+    subprocess.run(
+        [str(_python_in(venv)), "-I", "-m", "compileall", "-q", "-j", "0", str(tree)],
+        capture_output=True,
+        check=False,
+        cwd=tree,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,7 +343,9 @@ def run_smoke(venv: Path, tree: Path, roots: Iterable[str], command: str, timeou
     environment = {**_scrubbed_environment(venv, tree), "PYTHONPATH": os.pathsep.join(_absolute_roots(tree, roots))}
     try:
         words = shlex.split(command)
-        completed = subprocess.run(words, cwd=tree, env=environment, capture_output=True, text=True, timeout=timeout, check=False)
+        completed = subprocess.run(
+            words, cwd=tree, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+        )
     except subprocess.TimeoutExpired:
         return SmokeOutcome(command, False, f"timed out after {timeout:g} s")
     except (OSError, ValueError) as exc:
@@ -350,8 +393,10 @@ def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
         for requirement in closure.optional:
             for via in requirement.via:
                 if _imported_top(via.statement) == top:
-                    return (f"depmin saw this import as optional (guarded) at {via.file}:{via.line}: {requirement.name} "
-                            "is not installed; --include-optional installs it")  # fmt: skip
+                    return (
+                        f"depmin saw this import as optional (guarded) at {via.file}:{via.line}: {requirement.name} "
+                        "is not installed; --include-optional installs it"
+                    )
         if any(_imported_top(via.statement) == top for r in closure.direct for via in r.via):
             return f"depmin saw {missing!r} as required and pinned it; the installed distribution does not provide it"
         return (
@@ -361,8 +406,10 @@ def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
     if result.get("type") in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
         return f"a data file is missing: {result.get('filename')}; add its directory to the target's `data`"
     if result.get("type") == "PackageNotFoundError":
-        return ("a distribution's metadata is missing (importlib.metadata): if it is first-party, it is not "
-                "in uv.lock as a package of this project; otherwise add it to hidden-imports")  # fmt: skip
+        return (
+            "a distribution's metadata is missing (importlib.metadata): if it is first-party, it is not "
+            "in uv.lock as a package of this project; otherwise add it to hidden-imports"
+        )
     if result.get("type") == "Timeout":
         return "the import blocks (a server started or input awaited at import time?); raise --timeout or guard it"
     return ""
@@ -389,19 +436,26 @@ def find_interpreter(version: str) -> str:
     pyenv_root = Path(os.environ.get("PYENV_ROOT", home / ".pyenv"))
     candidates = [shutil.which(f"python{version}")]
     candidates += [str(p) for p in sorted(pyenv_root.glob(f"versions/{version}*/bin/python{version}"), reverse=True)]
-    candidates += [str(p) for p in sorted((home / ".local/share/uv/python").glob(f"cpython-{version}*/bin/python{version}"))]
+    candidates += [
+        str(p) for p in sorted((home / ".local/share/uv/python").glob(f"cpython-{version}*/bin/python{version}"))
+    ]
     candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
     for candidate in candidates:
         if candidate and Path(candidate).exists() and _reports_version(candidate, version):
             return candidate
-    raise VerifyError(f"no Python {version} interpreter is installed (looked on PATH, in pyenv and uv); install one or pass --python")
+    raise VerifyError(
+        f"no Python {version} interpreter is installed (looked on PATH, in pyenv and uv); install one or pass --python"
+    )
 
 
 def _reports_version(executable: str, version: str) -> bool:
     try:
         completed = subprocess.run(
             [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True, text=True, timeout=30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -410,3 +464,79 @@ def _reports_version(executable: str, version: str) -> bool:
 
 def remove_tree(tree: Path) -> None:
     shutil.rmtree(tree, ignore_errors=True)
+
+
+# -- the use case -------------------------------------------------------------------------
+
+Progress = Callable[[dict | None], None]
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    root: Path
+    excludes: tuple[str, ...]
+    requirements: str  # the requirements file's text, exactly as `closure -o` writes it
+    smoke: str | None = None
+    timeout: float = 60.0
+    keep: bool = False
+
+
+def importable(closure: Closure) -> tuple[str, ...]:
+    """What verify imports: the closure's modules, but not `__main__` modules (importing one runs
+    the program, as `python -m` does; they are copied, not imported), and what only strings name."""
+    modules = [m for m in closure.modules if m.rpartition(".")[2] != "__main__"]
+    return (*modules, *closure.named_imports)
+
+
+def verify_tree(
+    analysis: Analysis,
+    request: VerifyRequest,
+    *,
+    log: Callable[[str], None],
+    progress: Callable[[str, int | None], Progress],
+) -> VerifyResult:
+    """Copy the closure's tree, install its pins with uv, import every module, run the smoke
+    command. `progress(description, total)` gives the callback each step reports to."""
+    import tempfile
+
+    closure = analysis.closure
+    workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
+    tree, requirements = workdir / "app", workdir / "requirements.txt"
+    try:
+        files = copy_tree(request.root, closure, request.excludes, tree)
+        log(f"copied {len(files)} files into {tree}")
+        requirements.write_text(request.requirements, "utf-8")
+        python = find_interpreter(closure.target.python_version)
+        progress("installing pinned distributions", None)
+        venv = build_venv(workdir, python, requirements, log)
+        write_local_metadata(venv, closure)
+        compile_tree(venv, tree)
+        modules = importable(closure)
+        results = import_modules(
+            venv,
+            tree,
+            closure.image_path,
+            modules,
+            progress("importing modules", len(modules)),
+            timeout=request.timeout,
+        )
+        outcomes = outcomes_of(analysis, results)
+        smoked = run_smoke(venv, tree, closure.image_path, request.smoke, request.timeout) if request.smoke else None
+        return VerifyResult(tree if request.keep else workdir, installed_names(venv), outcomes, smoked, request.keep)
+    finally:
+        if not request.keep:
+            remove_tree(workdir)
+
+
+def outcomes_of(analysis: Analysis, results: Iterable[dict]) -> tuple[ImportOutcome, ...]:
+    """Each importer report as an outcome, and a crash for every module nothing reported."""
+    closure = analysis.closure
+    optional = {m for m in analysis.layers.optional if isinstance(m, str)}
+    outcomes = [outcome(r, r["module"] in optional, analysis.index, closure) for r in results]
+    seen = {o.module for o in outcomes}
+    outcomes += [
+        ImportOutcome(m, False, m in optional, "the import check did not report", kind="crash")
+        for m in importable(closure)
+        if m not in seen
+    ]
+    return tuple(outcomes)

@@ -83,7 +83,9 @@ def _get(url: str, headers: dict[str, str] | None = None) -> bytes:
 
 
 def _wheel_files(index: str, distribution: str) -> tuple[str, list[str]] | None:
-    page = json.loads(_get(f"{index}/{canonicalize_name(distribution)}/", {"Accept": "application/vnd.pypi.simple.v1+json"}))
+    page = json.loads(
+        _get(f"{index}/{canonicalize_name(distribution)}/", {"Accept": "application/vnd.pypi.simple.v1+json"})
+    )
     wheels = [f for f in page.get("files", []) if f["filename"].endswith(".whl") and not f.get("yanked")]
     if not wheels:
         return None
@@ -119,7 +121,7 @@ def main() -> None:
     def one(name: str) -> tuple[str, list[tuple[str, str]], str]:
         try:
             found = _wheel_files(arguments.index, name)
-        except Exception as exc:  # noqa: BLE001 - a distribution that cannot be read is reported and left out
+        except Exception as exc:
             return name, [], f"{type(exc).__name__}: {exc}"
         return (name, table_rows(name, found[1]), "") if found else (name, [], "no wheel")
 

@@ -21,8 +21,22 @@ import warnings
 from pathlib import Path
 
 # Never imported: they open windows, print, start things, or are the interpreter's test suite.
-SKIP = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "test", "lib2to3", "ensurepip",
-        "venv", "pydoc_data", "__main__", "__phello__", "_pydev_bundle"}  # fmt: skip
+SKIP = {
+    "antigravity",
+    "this",
+    "idlelib",
+    "tkinter",
+    "turtle",
+    "turtledemo",
+    "test",
+    "lib2to3",
+    "ensurepip",
+    "venv",
+    "pydoc_data",
+    "__main__",
+    "__phello__",
+    "_pydev_bundle",
+}
 
 
 def public_modules() -> list[str]:
@@ -45,7 +59,7 @@ def _load(name: str):
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             return importlib.import_module(name)
-    except BaseException:  # noqa: BLE001 - a module that cannot load on this machine is left out
+    except BaseException:
         return None
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
+from depmin.analysis import Analysis, Request, analyse
 from depmin.config import load_project
 from depmin.discover import DEFAULT_EXCLUDES
 from depmin.model import PLATFORMS, Target
-from depmin.pipeline import Analysis, Request, analyse
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 FIXTURES = REPOSITORY / "fixtures"
@@ -51,3 +52,25 @@ def run_analysis(
         site_packages=site_packages,
     )
     return analyse(project, request)
+
+
+_DIAGNOSTIC = re.compile(r"^(?P<place>.+?): (?P<severity>error|warning): (?P<message>.+) \[(?P<code>DM\d{3})\]$")
+
+
+def diagnostics(text: str) -> list[tuple[str, str, str, str]]:
+    """(place, severity, code, message) of every `path:line: severity: message [DMxxx]` line."""
+    found = []
+    for line in text.strip().splitlines():
+        match = _DIAGNOSTIC.match(line.strip())
+        if match:
+            found.append((match["place"], match["severity"], match["code"], match["message"]))
+    return found
+
+
+def only_diagnostic(text: str) -> tuple[str, str, str, str]:
+    """The one diagnostic `text` holds, and nothing else."""
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    found = diagnostics(text)
+    assert len(found) == 1, text
+    return found[0]

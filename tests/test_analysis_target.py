@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from depmin.cli import main
-from depmin.dockerfile import dockerignore_text
+from depmin.commands import main
 from depmin.copyplan import planned_files
 from depmin.discover import DEFAULT_EXCLUDES
+from depmin.outputs.dockerfile import dockerignore_text
 
 from .helpers import CARAMBA_LOCK, run_analysis, write_tree
 

@@ -65,7 +65,8 @@ LIBCST_REJECTS = {"pydoc_data/topics.py"}
 def test_identical_on_the_standard_library():
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     paths = sorted(
-        p for p in stdlib.rglob("*.py")
+        p
+        for p in stdlib.rglob("*.py")
         if "site-packages" not in p.parts and not set(p.relative_to(stdlib).parts[:-1]) & set(_STDLIB_TESTS)
     )
     assert len(paths) > 700
@@ -101,15 +102,22 @@ EXTRA_BLOCKS = [
 ]
 
 
-@given(planted_programs(), st.lists(st.sampled_from(EXTRA_CONDITIONS), max_size=3),
-       st.lists(st.sampled_from(EXTRA_BLOCKS), max_size=3))  # fmt: skip
+@given(
+    planted_programs(),
+    st.lists(st.sampled_from(EXTRA_CONDITIONS), max_size=3),
+    st.lists(st.sampled_from(EXTRA_BLOCKS), max_size=3),
+)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_identical_on_generated_sources(program, conditions, blocks):
     source, _ = program
-    header = "import os, platform, sys\nfrom importlib.util import find_spec\nWIN = sys.platform == 'win32'\nPY2 = False"
+    header = (
+        "import os, platform, sys\nfrom importlib.util import find_spec\nWIN = sys.platform == 'win32'\nPY2 = False"
+    )
     lines = [header, "from sys import version_info", source, *blocks]
     for number, condition in enumerate(conditions):
-        lines.append(f"if {condition}:\n    import cond{number}.body\nelse:\n    importlib.import_module('cond{number}.orelse')")
+        lines.append(
+            f"if {condition}:\n    import cond{number}.body\nelse:\n    importlib.import_module('cond{number}.orelse')"
+        )
     text = "\n".join(lines).encode()
     for target in TARGETS:
         assert fast_path(text, target) == scan_source_cst(text, target), text.decode()

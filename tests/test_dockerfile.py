@@ -6,7 +6,7 @@ import fnmatch
 
 from dockerfile_parse import DockerfileParser
 
-from depmin.cli import main
+from depmin.commands import main
 from depmin.config import load_project
 from depmin.copyplan import planned_files
 from depmin.discover import DEFAULT_EXCLUDES
@@ -17,7 +17,19 @@ from .helpers import CARAMBA, run_analysis
 def generate(runner, tmp_path):
     output = tmp_path / "Dockerfile.agent"
     result = runner.invoke(
-        main, ["dockerfile", "--root", str(CARAMBA), "--target", "agent", "--no-cache", "-o", str(output), "--command", "python -m ai.entrypoint"]
+        main,
+        [
+            "dockerfile",
+            "--root",
+            str(CARAMBA),
+            "--target",
+            "agent",
+            "--no-cache",
+            "-o",
+            str(output),
+            "--command",
+            "python -m ai.entrypoint",
+        ],
     )
     assert result.exit_code == 0, result.output
     parser = DockerfileParser(fileobj=open(output, "rb"))  # noqa: SIM115 - the parser keeps reading it
@@ -69,7 +81,9 @@ def _docker_copy(root, dockerignore, copy_lines):
             negate = rule.startswith("!")
             pattern = rule[1:] if negate else rule
             prefixes = ["/".join(relative.split("/")[:i]) for i in range(1, relative.count("/") + 2)]
-            if any(fnmatch.fnmatchcase(p, pattern) or fnmatch.fnmatchcase(p, pattern.replace("**/", "")) for p in prefixes):
+            if any(
+                fnmatch.fnmatchcase(p, pattern) or fnmatch.fnmatchcase(p, pattern.replace("**/", "")) for p in prefixes
+            ):
                 verdict = not negate
         return verdict
 

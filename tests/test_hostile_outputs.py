@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
-from depmin.cli import main
+from depmin.commands import main
 from depmin.lock import LockError, parse_lock
 
 from .helpers import FIXTURES
@@ -99,9 +99,13 @@ def test_malformed_manifest_members_is_an_error(project):
 def test_paths_from_the_configuration_stay_inside_the_root(runner, project, key, value, expected):
     (project / "linked").symlink_to(project.parent / "outside")
     pyproject = (project / "pyproject.toml").read_text()
-    line = f'{key} = {value if value.startswith("[") else repr(value).replace(chr(39), chr(34))}'
-    pattern = {"requirements": 'requirements = "requirements/svc.txt"', "copy-list": 'copy-list = "requirements/svc.copy"',
-               "data": 'data = ["settings/"]', "entries": 'entries = ["svc/"]'}[key]  # fmt: skip
+    line = f"{key} = {value if value.startswith('[') else repr(value).replace(chr(39), chr(34))}"
+    pattern = {
+        "requirements": 'requirements = "requirements/svc.txt"',
+        "copy-list": 'copy-list = "requirements/svc.copy"',
+        "data": 'data = ["settings/"]',
+        "entries": 'entries = ["svc/"]',
+    }[key]
     (project / "pyproject.toml").write_text(pyproject.replace(pattern, line))
     before = snapshot(project.parent)
     for command in ("sync", "check"):
@@ -115,7 +119,9 @@ def test_paths_from_the_configuration_stay_inside_the_root(runner, project, key,
 
 def test_a_target_name_that_cannot_be_written_is_an_error(runner, project):
     pyproject = (project / "pyproject.toml").read_text()
-    (project / "pyproject.toml").write_text(pyproject.replace("[tool.depmin.targets.svc]", '[tool.depmin.targets."svc\\nRUN id"]'))
+    (project / "pyproject.toml").write_text(
+        pyproject.replace("[tool.depmin.targets.svc]", '[tool.depmin.targets."svc\\nRUN id"]')
+    )
     result = invoke(runner, project, "check")
     assert result.exit_code == 2 and "target name" in result.stderr
 
@@ -125,14 +131,25 @@ def test_a_target_name_that_cannot_be_written_is_an_error(runner, project):
 
 def test_a_hostile_base_image_is_refused(runner, project, tmp_path):
     output = tmp_path / "Dockerfile"
-    result = invoke(runner, project, "dockerfile", "--target", "svc", "--base", "python:3.12\nRUN curl x | sh", "-o", str(output))
+    result = invoke(
+        runner, project, "dockerfile", "--target", "svc", "--base", "python:3.12\nRUN curl x | sh", "-o", str(output)
+    )
     assert result.exit_code == 2 and "base image" in result.stderr
     assert not output.exists()
 
 
 def test_a_hostile_entry_on_the_command_line_is_refused(runner, project, tmp_path):
     output = tmp_path / "Dockerfile"
-    result = invoke(runner, project, "dockerfile", "svc/\nRUN curl x | sh/../..", "--requirements", "requirements/svc.txt", "-o", str(output))
+    result = invoke(
+        runner,
+        project,
+        "dockerfile",
+        "svc/\nRUN curl x | sh/../..",
+        "--requirements",
+        "requirements/svc.txt",
+        "-o",
+        str(output),
+    )
     assert result.exit_code == 2 and "cannot be written safely" in result.stderr
     assert not output.exists()
 
@@ -160,8 +177,8 @@ FIELDS = ['name = "six"', 'version = "1.17.0"', 'name = "idna"', 'version = "3.2
 @given(st.sampled_from(FIELDS), st.text(min_size=1, max_size=30))
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_text_in_a_lock_either_fails_or_writes_parsable_requirements(project, field, text):
-    from depmin.emit import requirements_text
     from depmin.model import Target
+    from depmin.outputs.requirements import requirements_text
 
     from .helpers import run_analysis
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from depmin.cli import main
-from depmin.scan import scan_source, scan_source_cst
+from depmin.commands import main
 from depmin.model import Target
+from depmin.scan import scan_source, scan_source_cst
 
 from .helpers import CARAMBA_LOCK, run_analysis, write_tree
 
@@ -76,13 +76,20 @@ def test_ignore_imports_and_cut_take_edges_out_and_list_them(runner, tmp_path):
 
 def test_ignore_keys_are_checked(runner, tmp_path):
     root = project(tmp_path)
-    (root / "pyproject.toml").write_text('[project]\nname = "x"\nversion = "0"\n\n[tool.depmin]\nignore-imports = "firecrawl"\n')
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "x"\nversion = "0"\n\n[tool.depmin]\nignore-imports = "firecrawl"\n'
+    )
     result = runner.invoke(main, ["closure", "--root", str(root), "svc/"])
     assert result.exit_code == 2 and "tool.depmin.ignore-imports: must be a list of strings" in result.stderr
 
 
 def test_named_optional_distributions_are_pinned_alone(runner, tmp_path):
-    write_tree(tmp_path, {"main.py": "try:\n    import yaml\nexcept ImportError:\n    yaml = None\ntry:\n    import rich\nexcept ImportError:\n    rich = None\n"})
+    write_tree(
+        tmp_path,
+        {
+            "main.py": "try:\n    import yaml\nexcept ImportError:\n    yaml = None\ntry:\n    import rich\nexcept ImportError:\n    rich = None\n"
+        },
+    )
     (tmp_path / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
 
     def pinned(*options):

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from depmin.cli import main
+from depmin.commands import main
 
 from .helpers import CARAMBA, REPOSITORY
 
@@ -23,17 +23,37 @@ def base_image():
     missing = [tool for tool in ("buildah", "mmdebstrap") if shutil.which(tool) is None]
     assert not missing, f"install {' and '.join(missing)} (apt-get install buildah mmdebstrap), as .ci/run does"
     os.environ.setdefault("STORAGE_DRIVER", "vfs")
-    made = subprocess.run(["bash", str(REPOSITORY / "scripts" / "make_base_image.sh"), "3.12"],
-                          capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    made = subprocess.run(
+        ["bash", str(REPOSITORY / "scripts" / "make_base_image.sh"), "3.12"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     assert made.returncode == 0, made.stderr
     return made.stdout.strip().splitlines()[-1]
 
 
 def test_the_agent_image_builds_and_its_entry_point_runs_inside(runner, base_image):
-    result = runner.invoke(main, [
-        "verify", "--root", str(CARAMBA), "--target", "agent", "--no-cache", "--json", "--image", "--engine", "buildah",
-        "--base", base_image, "--run", "python -m ai.entrypoint --help",
-    ])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "verify",
+            "--root",
+            str(CARAMBA),
+            "--target",
+            "agent",
+            "--no-cache",
+            "--json",
+            "--image",
+            "--engine",
+            "buildah",
+            "--base",
+            base_image,
+            "--run",
+            "python -m ai.entrypoint --help",
+        ],
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 0, data
     assert data["image"] == {"engine": "buildah", "base": base_image}
@@ -45,10 +65,24 @@ def test_an_image_that_lacks_a_module_fails_inside_it(runner, base_image, tmp_pa
     root = tmp_path / "svc"
     shutil.copytree(REPOSITORY / "fixtures" / "smallsvc", root, ignore=shutil.ignore_patterns(".depmin_cache"))
     (root / "svc" / "named.py").write_text("import importlib\nimportlib.import_module('six')  # depmin: ignore\n")
-    result = runner.invoke(main, [
-        "verify", "--root", str(root), "--no-cache", "--json", "--python", "3.12", "--image", "--engine", "buildah",
-        "--base", base_image, "svc/",
-    ])  # fmt: skip
+    result = runner.invoke(
+        main,
+        [
+            "verify",
+            "--root",
+            str(root),
+            "--no-cache",
+            "--json",
+            "--python",
+            "3.12",
+            "--image",
+            "--engine",
+            "buildah",
+            "--base",
+            base_image,
+            "svc/",
+        ],
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 1
     failed = {m["module"]: m for m in data["modules"] if not m["ok"]}

@@ -4,16 +4,12 @@ are verified for real, and the Dockerfile carries the same tree as verify."""
 
 from __future__ import annotations
 
-import functools
-import sys
-import http.server
 import json
-import threading
+import sys
 
-import pytest
 from dockerfile_parse import DockerfileParser
 
-from depmin.cli import main
+from depmin.commands import main
 from depmin.copyplan import planned_files
 from depmin.discover import DEFAULT_EXCLUDES
 from depmin.lock import parse_lock
@@ -26,19 +22,6 @@ IMAGEWORKS = FIXTURES / "imageworks"
 PACKAGEDIR = FIXTURES / "packagedir"
 
 
-@pytest.fixture(scope="module")
-def loopback_index():
-    """The fixture's private index, served where its uv.lock says (127.0.0.1:38017)."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(IMAGEWORKS / "index"))
-    handler.log_message = lambda *_: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 38017), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "http://127.0.0.1:38017/simple"
-    server.shutdown()
-    server.server_close()
-
-
 def closure():
     return run_analysis(IMAGEWORKS, "svc/", python=(3, 11), lock=IMAGEWORKS / "uv.lock").closure
 
@@ -46,7 +29,10 @@ def closure():
 def test_local_code_is_copied_with_its_metadata_never_pinned_from_an_index():
     result = closure()
     assert not result.errors, result.errors
-    assert {(d.name, d.version) for d in result.local_distributions} == {("helperlib", "2.1.0"), ("imageworks", "0.3.0")}
+    assert {(d.name, d.version) for d in result.local_distributions} == {
+        ("helperlib", "2.1.0"),
+        ("imageworks", "0.3.0"),
+    }
     imageworks = next(d for d in result.local_distributions if d.name == "imageworks")
     assert imageworks.entry_points == (("console_scripts", "imageworks-check", "svc.check:main"),)
     assert "helperlib" not in {p.name for p in result.pinned}
@@ -55,7 +41,10 @@ def test_local_code_is_copied_with_its_metadata_never_pinned_from_an_index():
 
 def test_the_private_index_is_kept_in_the_requirements(runner, tmp_path):
     output = tmp_path / "requirements.txt"
-    assert runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "svc/", "-o", str(output)]).exit_code == 0
+    assert (
+        runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "svc/", "-o", str(output)]).exit_code
+        == 0
+    )
     lines = output.read_text().splitlines()
     assert "--extra-index-url http://127.0.0.1:38017/simple" in lines and "--index-url https://pypi.org/simple" in lines
     assert "loopdist==0.1.0" in lines and not any(line.startswith("helperlib") for line in lines)
@@ -115,7 +104,9 @@ def test_package_data_is_what_single_file_copies_need(runner, loopback_index):
 
 
 def test_a_package_dir_repository_works_under_both_names(runner):
-    result = runner.invoke(main, ["verify", "--root", str(PACKAGEDIR), "--no-cache", "--json", "--python", "3.11", "ai/"])
+    result = runner.invoke(
+        main, ["verify", "--root", str(PACKAGEDIR), "--no-cache", "--json", "--python", "3.11", "ai/"]
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 0, data
     names = {m["module"] for m in data["modules"] if m["ok"]}
@@ -124,7 +115,9 @@ def test_a_package_dir_repository_works_under_both_names(runner):
 
 def test_the_dockerfile_carries_the_verify_tree_and_the_metadata(runner, tmp_path):
     output = tmp_path / "Dockerfile"
-    result = runner.invoke(main, ["dockerfile", "--root", str(IMAGEWORKS), "--no-cache", "--target", "svc", "-o", str(output)])
+    result = runner.invoke(
+        main, ["dockerfile", "--root", str(IMAGEWORKS), "--no-cache", "--target", "svc", "-o", str(output)]
+    )
     assert result.exit_code == 0, result.output
     (tmp_path / "parse").mkdir()
     parser = DockerfileParser(path=str(tmp_path / "parse"))
@@ -170,11 +163,15 @@ source = { url = "https://example.com/urldist-2.0.0-py3-none-any.whl" }
 
 
 def test_entries_the_way_users_name_them(runner, tmp_path):
-    scripts = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--script", "imageworks-check"])
+    scripts = runner.invoke(
+        main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--script", "imageworks-check"]
+    )
     assert json.loads(scripts.stdout)["entries"] == ["svc.check"]
     colon = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "svc.web:app"])
     assert "svc.web" in json.loads(colon.stdout)["modules"]
-    write_tree(tmp_path, {"examples/web/server.py": "from helper import greet\n", "examples/web/helper.py": "import yaml\n"})
+    write_tree(
+        tmp_path, {"examples/web/server.py": "from helper import greet\n", "examples/web/helper.py": "import yaml\n"}
+    )
     (tmp_path / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
     (tmp_path / ".python-version").write_text("3.13\n")
     beside = runner.invoke(main, ["closure", "--root", str(tmp_path), "--no-cache", "--json", "examples/web/server.py"])
@@ -196,7 +193,13 @@ def test_verify_imports_third_party_modules_named_only_by_strings_and_hints_what
     )
     analysis = run_analysis(tmp_path, "app/")
     assert analysis.closure.named_imports == ("yaml.loader",)
-    missing_optional = {"module": "app.opt", "ok": False, "type": "ModuleNotFoundError", "message": "No module named 'rich'", "missing": "rich"}
+    missing_optional = {
+        "module": "app.opt",
+        "ok": False,
+        "type": "ModuleNotFoundError",
+        "message": "No module named 'rich'",
+        "missing": "rich",
+    }
     hint = outcome(missing_optional, False, analysis.index, analysis.closure).hint
     assert "optional (guarded) at app/opt.py:2" in hint and "cannot see" not in hint
     unseen = {**missing_optional, "missing": "secretplugin", "message": "No module named 'secretplugin'"}
@@ -213,7 +216,9 @@ def test_declared_dependencies_nothing_imports_are_named_once():
 
 
 def test_a_workspace_member_or_path_dependency_by_name(runner):
-    result = runner.invoke(main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--package", "helperlib"])
+    result = runner.invoke(
+        main, ["closure", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--package", "helperlib"]
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 0, result.output
     assert data["entries"] == ["vendor/helperlib/src/"] and data["modules"] == ["helperlib"]
@@ -246,7 +251,9 @@ def test_a_git_source_is_installed_from_its_locked_commit(runner, tmp_path):
         f'[tool.uv.sources]\ngitdist = {{ git = "{library.as_uri()}" }}\n'
     )
     environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-    subprocess.run([uv_binary(), "lock", "--quiet", "--python", sys.executable, "--project", str(app)], check=True, env=environment)
+    subprocess.run(
+        [uv_binary(), "lock", "--quiet", "--python", sys.executable, "--project", str(app)], check=True, env=environment
+    )
     output = tmp_path / "requirements.txt"
     assert runner.invoke(main, ["closure", "--root", str(app), "--no-cache", "app/", "-o", str(output)]).exit_code == 0
     assert f"gitdist @ git+{library.as_uri()}@{commit}" in output.read_text().splitlines()

@@ -28,7 +28,6 @@ from depmin.model import Kind
 from depmin.verify import uv_binary
 
 from .helpers import FIXTURES, run_analysis
-from .test_imageworks import loopback_index  # noqa: F401 - the fixture's private index, served
 
 ORACLE = FIXTURES / "oracle"
 PYTHON = sys.version_info[:2]
@@ -62,9 +61,21 @@ class Venvs:
         self.directory = directory
         self.made: dict[frozenset[str], Path] = {}
         export = subprocess.run(
-            [uv_binary(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header", "--project", str(ORACLE)],
-            capture_output=True, text=True, check=True, env=_uv_environment(),
-        )  # fmt: skip
+            [
+                uv_binary(),
+                "export",
+                "--frozen",
+                "--no-hashes",
+                "--no-emit-project",
+                "--no-header",
+                "--project",
+                str(ORACLE),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=_uv_environment(),
+        )
         self.requirements = [line for line in export.stdout.splitlines() if line and not line.startswith(("#", " "))]
 
     def python(self, hidden: frozenset[str] = frozenset()) -> Path:
@@ -73,20 +84,26 @@ class Venvs:
             kept = [r for r in self.requirements if canonicalize_name(r.split("==")[0]) not in hidden]
             (self.directory / f"{venv.name}.txt").write_text("\n".join(kept) + "\n")
             environment = _uv_environment()
-            subprocess.run([uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=environment)
+            subprocess.run(
+                [uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=environment
+            )
             python = venv / "bin" / "python"
             subprocess.run(
                 [uv_binary(), "pip", "install", "-q", "--no-deps", "--python", str(python), "-r", f"{venv}.txt"],
-                check=True, env=environment,
-            )  # fmt: skip
+                check=True,
+                env=environment,
+            )
             self.made[hidden] = python
         return self.made[hidden]
 
     def probe(self, root: Path, module: str, *, run: bool = False, hidden: frozenset[str] = frozenset()) -> dict:
         result = subprocess.run(
             [str(self.python(hidden)), "-I", "-c", PROBE, "run" if run else "import", module, f"{root}{os.sep}"],
-            capture_output=True, text=True, timeout=60, cwd=root,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=root,
+        )
         return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -110,7 +127,7 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
     runtime_pins = {pin.name for pin in analysis.optional_pins}
     assert {canonicalize_name(d) for d in real["distributions"]} <= runtime_pins
     # What depmin leaves out of the image really is not needed to start.
-    for requirement in (*closure.optional, *closure.type_checking):
+    for requirement in (*closure.optional, *closure.type_only):
         hidden = venvs.probe(root, entry, run=run, hidden=frozenset({requirement.name}))
         assert not hidden["error"], (requirement.name, hidden)
     if not precise:
@@ -124,8 +141,16 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
 
 
 @pytest.mark.parametrize(
-    "entry", ["oracle_app.app", "oracle_app.guards", "oracle_app.platforms", "oracle_app.versions", "oracle_app.typed",
-              "oracle_app.stars", "oracle_app.by_name"],  # fmt: skip
+    "entry",
+    [
+        "oracle_app.app",
+        "oracle_app.guards",
+        "oracle_app.platforms",
+        "oracle_app.versions",
+        "oracle_app.typed",
+        "oracle_app.stars",
+        "oracle_app.by_name",
+    ],
 )
 def test_fixture_entries_load_what_depmin_says(venvs, entry):
     compare(venvs, ORACLE, entry)
@@ -148,16 +173,33 @@ def test_the_oracle_sees_what_depmin_must_get_right(venvs):
 
 # -- generated modules ------------------------------------------------------------------------
 
-MODULES = {"six": "six", "idna": "idna", "attr": "attrs", "iniconfig": "iniconfig", "colorama": "colorama",
-           "packaging": "packaging", "tomli": "tomli", "typing_extensions": "typing-extensions"}  # fmt: skip
+MODULES = {
+    "six": "six",
+    "idna": "idna",
+    "attr": "attrs",
+    "iniconfig": "iniconfig",
+    "colorama": "colorama",
+    "packaging": "packaging",
+    "tomli": "tomli",
+    "typing_extensions": "typing-extensions",
+}
 CONDITIONS = [  # each decided on the oracle's target: the running interpreter, linux-x86_64
-    "sys.version_info >= (3, 10)", "sys.version_info < (3, 10)", "sys.platform == 'win32'",
-    "sys.platform.startswith('linux')", "os.name == 'nt'", "TYPE_CHECKING", "not TYPE_CHECKING",
-    "TYPE_CHECKING or sys.version_info < (3, 9)", "PY2", "not WIN", "False", "__debug__",
-    "platform.system() == 'Linux'", "sys.version_info[0] == 2",
-]  # fmt: skip
-HANDLERS = ["raise", "pass", "{module} = None", "raise ImportError('needed')", "sys.exit(1)",
-            "if False:\n    raise"]  # fmt: skip
+    "sys.version_info >= (3, 10)",
+    "sys.version_info < (3, 10)",
+    "sys.platform == 'win32'",
+    "sys.platform.startswith('linux')",
+    "os.name == 'nt'",
+    "TYPE_CHECKING",
+    "not TYPE_CHECKING",
+    "TYPE_CHECKING or sys.version_info < (3, 9)",
+    "PY2",
+    "not WIN",
+    "False",
+    "__debug__",
+    "platform.system() == 'Linux'",
+    "sys.version_info[0] == 2",
+]
+HANDLERS = ["raise", "pass", "{module} = None", "raise ImportError('needed')", "sys.exit(1)", "if False:\n    raise"]
 
 
 @st.composite
@@ -186,7 +228,9 @@ HEADER = "import os, platform, sys\nfrom typing import TYPE_CHECKING\nPY2 = sys.
 
 
 @given(st.lists(blocks(), min_size=1, max_size=5))
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_generated_modules_load_what_depmin_says(venvs, parts):
     source = HEADER + "\n".join(parts) + "\n"
     with tempfile.TemporaryDirectory() as directory:
@@ -217,33 +261,70 @@ def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(v
     """No .venv, no uv cache: the bundled table and the lock's names give what installed metadata gives."""
     site_packages = next(venvs.python().parent.parent.glob("lib/python*/site-packages"))
     for entry in ("oracle_app.app", "oracle_app.typed", "oracle_app.guards"):
-        with_venv = run_analysis(ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock", site_packages=site_packages).closure
+        with_venv = run_analysis(
+            ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock", site_packages=site_packages
+        ).closure
         without = closure_without_venv(ORACLE, entry, tmp_path / "no-uv-cache")
-        for part in ("direct", "optional", "type_checking", "pinned", "modules"):
+        for part in ("direct", "optional", "type_only", "pinned", "modules"):
             assert getattr(with_venv, part) == getattr(without, part), (entry, part)
 
 
 @pytest.mark.parametrize(
-    ("fixture", "entry"), [("smallsvc", "svc/"), ("packagedir", "ai/"), ("oracle", "oracle_app/"), ("imageworks", "svc/"), ("forked", "app/")]
+    ("fixture", "entry"),
+    [
+        ("smallsvc", "svc/"),
+        ("packagedir", "ai/"),
+        ("oracle", "oracle_app/"),
+        ("imageworks", "svc/"),
+        ("forked", "app/"),
+    ],
 )
 def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_path, loopback_index, fixture, entry):
     """Each fixture whose whole lock is small enough to install (caramba's holds torch): its full venv
     against no venv and no uv cache."""
     root = FIXTURES / fixture
     export = subprocess.run(
-        [uv_binary(), "export", "--frozen", "--no-hashes", "--no-emit-project", "--no-header", "--emit-index-url",
-         "--project", str(root)],  # fmt: skip
-        capture_output=True, text=True, check=True, env=_uv_environment(),
-    )  # fmt: skip
+        [
+            uv_binary(),
+            "export",
+            "--frozen",
+            "--no-hashes",
+            "--no-emit-project",
+            "--no-header",
+            "--emit-index-url",
+            "--project",
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_uv_environment(),
+    )
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(export.stdout)
     venv = tmp_path / "venv"
-    subprocess.run([uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=_uv_environment())
-    subprocess.run([uv_binary(), "pip", "install", "-q", "--no-deps", "--python", str(venv / "bin" / "python"), "-r", str(requirements)],
-                   check=True, env=_uv_environment(), cwd=root)  # fmt: skip  (path dependencies are relative to it)
+    subprocess.run(
+        [uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=_uv_environment()
+    )
+    subprocess.run(
+        [
+            uv_binary(),
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--python",
+            str(venv / "bin" / "python"),
+            "-r",
+            str(requirements),
+        ],
+        check=True,
+        env=_uv_environment(),
+        cwd=root,
+    )  # fmt: skip  (path dependencies are relative to it)
     site_packages = next(venv.glob("lib/python*/site-packages"))
     with_venv = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock", site_packages=site_packages).closure
     without = closure_without_venv(root, entry, tmp_path / "no-uv-cache")
     assert with_venv.direct and not with_venv.errors
-    for part in ("direct", "optional", "type_checking", "pinned", "modules", "errors"):
+    for part in ("direct", "optional", "type_only", "pinned", "modules", "errors"):
         assert getattr(with_venv, part) == getattr(without, part), (fixture, part)

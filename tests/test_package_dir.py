@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from depmin.cli import main
+from depmin.commands import main
 
 from .helpers import FIXTURES, run_analysis
 
@@ -28,14 +28,29 @@ def test_one_file_under_two_names_is_one_copy_entry_and_a_warning():
     assert closure.files.count("ai/persona.py") == 1
     assert [c.source for c in closure.copy] == ["__init__.py", "ai/"]
     assert [(w.path, w.message) for w in closure.warnings] == [
-        ("ai/__init__.py", "imported as both ai and caramba.ai; in the image only one of these names resolves (depmin verify shows which)"),
-        ("ai/persona.py", "imported as both ai.persona and caramba.ai.persona; in the image only one of these names resolves (depmin verify shows which)"),
+        (
+            "ai/__init__.py",
+            "imported as both ai and caramba.ai; in the image only one of these names resolves (depmin verify shows which)",
+        ),
+        (
+            "ai/persona.py",
+            "imported as both ai.persona and caramba.ai.persona; in the image only one of these names resolves (depmin verify shows which)",
+        ),
     ]
 
 
 def test_dockerfile_copies_to_the_package_destination(runner, tmp_path):
     result = runner.invoke(
-        main, ["dockerfile", "--root", str(PACKAGEDIR), "--no-cache", "--requirements", "requirements.txt", "ai/entrypoint.py"]
+        main,
+        [
+            "dockerfile",
+            "--root",
+            str(PACKAGEDIR),
+            "--no-cache",
+            "--requirements",
+            "requirements.txt",
+            "ai/entrypoint.py",
+        ],
     )
     assert result.exit_code == 0, result.output
     copies = [line for line in result.stdout.splitlines() if line.startswith("COPY --chown")]

@@ -29,7 +29,12 @@ def test_parent_packages_run_first_and_their_imports_count(tmp_path):
 def test_from_package_import_submodule_resolves_the_submodule(tmp_path):
     write_tree(
         tmp_path,
-        {"pkg/__init__.py": "", "pkg/x.py": "import httpx\n", "pkg/y.py": "import torch\n", "main.py": "from pkg import x\n"},
+        {
+            "pkg/__init__.py": "",
+            "pkg/x.py": "import httpx\n",
+            "pkg/y.py": "import torch\n",
+            "main.py": "from pkg import x\n",
+        },
     )
     closure = run_analysis(tmp_path, "main").closure
     assert "pkg.x" in closure.modules and "pkg.y" not in closure.modules
@@ -105,7 +110,7 @@ def test_type_checking_imports_are_reported_not_required(tmp_path):
     )
     closure = run_analysis(tmp_path, "main.py").closure
     assert names(closure.direct) == ["rich"]
-    assert names(closure.type_checking) == ["torch", "transformers"]
+    assert names(closure.type_only) == ["torch", "transformers"]
     assert "heavy" not in closure.modules and "torch" not in [p.name for p in closure.pinned]
 
 

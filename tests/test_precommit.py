@@ -19,9 +19,16 @@ def try_repo(repo, hook, home):
         cwd=repo,
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin:/usr/local/bin", "HOME": str(home), "PRE_COMMIT_HOME": str(home / "pre-commit"),
-             "UV_PYTHON_DOWNLOADS": "never", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"},
+        env={
+            "PATH": "/usr/bin:/bin:/usr/local/bin",
+            "HOME": str(home),
+            "PRE_COMMIT_HOME": str(home / "pre-commit"),
+            "UV_PYTHON_DOWNLOADS": "never",
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
         timeout=900,
     )
 
@@ -44,7 +51,7 @@ def test_depmin_hooks_pass_on_fresh_outputs_and_fail_when_torch_comes_back(tmp_p
     for hook in ("depmin-check", "depmin-audit"):
         broken = try_repo(repo, hook, tmp_path)
         assert broken.returncode == 1, broken.stdout + broken.stderr
-        assert "forbidden distribution torch is reachable:" in broken.stdout
+        assert "target agent: forbidden torch is reachable" in broken.stdout
         assert "ai/agent/persona.py:18  import torch" in broken.stdout
     stale = try_repo(repo, "depmin-check", tmp_path)
     assert "requirements/agent.txt: stale" in stale.stdout

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from depmin.graph import ImportGraph, is_runtime
-from depmin.model import Kind, Target, Via
+from depmin.graph import ImportGraph
+from depmin.model import Kind, Reach, Target, Via
 from depmin.scan import scan_source
 
 CONTEXTS = ("def", "class", "try", "type_checking", "unknown_if", "suppress", "else_of_type_checking")
@@ -125,7 +125,7 @@ def test_closure_contains_its_entries_and_is_closed_under_runtime_edges(case):
     closure = layers.runtime
     assert set(entries) <= closure
     for source, target, (kind, guarded) in edges:
-        if source in closure and is_runtime(Via("", 0, "", kind, guarded)):
+        if source in closure and kind is not Kind.TYPE_CHECKING:
             assert target in closure
         if source in layers.required and kind is not Kind.TYPE_CHECKING and not guarded:
             assert target in layers.required
@@ -160,15 +160,21 @@ def test_traversals_agree_with_networkx(case):
 
     _, edges, entries = case
     graph = build(edges, entries)
-    for follow in (is_runtime, lambda via: True, lambda via: via.kind is not Kind.TYPE_CHECKING and not via.guarded):
+    # The oracle's filters are written out here, not taken from depmin's Reach.admits.
+    filters = {
+        Reach.OPTIONAL: lambda via: via.kind is not Kind.TYPE_CHECKING,
+        Reach.TYPE_ONLY: lambda via: True,
+        Reach.REQUIRED: lambda via: via.kind is not Kind.TYPE_CHECKING and not via.guarded,
+    }
+    for reach, follow in filters.items():
         oracle = nx.DiGraph()
         oracle.add_node("<entries>")
         for source, target, vias in graph.edges():
             if any(follow(v) for v in vias):
                 oracle.add_edge(source, target)
         expected = nx.descendants(oracle, "<entries>") if "<entries>" in oracle else set()
-        assert graph.reachable(follow) == expected
+        assert graph.reachable(reach) == expected
         for node in expected:
-            chain = graph.shortest_chain(node, follow)
+            chain = graph.shortest_chain(node, reach)
             assert chain is not None
             assert len(chain) == nx.shortest_path_length(oracle, "<entries>", node) - 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from depmin.cli import main
+from depmin.commands import main
 from depmin.lock import Artifact, LockedPackage, read_lock, select
 from depmin.model import PLATFORMS, Target
 from depmin.report import best_artifact, download_size, whole_project_pins

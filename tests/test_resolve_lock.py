@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from depmin.cli import main
+from depmin.commands import main
 from depmin.discover import ModuleIndex
 from depmin.resolve import Category, DistributionFinder, Resolver, absolute_name, installed_modules, known_modules
 
@@ -32,7 +32,10 @@ def test_longest_dotted_prefix_wins_among_namespace_packages():
 
 def test_the_lock_decides_between_providers_and_reports_ambiguity():
     assert finder("opencv-python-headless").find("cv2")[0] == ("opencv-python-headless",)
-    assert finder("opencv-python", "opencv-python-headless").find("cv2")[0] == ("opencv-python", "opencv-python-headless")
+    assert finder("opencv-python", "opencv-python-headless").find("cv2")[0] == (
+        "opencv-python",
+        "opencv-python-headless",
+    )
     assert finder("attrs").find("attr")[0] == ("attrs",)
     assert finder("attr", "attrs").find("attr")[0] == ("attr", "attrs")
     index = ModuleIndex(roots=(), modules={}, namespaces={}, names_by_path={})
@@ -74,7 +77,9 @@ def test_relative_names_as_importlib_computes_them():
 
 def test_the_lock_forks_by_python_version_and_platform(runner):
     def pins(*args):
-        result = runner.invoke(main, ["closure", "--root", str(FIXTURES / "forked"), "--no-cache", "--json", *args, "app/"])
+        result = runner.invoke(
+            main, ["closure", "--root", str(FIXTURES / "forked"), "--no-cache", "--json", *args, "app/"]
+        )
         assert result.exit_code == 0, result.output
         return {p["name"]: p["version"] for p in json.loads(result.stdout)["pinned"]}
 
@@ -95,7 +100,10 @@ def test_a_partial_venv_never_hides_a_locked_distribution():
         "google.api": frozenset({"googleapis-common-protos"}),
     }
     finder = DistributionFinder(
-        locked=frozenset({"protobuf", "googleapis-common-protos", "google-genai"}), overrides={}, installed=installed, known={}
+        locked=frozenset({"protobuf", "googleapis-common-protos", "google-genai"}),
+        overrides={},
+        installed=installed,
+        known={},
     )
     assert finder.find("google.genai.types") == (("google-genai",), "distribution name")
     assert finder.find("google.protobuf.message") == (("protobuf",), "installed metadata")

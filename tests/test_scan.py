@@ -90,7 +90,11 @@ def test_contextlib_suppress_import_error_guards():
         with suppress(KeyError):
             import c
         """
-    )[2:] == [("a", (), 4, Kind.MODULE, True, 0), ("b", (), 6, Kind.MODULE, True, 0), ("c", (), 8, Kind.MODULE, False, 0)]
+    )[2:] == [
+        ("a", (), 4, Kind.MODULE, True, 0),
+        ("b", (), 6, Kind.MODULE, True, 0),
+        ("c", (), 8, Kind.MODULE, False, 0),
+    ]
 
 
 def test_function_bodies_are_lazy_but_class_bodies_and_decorators_are_not():
@@ -164,7 +168,10 @@ def test_version_info_tests_are_evaluated_for_the_target(python, expected):
 
 
 def test_undecidable_conditions_keep_both_branches():
-    assert [r[0] for r in records("if sys.version_info >= (3, 12, 4):\n    import a\nelse:\n    import b\n")] == ["a", "b"]
+    assert [r[0] for r in records("if sys.version_info >= (3, 12, 4):\n    import a\nelse:\n    import b\n")] == [
+        "a",
+        "b",
+    ]
     assert [r[0] for r in records("if FLAG:\n    import a\nelse:\n    import b\n")] == ["a", "b"]
 
 

@@ -193,8 +193,13 @@ def test_module_constants_bound_once_are_evaluated():
 
 @pytest.mark.parametrize(
     "rebinding",
-    ["WIN = False", "def f():\n    global WIN\n    WIN = True", "for WIN in (1, 2):\n    pass", "import os as WIN",
-     "WIN += 1"],  # fmt: skip
+    [
+        "WIN = False",
+        "def f():\n    global WIN\n    WIN = True",
+        "for WIN in (1, 2):\n    pass",
+        "import os as WIN",
+        "WIN += 1",
+    ],
 )
 def test_a_rebound_constant_stays_unknown(rebinding):
     source = f"import sys\nWIN = sys.platform == 'win32'\n{rebinding}\nif WIN:\n    import winonly\n"
@@ -202,7 +207,10 @@ def test_a_rebound_constant_stays_unknown(rebinding):
 
 
 def test_a_constant_bound_to_something_unknowable_keeps_both_branches():
-    assert names("import os\nDEBUG = os.environ.get('DEBUG')\nif DEBUG:\n    import a\nelse:\n    import b\n") >= {"a", "b"}
+    assert names("import os\nDEBUG = os.environ.get('DEBUG')\nif DEBUG:\n    import a\nelse:\n    import b\n") >= {
+        "a",
+        "b",
+    }
 
 
 def test_constants_are_exported_for_other_modules():
@@ -347,7 +355,9 @@ def test_importlib_under_any_alias():
     def helper(name):
         return import_module(name)  # not importlib's: no alias says so
     """
-    found = {r.target: r for r in scan_source(textwrap.dedent(source).encode(), PY312).records if r.kind is Kind.DYNAMIC}
+    found = {
+        r.target: r for r in scan_source(textwrap.dedent(source).encode(), PY312).records if r.kind is Kind.DYNAMIC
+    }
     assert set(found) == {"a.one", "a.two", "a.three", "a.four"}
     assert found["a.four"].names == ("x", "y")
 

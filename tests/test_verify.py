@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from depmin.cli import main
+from depmin.commands import main
 
 from .helpers import FIXTURES
 
@@ -22,7 +22,11 @@ def smallsvc(tmp_path):
 
 
 def snapshot(root):
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and ".depmin_cache" not in p.parts}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".depmin_cache" not in p.parts
+    }
 
 
 def test_verify_passes_and_changes_nothing_in_the_repository(runner, smallsvc):
@@ -41,7 +45,9 @@ def test_verify_passes_and_changes_nothing_in_the_repository(runner, smallsvc):
 
 
 def test_verify_catches_a_computed_import_of_an_unlocked_distribution(runner, smallsvc):
-    (smallsvc / "svc" / "plugins.py").write_text('import importlib\n\naccelerated = importlib.import_module("num" + "py")\n')
+    (smallsvc / "svc" / "plugins.py").write_text(
+        'import importlib\n\naccelerated = importlib.import_module("num" + "py")\n'
+    )
     result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--target", "svc", "--no-cache"])
     assert result.exit_code == 1
     assert "svc.plugins: ModuleNotFoundError: No module named 'numpy'" in result.stdout
@@ -70,7 +76,11 @@ def test_the_users_environment_is_not_importable_from_the_tree(runner, smallsvc)
 
 def test_hashes_from_the_lock_are_honoured(runner, smallsvc):
     pyproject = smallsvc / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('copy-list = "requirements/svc.copy"\n', 'copy-list = "requirements/svc.copy"\nhashes = true\n'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'copy-list = "requirements/svc.copy"\n', 'copy-list = "requirements/svc.copy"\nhashes = true\n'
+        )
+    )
     passed = runner.invoke(main, ["verify", "--root", str(smallsvc), "--target", "svc", "--no-cache"])
     assert passed.exit_code == 0, passed.output
     lock = smallsvc / "uv.lock"
@@ -93,11 +103,16 @@ def test_a_blocking_module_times_out_and_the_others_go_on(runner, smallsvc):
     (smallsvc / "svc" / "blocks.py").write_text("import time\ntime.sleep(120)\n")
     (smallsvc / "svc" / "spins.py").write_text("while True:\n    pass\n")
     (smallsvc / "svc" / "dies.py").write_text("import os\nos._exit(3)\n")
-    result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "--timeout", "2", "svc/"])
+    result = runner.invoke(
+        main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "--timeout", "2", "svc/"]
+    )
     data = json.loads(result.stdout)
     assert result.exit_code == 1
     by_module = {m["module"]: m for m in data["modules"]}
-    assert by_module["svc.blocks"]["kind"] == "timeout" and "timed out after 2 s (import blocked)" in by_module["svc.blocks"]["message"]
+    assert (
+        by_module["svc.blocks"]["kind"] == "timeout"
+        and "timed out after 2 s (import blocked)" in by_module["svc.blocks"]["message"]
+    )
     assert by_module["svc.spins"]["kind"] == "timeout"
     assert by_module["svc.dies"]["kind"] == "crash"
     assert all(by_module[m]["ok"] for m in ("svc", "svc.main", "svc.schedule", "svc.settings"))
@@ -105,13 +120,23 @@ def test_a_blocking_module_times_out_and_the_others_go_on(runner, smallsvc):
 
 def test_failures_are_classified_from_what_depmin_knows(runner, smallsvc):
     (smallsvc / "svc" / "reads.py").write_text("open('/nonexistent/config.yaml')\n")
-    (smallsvc / "svc" / "metadata.py").write_text("from importlib.metadata import version\nversion('not-installed-anywhere')\n")
-    (smallsvc / "svc" / "named.py").write_text("import importlib\nimportlib.import_module('left' + 'pad')  # depmin: ignore\n")
+    (smallsvc / "svc" / "metadata.py").write_text(
+        "from importlib.metadata import version\nversion('not-installed-anywhere')\n"
+    )
+    (smallsvc / "svc" / "named.py").write_text(
+        "import importlib\nimportlib.import_module('left' + 'pad')  # depmin: ignore\n"
+    )
     (smallsvc / "svc" / "own.py").write_text("raise ValueError('the module itself')\n")
-    result = runner.invoke(main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "svc/"])
+    result = runner.invoke(
+        main, ["verify", "--root", str(smallsvc), "--json", "--no-cache", "--python", "3.11", "svc/"]
+    )
     kinds = {m["module"]: m["kind"] for m in json.loads(result.stdout)["modules"] if not m["ok"]}
-    assert kinds == {"svc.reads": "missing_file", "svc.metadata": "missing_metadata", "svc.named": "missing_distribution",
-                     "svc.own": "error"}  # fmt: skip
+    assert kinds == {
+        "svc.reads": "missing_file",
+        "svc.metadata": "missing_metadata",
+        "svc.named": "missing_distribution",
+        "svc.own": "error",
+    }
 
 
 def test_verify_json_is_one_object_even_when_the_analysis_fails(runner, smallsvc):
@@ -132,8 +157,10 @@ def test_sigterm_leaves_no_temporary_tree(smallsvc, tmp_path):
     temporary.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "depmin", "verify", "--root", str(smallsvc), "--no-cache", "--python", "3.11", "svc/"],
-        env={**os.environ, "TMPDIR": str(temporary)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env={**os.environ, "TMPDIR": str(temporary)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not any((p / ".venv").exists() for p in temporary.iterdir()):
         time.sleep(0.2)

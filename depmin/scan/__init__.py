@@ -15,8 +15,8 @@ import os
 import pickle
 import re
 import sys
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import from_ast, ir
@@ -47,8 +47,17 @@ def pragma_lines(source: bytes) -> frozenset[int]:
     return frozenset(number for number, line in enumerate(source.splitlines(), 1) if _PRAGMA.search(line))
 
 
-_CALL_WORDS = (b"import_module", b"__import__", b"uvicorn", b"resolve_name", b"Celery", b"autodiscover_tasks",
-               b"dictConfig", b".form(", b"entry_points")  # fmt: skip
+_CALL_WORDS = (
+    b"import_module",
+    b"__import__",
+    b"uvicorn",
+    b"resolve_name",
+    b"Celery",
+    b"autodiscover_tasks",
+    b"dictConfig",
+    b".form(",
+    b"entry_points",
+)
 
 
 def calls_can_import(source: bytes) -> bool:
@@ -141,7 +150,7 @@ def _contained(scan: Callable[[bytes, Target], ScanResult], source: bytes, targe
     os.waitpid(pid, 0)
     if data:
         try:
-            return pickle.loads(data)  # noqa: S301 - our own child's result
+            return pickle.loads(data)
         except (pickle.UnpicklingError, EOFError, AttributeError):
             pass
     return ScanResult((), (Problem(1, "too deeply nested or too large to analyse", True),))

@@ -16,8 +16,9 @@ Every rule about what an import commits lives here, once, for both parsers:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from depmin.model import Condition, ImportRecord, Kind, Target
 from depmin.scan import ir
@@ -27,8 +28,9 @@ from depmin.stdlib import is_stdlib, stdlib_provides
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _IMPORT_MODULE = frozenset({"importlib.import_module"})
 # Calls that import a module named by a string argument (see _Walker.named_by_string).
-_NAMED_BY_STRING = frozenset({"uvicorn.run", "uvicorn.Config", "pkgutil.resolve_name", "celery.Celery",
-                              "logging.config.dictConfig"})  # fmt: skip
+_NAMED_BY_STRING = frozenset(
+    {"uvicorn.run", "uvicorn.Config", "pkgutil.resolve_name", "celery.Celery", "logging.config.dictConfig"}
+)
 # Method calls that make a framework import a distribution without an import statement
 # (depmin.features maps them): `await request.form()` needs python-multipart.
 _FEATURE_METHODS = frozenset({"form"})
@@ -97,8 +99,17 @@ class _Walker:
 
     # -- records ---------------------------------------------------------------------
 
-    def add(self, target: str, names: tuple[str, ...], line: int, context: _Context, level: int = 0,
-            anchor: str | None = None, *, dynamic: bool = False) -> None:  # fmt: skip
+    def add(
+        self,
+        target: str,
+        names: tuple[str, ...],
+        line: int,
+        context: _Context,
+        level: int = 0,
+        anchor: str | None = None,
+        *,
+        dynamic: bool = False,
+    ) -> None:
         if context.type_only:
             kind = Kind.TYPE_CHECKING
         elif dynamic:
@@ -209,7 +220,7 @@ class _Walker:
         ending = self.always_ends(catcher.body) if catcher is not None else _PROPAGATES
         # A handler that carries on guards the body. One that re-raises ImportError leaves the
         # error to an enclosing guard; one that exits or raises something else is no guard at all.
-        guarded = ending is None or ending is _PROPAGATES and inner.guarded
+        guarded = ending is None or (ending is _PROPAGATES and inner.guarded)
         guard = inner._replace(guarded=guarded)
         self.block(node.body, guard)
         for handler in node.handlers:
@@ -242,14 +253,19 @@ class _Walker:
         for statement in body:
             if isinstance(statement, ir.Raise):
                 raised = statement.exprs[0] if statement.exprs else None
-                reraise = raised is None or _last_name(raised[1] if raised[0] == "call" else raised) in _IMPORT_ERROR_TYPES
+                reraise = (
+                    raised is None or _last_name(raised[1] if raised[0] == "call" else raised) in _IMPORT_ERROR_TYPES
+                )
                 return _PROPAGATES if reraise else _STOPS
             if isinstance(statement, ir.Statement) and any(self.is_exit(e) for e in statement.exprs):
                 return _STOPS
             if isinstance(statement, ir.If):
                 runtime, _ = decide(statement.test, self.target, self.scope)
-                branches = [b for b, possible in ((statement.body, runtime is not False),
-                                                  (statement.orelse, runtime is not True)) if possible]  # fmt: skip
+                branches = [
+                    b
+                    for b, possible in ((statement.body, runtime is not False), (statement.orelse, runtime is not True))
+                    if possible
+                ]
                 endings = {self.always_ends(b) for b in branches}
                 if None not in endings:
                     return _PROPAGATES if endings == {_PROPAGATES} else _STOPS
@@ -360,15 +376,28 @@ class _Walker:
             if group is not None and group[0] == "str":
                 self.features.append((f"entry_points:{group[1]}", line))
         if path in _IMPORT_MODULE:
-            self.dynamic("import_module", _argument(positional, keywords, 0, "name"),
-                         _argument(positional, keywords, 1, "package"), (), line, context)  # fmt: skip
+            self.dynamic(
+                "import_module",
+                _argument(positional, keywords, 0, "name"),
+                _argument(positional, keywords, 1, "package"),
+                (),
+                line,
+                context,
+            )
         elif path in _DUNDER_IMPORT:
             fromlist = _argument(positional, keywords, 3, "fromlist")
             names = tuple(_literal_strings(fromlist)) if fromlist is not None else ()
             self.dynamic("__import__", _argument(positional, keywords, 0, "name"), None, names, line, context)
 
-    def named_by_string(self, path: str, function: ir.Expr, positional: tuple[ir.Expr, ...],
-                        keywords: tuple[tuple[str, ir.Expr], ...], line: int, context: _Context) -> None:  # fmt: skip
+    def named_by_string(
+        self,
+        path: str,
+        function: ir.Expr,
+        positional: tuple[ir.Expr, ...],
+        keywords: tuple[tuple[str, ir.Expr], ...],
+        line: int,
+        context: _Context,
+    ) -> None:
         """Frameworks that import by string at run time: `uvicorn.run("pkg.app:app")` and friends."""
         if path in ("uvicorn.run", "uvicorn.Config", "pkgutil.resolve_name"):
             target = _argument(positional, keywords, 0, "app" if path != "pkgutil.resolve_name" else "name")
@@ -391,8 +420,9 @@ class _Walker:
     def named(self, text: str, line: int, context: _Context, *, submodule: bool = False) -> None:
         """`a.b:attr` or `a.b.attr` (a module, then maybe an attribute) as a dynamic import."""
         module, _, attribute = text.partition(":")
-        if not all(part.isidentifier() for part in module.split(".")) or (attribute and not submodule and not all(
-                part.isidentifier() for part in attribute.split("."))):  # fmt: skip
+        if not all(part.isidentifier() for part in module.split(".")) or (
+            attribute and not submodule and not all(part.isidentifier() for part in attribute.split("."))
+        ):
             return
         if submodule:
             self.add(module, (attribute,), line, context, dynamic=True)
@@ -402,8 +432,15 @@ class _Walker:
             parent, _, last = module.rpartition(".")
             self.add(parent, (last,), line, context, dynamic=True)
 
-    def dynamic(self, function: str, name_arg: ir.Expr | None, package_arg: ir.Expr | None,
-                names: tuple[str, ...], line: int, context: _Context) -> None:  # fmt: skip
+    def dynamic(
+        self,
+        function: str,
+        name_arg: ir.Expr | None,
+        package_arg: ir.Expr | None,
+        names: tuple[str, ...],
+        line: int,
+        context: _Context,
+    ) -> None:
         if name_arg is None:
             return
         if name_arg[0] != "str":
@@ -421,7 +458,9 @@ class _Walker:
         anchor: str | None = None
         if level and function == "import_module":
             if package_arg is None:
-                self.problems.append(Problem(line, "relative import_module() without package= fails at run time", False))
+                self.problems.append(
+                    Problem(line, "relative import_module() without package= fails at run time", False)
+                )
                 return
             if package_arg == ("name", "__package__"):
                 anchor = None
@@ -460,7 +499,7 @@ def _branch(context: _Context, runtime: bool | None, checking: bool | None, body
     return None
 
 
-_HANDLERS = {
+_HANDLERS: dict[type, Callable[[_Walker, Any, _Context], None]] = {
     ir.Import: _Walker._import,
     ir.ImportFrom: _Walker._import_from,
     ir.If: _Walker._if,
@@ -497,8 +536,9 @@ _CHILDREN = {
 }
 
 
-def _argument(positional: tuple[ir.Expr, ...], keywords: tuple[tuple[str, ir.Expr], ...], position: int,
-              keyword: str) -> ir.Expr | None:  # fmt: skip
+def _argument(
+    positional: tuple[ir.Expr, ...], keywords: tuple[tuple[str, ir.Expr], ...], position: int, keyword: str
+) -> ir.Expr | None:
     for name, value in keywords:
         if name == keyword:
             return value
@@ -554,7 +594,7 @@ def _is_import_error_suppressor(item: ir.Expr) -> bool:
     )
 
 
-def _matches(pattern: ir.Pattern, subject: object) -> bool | None:  # noqa: PLR0911 - one case per form
+def _matches(pattern: ir.Pattern, subject: object) -> bool | None:
     """Whether a literal `case` pattern matches a known subject (None: cannot tell)."""
     kind = pattern[0]
     if kind == "any":
@@ -580,7 +620,9 @@ def _matches(pattern: ir.Pattern, subject: object) -> bool | None:  # noqa: PLR0
             head, tail = elements[: stars[0]], elements[stars[0] + 1 :]
             if len(subject) < len(head) + len(tail):
                 return False
-            pairs = list(zip(head, subject, strict=False)) + list(zip(tail, subject[len(subject) - len(tail) :], strict=True))
+            pairs = list(zip(head, subject, strict=False)) + list(
+                zip(tail, subject[len(subject) - len(tail) :], strict=True)
+            )
         else:
             if len(subject) != len(elements):
                 return False
@@ -592,7 +634,9 @@ def _matches(pattern: ir.Pattern, subject: object) -> bool | None:  # noqa: PLR0
     return None
 
 
-def collect(module: ir.Module, target: Target, *, calls: bool, pragma_lines: frozenset[int] = frozenset()) -> ScanResult:
+def collect(
+    module: ir.Module, target: Target, *, calls: bool, pragma_lines: frozenset[int] = frozenset()
+) -> ScanResult:
     walker = _Walker(target, module, calls, pragma_lines)
     walker.block(module.body, _Context(top=True))
     # Source order by line: the two parsers order some children (decorators, defaults) differently.

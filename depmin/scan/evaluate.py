@@ -108,7 +108,7 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _value(node: Expr, context: _Context, depth: int) -> Any:  # noqa: PLR0911, PLR0912 - one case per form
+def _value(node: Expr, context: _Context, depth: int) -> Any:
     """The value of a small expression over literals and what the target fixes."""
     if depth > _MAX_DEPTH:
         raise Unknown
@@ -158,7 +158,7 @@ def _value(node: Expr, context: _Context, depth: int) -> Any:  # noqa: PLR0911, 
     raise Unknown
 
 
-def _known_path(path: str | None, context: _Context) -> Any:  # noqa: PLR0911 - one case per fact
+def _known_path(path: str | None, context: _Context) -> Any:
     if path is None:
         raise Unknown
     target = context.target

@@ -13,13 +13,32 @@ from collections import Counter
 from depmin.scan import ir
 
 _OPERATORS = {
-    ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=",
-    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
-}  # fmt: skip
+    ast.Eq: "==",
+    ast.NotEq: "!=",
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.In: "in",
+    ast.NotIn: "not in",
+    ast.Is: "is",
+    ast.IsNot: "is not",
+}
 # Module-level values worth translating when no expression can import: what a condition,
 # a constant or __all__ can be made of.
-_CONDITION_NODES = (ast.Name, ast.Attribute, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.Constant, ast.Subscript,
-                    ast.Call, ast.Tuple, ast.List, ast.BinOp)  # fmt: skip
+_CONDITION_NODES = (
+    ast.Name,
+    ast.Attribute,
+    ast.Compare,
+    ast.BoolOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Subscript,
+    ast.Call,
+    ast.Tuple,
+    ast.List,
+    ast.BinOp,
+)
 # What a statement holds when its expressions are not translated: something, unread.
 _UNREAD: tuple[ir.Expr, ...] = (ir.OPAQUE,)
 
@@ -45,7 +64,7 @@ class _Translator:
             return ()
         return tuple(expr(node) for node in nodes if node is not None)
 
-    def statement(self, node: ast.stmt, top: bool) -> ir.Stmt | None:  # noqa: PLR0911, PLR0912 - one case per statement
+    def statement(self, node: ast.stmt, top: bool) -> ir.Stmt | None:
         kind = type(node)
         if kind is ast.Import:
             return ir.Import(node.lineno, tuple((a.name, a.asname) for a in node.names))
@@ -60,7 +79,9 @@ class _Translator:
             handlers = tuple(
                 ir.Handler(expr(h.type) if h.type is not None else None, self.block(h.body)) for h in node.handlers
             )
-            return ir.Try(self.block(node.body), handlers, self.block(node.orelse), self.block(node.finalbody), node.lineno)
+            return ir.Try(
+                self.block(node.body), handlers, self.block(node.orelse), self.block(node.finalbody), node.lineno
+            )
         if kind is ast.With or kind is ast.AsyncWith:
             return ir.With(tuple(expr(item.context_expr) for item in node.items), self.block(node.body))
         if kind is ast.Match:
@@ -75,8 +96,9 @@ class _Translator:
             for variadic in (arguments.vararg, arguments.kwarg):
                 if variadic is not None:
                     annotations.append(variadic.annotation)
-            header = self.exprs([*node.decorator_list, *arguments.defaults, *arguments.kw_defaults, *annotations,
-                                 node.returns])  # fmt: skip
+            header = self.exprs(
+                [*node.decorator_list, *arguments.defaults, *arguments.kw_defaults, *annotations, node.returns]
+            )
             return ir.Function(header, self.block(node.body))
         if kind is ast.ClassDef:
             header = self.exprs([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
@@ -91,8 +113,8 @@ class _Translator:
             value = node.value
             if isinstance(value, ast.Constant):
                 return None  # a docstring
-            if self.calls or isinstance(value, ast.Call) and (
-                _ends_program(value.func) or top and _is_all_method(value.func)
+            if self.calls or (
+                isinstance(value, ast.Call) and (_ends_program(value.func) or (top and _is_all_method(value.func)))
             ):
                 return ir.Statement(node.lineno, (expr(value),))
             return ir.Statement(node.lineno, _UNREAD)
@@ -100,8 +122,9 @@ class _Translator:
             return None
         if not self.calls:
             return ir.Statement(node.lineno, _UNREAD)
-        return ir.Statement(node.lineno, tuple(expr(child) for child in ast.iter_child_nodes(node)
-                                               if isinstance(child, ast.expr)))  # fmt: skip
+        return ir.Statement(
+            node.lineno, tuple(expr(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+        )
 
     def assignment(self, node: ast.Assign | ast.AugAssign | ast.AnnAssign, top: bool) -> ir.Stmt | None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -122,15 +145,19 @@ class _Translator:
 
 
 def _ends_program(function: ast.expr) -> bool:
-    name = function.id if isinstance(function, ast.Name) else function.attr if isinstance(function, ast.Attribute) else ""
+    name = (
+        function.id if isinstance(function, ast.Name) else function.attr if isinstance(function, ast.Attribute) else ""
+    )
     return name in ir.TERMINATORS
 
 
 def _is_all_method(function: ast.expr) -> bool:
-    return isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) and function.value.id == "__all__"
+    return (
+        isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name) and function.value.id == "__all__"
+    )
 
 
-def expr(node: ast.expr) -> ir.Expr:  # noqa: PLR0911, PLR0912 - one case per form
+def expr(node: ast.expr) -> ir.Expr:
     kind = type(node)
     if kind is ast.Name:
         return ("name", node.id)
@@ -156,7 +183,9 @@ def expr(node: ast.expr) -> ir.Expr:  # noqa: PLR0911, PLR0912 - one case per fo
     if kind is ast.BoolOp:
         return ("and" if isinstance(node.op, ast.And) else "or", tuple(expr(v) for v in node.values))
     if kind is ast.Compare:
-        comparisons = tuple((_OPERATORS.get(type(op), "?"), expr(c)) for op, c in zip(node.ops, node.comparators, strict=True))
+        comparisons = tuple(
+            (_OPERATORS.get(type(op), "?"), expr(c)) for op, c in zip(node.ops, node.comparators, strict=True)
+        )
         return ("compare", expr(node.left), comparisons)
     if kind is ast.Tuple or kind is ast.List:
         elements = tuple(("other", (expr(e.value),)) if isinstance(e, ast.Starred) else expr(e) for e in node.elts)
@@ -165,7 +194,10 @@ def expr(node: ast.expr) -> ir.Expr:  # noqa: PLR0911, PLR0912 - one case per fo
         index = node.slice
         if isinstance(index, ast.Slice):
             if index.step is not None:
-                return ("other", tuple(expr(n) for n in (node.value, index.lower, index.upper, index.step) if n is not None))
+                return (
+                    "other",
+                    tuple(expr(n) for n in (node.value, index.lower, index.upper, index.step) if n is not None),
+                )
             lower = expr(index.lower) if index.lower is not None else None
             upper = expr(index.upper) if index.upper is not None else None
             return ("slice", expr(node.value), lower, upper)
@@ -179,7 +211,10 @@ def expr(node: ast.expr) -> ir.Expr:  # noqa: PLR0911, PLR0912 - one case per fo
         body = ("lambda", expr(node.body))
         return ("other", (*(expr(d) for d in defaults), body)) if defaults else body
     if kind is ast.Dict:
-        return ("dict", tuple((expr(k) if k is not None else None, expr(v)) for k, v in zip(node.keys, node.values, strict=True)))
+        return (
+            "dict",
+            tuple((expr(k) if k is not None else None, expr(v)) for k, v in zip(node.keys, node.values, strict=True)),
+        )
     return ("other", tuple(_descendants(node)))
 
 
@@ -209,7 +244,7 @@ def _position(expression: ir.Expr) -> int:
     return expression[4] if expression[0] == "call" else 0
 
 
-def pattern(node: ast.pattern) -> ir.Pattern:  # noqa: PLR0911 - one case per form
+def pattern(node: ast.pattern) -> ir.Pattern:
     if isinstance(node, ast.MatchValue):
         return ("value", expr(node.value))
     if isinstance(node, ast.MatchSingleton):

@@ -16,12 +16,35 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from depmin.scan import ir
 
 _OPERATORS = {
-    cst.Equal: "==", cst.NotEqual: "!=", cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">",
-    cst.GreaterThanEqual: ">=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
-}  # fmt: skip
-_CONDITION_NODES = (cst.Name, cst.Attribute, cst.Comparison, cst.BooleanOperation, cst.UnaryOperation,
-                    cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis,
-                    cst.Subscript, cst.Call, cst.Tuple, cst.List, cst.BinaryOperation)  # fmt: skip
+    cst.Equal: "==",
+    cst.NotEqual: "!=",
+    cst.LessThan: "<",
+    cst.LessThanEqual: "<=",
+    cst.GreaterThan: ">",
+    cst.GreaterThanEqual: ">=",
+    cst.In: "in",
+    cst.NotIn: "not in",
+    cst.Is: "is",
+    cst.IsNot: "is not",
+}
+_CONDITION_NODES = (
+    cst.Name,
+    cst.Attribute,
+    cst.Comparison,
+    cst.BooleanOperation,
+    cst.UnaryOperation,
+    cst.Integer,
+    cst.Float,
+    cst.Imaginary,
+    cst.SimpleString,
+    cst.ConcatenatedString,
+    cst.Ellipsis,
+    cst.Subscript,
+    cst.Call,
+    cst.Tuple,
+    cst.List,
+    cst.BinaryOperation,
+)
 _UNREAD: tuple[ir.Expr, ...] = (ir.OPAQUE,)
 _CONSTANTS = {"True": True, "False": False, "None": None}
 
@@ -81,7 +104,7 @@ class _Translator:
             return ()
         return tuple(self.expr(node) for node in nodes if node is not None)
 
-    def compound(self, node: cst.CSTNode) -> ir.Stmt | None:  # noqa: PLR0911 - one case per statement
+    def compound(self, node: cst.CSTNode) -> ir.Stmt | None:
         if isinstance(node, cst.If):
             return ir.If(self.expr(node.test), self.suite(node.body), self.orelse(node.orelse))
         if isinstance(node, cst.While):
@@ -96,7 +119,9 @@ class _Translator:
             return ir.With(tuple(self.expr(item.item) for item in node.items), self.suite(node.body))
         if isinstance(node, cst.Match):
             cases = tuple(
-                ir.Case(self.pattern(c.pattern), self.expr(c.guard) if c.guard is not None else None, self.suite(c.body))
+                ir.Case(
+                    self.pattern(c.pattern), self.expr(c.guard) if c.guard is not None else None, self.suite(c.body)
+                )
                 for c in node.cases
             )
             return ir.Match(self.expr(node.subject), cases)
@@ -108,27 +133,34 @@ class _Translator:
             variadic = [p for p in (parameters.star_arg, parameters.star_kwarg) if isinstance(p, cst.Param)]
             annotations = [p.annotation.annotation if p.annotation is not None else None for p in (*params, *variadic)]
             returns = node.returns.annotation if node.returns is not None else None
-            header = self.exprs([*(d.decorator for d in node.decorators), *defaults, *kw_defaults, *annotations, returns])
+            header = self.exprs(
+                [*(d.decorator for d in node.decorators), *defaults, *kw_defaults, *annotations, returns]
+            )
             return ir.Function(header, self.suite(node.body))
         if isinstance(node, cst.ClassDef):
-            header = self.exprs([*(d.decorator for d in node.decorators), *(a.value for a in node.bases),
-                                 *(a.value for a in node.keywords)])  # fmt: skip
+            header = self.exprs(
+                [
+                    *(d.decorator for d in node.decorators),
+                    *(a.value for a in node.bases),
+                    *(a.value for a in node.keywords),
+                ]
+            )
             return ir.Class(header, self.suite(node.body))
         if isinstance(node, cst.For):
             return ir.Loop(self.exprs([node.iter]), self.suite(node.body), self.orelse(node.orelse))
         return None
 
-    def small(self, node: cst.BaseSmallStatement, top: bool) -> ir.Stmt | None:  # noqa: PLR0911 - one case per statement
+    def small(self, node: cst.BaseSmallStatement, top: bool) -> ir.Stmt | None:
         if isinstance(node, cst.Import):
             names = tuple((_dotted(a.name), _as_name(a)) for a in node.names)
             return ir.Import(self.line(node), names)
         if isinstance(node, cst.ImportFrom):
             module = _dotted(node.module) if node.module is not None else ""
             if isinstance(node.names, cst.ImportStar):
-                names: tuple[tuple[str, str | None], ...] = (("*", None),)
+                imported: tuple[tuple[str, str | None], ...] = (("*", None),)
             else:
-                names = tuple((_dotted(a.name), _as_name(a)) for a in node.names)
-            return ir.ImportFrom(self.line(node), module, len(node.relative), names)
+                imported = tuple((_dotted(a.name), _as_name(a)) for a in node.names)
+            return ir.ImportFrom(self.line(node), module, len(node.relative), imported)
         if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
             return self.assignment(node, top)
         if isinstance(node, cst.Raise):
@@ -138,8 +170,8 @@ class _Translator:
             value = node.value
             if _is_constant(value):
                 return None  # a docstring
-            if self.calls or isinstance(value, cst.Call) and (
-                _ends_program(value.func) or top and _is_all_method(value.func)
+            if self.calls or (
+                isinstance(value, cst.Call) and (_ends_program(value.func) or (top and _is_all_method(value.func)))
             ):
                 return ir.Statement(self.line(node), (self.expr(value),))
             return ir.Statement(self.line(node), _UNREAD)
@@ -159,7 +191,7 @@ class _Translator:
         if len(targets) == 1 and isinstance(targets[0], cst.Name):
             name = targets[0].value
             augmented = isinstance(node, cst.AugAssign)
-            if augmented and not isinstance(node.operator, cst.AddAssign):
+            if isinstance(node, cst.AugAssign) and not isinstance(node.operator, cst.AddAssign):
                 return ir.Statement(line, self.exprs([value]) if self.calls else _UNREAD)
             if self.calls or (top and (name == "__all__" or isinstance(value, _CONDITION_NODES))):
                 return ir.Assign(line, name, augmented, self.expr(value))
@@ -170,7 +202,7 @@ class _Translator:
 
     # -- expressions -----------------------------------------------------------------
 
-    def expr(self, node: cst.BaseExpression) -> ir.Expr:  # noqa: PLR0911, PLR0912 - one case per form
+    def expr(self, node: cst.BaseExpression) -> ir.Expr:
         if isinstance(node, cst.Name):
             if node.value in _CONSTANTS:
                 return ("const", _CONSTANTS[node.value])
@@ -231,8 +263,11 @@ class _Translator:
             return ("binop", operator, self.expr(node.left), self.expr(node.right))
         if isinstance(node, cst.Lambda):
             parameters = node.params
-            defaults = [p.default for p in (*parameters.posonly_params, *parameters.params, *parameters.kwonly_params)
-                        if p.default is not None]  # fmt: skip
+            defaults = [
+                p.default
+                for p in (*parameters.posonly_params, *parameters.params, *parameters.kwonly_params)
+                if p.default is not None
+            ]
             body = ("lambda", self.expr(node.body))
             return ("other", (*(self.expr(d) for d in defaults), body)) if defaults else body
         if isinstance(node, cst.Dict):
@@ -254,8 +289,8 @@ class _Translator:
                 return ("index", self.expr(node.value), self.expr(index.value))
             if isinstance(index, cst.Slice):
                 if index.step is not None:
-                    parts = (node.value, index.lower, index.upper, index.step)
-                    return ("other", tuple(self.expr(p) for p in parts if p is not None))
+                    pieces = (node.value, index.lower, index.upper, index.step)
+                    return ("other", tuple(self.expr(p) for p in pieces if p is not None))
                 lower = self.expr(index.lower) if index.lower is not None else None
                 upper = self.expr(index.upper) if index.upper is not None else None
                 return ("slice", self.expr(node.value), lower, upper)
@@ -265,13 +300,13 @@ class _Translator:
             if isinstance(index, cst.Slice):
                 bounds = (index.lower, index.upper, index.step)
                 parts.append(("other", tuple(self.expr(b) for b in bounds if b is not None)))
-            elif index.star is not None:
+            elif isinstance(index, cst.Index) and index.star is not None:
                 parts.append(("other", (self.expr(index.value),)))
-            else:
+            elif isinstance(index, cst.Index):
                 parts.append(self.expr(index.value))
         return ("other", tuple(parts))
 
-    def pattern(self, node: cst.MatchPattern) -> ir.Pattern:  # noqa: PLR0911 - one case per form
+    def pattern(self, node: cst.MatchPattern) -> ir.Pattern:
         if isinstance(node, cst.MatchSingleton):
             return ("value", ("const", _CONSTANTS[node.value.value]))
         if isinstance(node, cst.MatchValue):
@@ -281,7 +316,10 @@ class _Translator:
         if isinstance(node, cst.MatchAs):
             return ("any",) if node.pattern is None else self.pattern(node.pattern)
         if isinstance(node, (cst.MatchList, cst.MatchTuple)):
-            return ("seq", tuple(("star",) if isinstance(p, cst.MatchStar) else self.pattern(p.value) for p in node.patterns))
+            return (
+                "seq",
+                tuple(("star",) if isinstance(p, cst.MatchStar) else self.pattern(p.value) for p in node.patterns),
+            )
         if isinstance(node, cst.MatchStar):
             return ("star",)
         return ("other",)
@@ -321,7 +359,11 @@ def _ends_program(function: cst.BaseExpression) -> bool:
 
 
 def _is_all_method(function: cst.BaseExpression) -> bool:
-    return isinstance(function, cst.Attribute) and isinstance(function.value, cst.Name) and function.value.value == "__all__"
+    return (
+        isinstance(function, cst.Attribute)
+        and isinstance(function.value, cst.Name)
+        and function.value.value == "__all__"
+    )
 
 
 def _dotted(node: cst.BaseExpression) -> str:

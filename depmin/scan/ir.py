@@ -19,7 +19,7 @@ Patterns of `match` cases are tuples too:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, TypeAlias, Union
+from typing import NamedTuple, TypeAlias
 
 Expr: TypeAlias = tuple  # the tagged tuples above
 Pattern: TypeAlias = tuple
@@ -124,7 +124,9 @@ class Statement(NamedTuple):
     exprs: tuple[Expr, ...]
 
 
-Stmt: TypeAlias = Union[Import, ImportFrom, If, While, Try, With, Match, Function, Class, Assign, Raise, Loop, Statement]
+Stmt: TypeAlias = (
+    Import | ImportFrom | If | While | Try | With | Match | Function | Class | Assign | Raise | Loop | Statement
+)
 Block: TypeAlias = tuple  # tuple[Stmt, ...]
 
 
@@ -133,7 +135,7 @@ class Module:
     bound anywhere in it (assignments at any depth, imports, defs, loop, with and except
     targets, `global`): a module constant counts only when it is bound exactly once."""
 
-    __slots__ = ("body", "_count", "_bindings")
+    __slots__ = ("_bindings", "_count", "body")
 
     def __init__(self, body: Block, count_bindings: Callable[[], dict[str, int]]) -> None:
         self.body = body

@@ -1,4 +1,4 @@
-"""`depmin init`: add a target table to pyproject.toml without touching any other byte."""
+"""pyproject.toml with a target table added (`depmin init`), every other byte untouched."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import tomllib
 
 import tomli_w
 
+from depmin.errors import UsageError
 
-class InitError(ValueError):
-    pass
+
+class InitError(UsageError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "pyproject.toml")
 
 
 def add_target(
@@ -57,10 +60,14 @@ def add_target(
 
 def _remove_table(text: str, name: str) -> str:
     lines = text.splitlines(keepends=True)
-    header = re.compile(r"^\s*\[\s*tool\s*\.\s*depmin\s*\.\s*targets\s*\.\s*\"?" + re.escape(name) + r"\"?\s*\]\s*(#.*)?$")
+    header = re.compile(
+        r"^\s*\[\s*tool\s*\.\s*depmin\s*\.\s*targets\s*\.\s*\"?" + re.escape(name) + r"\"?\s*\]\s*(#.*)?$"
+    )
     start = next((i for i, line in enumerate(lines) if header.match(line.rstrip("\n"))), None)
     if start is None:
-        raise InitError(f"target {name!r} is not written as its own [tool.depmin.targets.{name}] table; edit it by hand")
+        raise InitError(
+            f"target {name!r} is not written as its own [tool.depmin.targets.{name}] table; edit it by hand"
+        )
     end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
     while end > start + 1 and not lines[end - 1].strip():
         end -= 1

@@ -1,0 +1,73 @@
+"""discover → scan → graph → resolve → lock: one analysis, as data.
+
+The only I/O here is reading the repository (sources, uv.lock, installed metadata) and
+depmin's own scan cache. Writing outputs and printing belong to the commands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from depmin.analysis.assemble import Context, assemble
+from depmin.analysis.inputs import Request, entry_modules, finder, script_directories, source_roots
+from depmin.analysis.walk import walk
+from depmin.config import Project
+from depmin.discover import ModuleIndex, build_index
+from depmin.files import display_path
+from depmin.graph import ImportGraph, Layers
+from depmin.local import project_entry_points
+from depmin.lock import LockFile, lock_mismatches, read_lock
+from depmin.model import Closure, Diagnostic, Pin, Severity
+from depmin.resolve import DistributionFinder, Resolver
+from depmin.stdlib import is_stdlib
+
+__all__ = ["Analysis", "Request", "analyse"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The closure plus what explanations need: the graph, the lock, the index, the finder."""
+
+    closure: Closure
+    graph: ImportGraph
+    layers: Layers
+    lock: LockFile
+    index: ModuleIndex
+    finder: DistributionFinder
+    optional_pins: tuple[Pin, ...]  # the pinned closure with the optional distributions added
+
+
+def analyse(project: Project, request: Request, lock: LockFile | None = None) -> Analysis:
+    """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic."""
+    if lock is None:
+        lock = read_lock(request.lock_path, display_path(project.root, request.lock_path))
+    roots = source_roots(project, lock)
+    scripts = script_directories(project.root, request.entries)
+    # `python examples/web/server.py`: the script's directory comes first on sys.path
+    index = build_index(project.root, (*scripts, *roots))
+    diagnostics: list[Diagnostic] = []
+    if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
+        diagnostics += [
+            Diagnostic(lock.path, 0, m, Severity.WARNING, "DM401") for m in lock_mismatches(lock, project.pyproject)
+        ]
+    names = finder(project, lock, request)
+    resolver = Resolver(index, names, request.target.python)
+    entries = entry_modules(project.root, index, request.entries, request.excludes)
+    walked = walk(
+        project.root,
+        index,
+        resolver,
+        entries.modules,
+        target=request.target,
+        cache=request.cache,
+        hidden_imports=request.hidden_imports,
+        ignore=request.ignore,
+        entry_points=project_entry_points(project.root, lock, project.pyproject),
+        on_scanned=request.on_scanned,
+    )
+    layers = walked.graph.layers()
+    context = Context(project, request, lock, index, names, entries)
+    closure, optional_pins = assemble(context, walked, layers, diagnostics)
+    named_imports = tuple(sorted({n for n in walked.named if not is_stdlib(n, request.target.python)}))
+    closure = replace(closure, ignored=tuple(sorted(set(walked.ignored))), named_imports=named_imports)
+    return Analysis(closure, walked.graph, layers, lock, index, names, optional_pins)

@@ -1,0 +1,219 @@
+"""What an analysis starts from: the request, the source roots, the entries' modules, the
+finder that names distributions, and the target interpreter and platform.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+
+from depmin.cache import ScanCache
+from depmin.config import Project, TargetConfig, parse_platform, parse_python
+from depmin.discover import ModuleIndex, SourceRoot, is_excluded, roots_from_build_config
+from depmin.errors import LockError, UsageError
+from depmin.files import read_toml, resolves_inside
+from depmin.local import local_pyprojects
+from depmin.lock import LockFile
+from depmin.model import Diagnostic, Target
+from depmin.resolve import DistributionFinder, cached_modules, installed_modules, known_modules, uv_cache_directory
+from depmin.stdlib import SUPPORTED_PYTHONS
+
+
+@dataclass(frozen=True)
+class Request:
+    entries: tuple[str, ...]
+    target: Target
+    lock_path: Path
+    excludes: tuple[str, ...]
+    data: tuple[str, ...] = ()
+    hidden_imports: tuple[str, ...] = ()
+    # (glob over import names, why): imports that match are not followed (ignore-imports, cut)
+    ignore: tuple[tuple[str, str], ...] = ()
+    ignore_codes: tuple[str, ...] = ()  # diagnostic codes the user silenced ([tool.depmin] ignore)
+    include_optional: bool = False
+    optional_names: tuple[str, ...] = ()  # pin these optional distributions only (--optional NAME)
+    hashes: bool = False
+    package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
+    use_uv_cache: bool = True  # read import names from the wheels in uv's cache
+    site_packages: Path | None = None
+    cache: ScanCache | None = None
+    on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
+
+
+def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
+    roots: list[SourceRoot] = [*project.config.source_roots, *roots_from_build_config(project.pyproject)]
+    for member in lock.local_packages:  # workspace members and local directory dependencies
+        path = (member.source_path or ".").strip("/")
+        if path in ("", "."):
+            continue
+        if not resolves_inside(project.root, project.root / path):
+            raise LockError(lock.path, 0, f"local package {member.name} at {path!r} lies outside the project root")
+        member_pyproject = read_toml(project.root / path / "pyproject.toml")
+        declared = roots_from_build_config(member_pyproject, path)
+        if declared:
+            roots.extend(declared)
+        elif (project.root / path / "src").is_dir():
+            roots.append(SourceRoot(f"{path}/src"))
+        else:
+            roots.append(SourceRoot(path))
+    if (project.root / "src").is_dir():
+        roots.append(SourceRoot("src"))
+    roots.append(SourceRoot(""))
+    return tuple(root for root in dict.fromkeys(roots) if (project.root / root.path).is_dir())
+
+
+def finder(project: Project, lock: LockFile, request: Request) -> DistributionFinder:
+    site_packages = request.site_packages
+    if site_packages is None:
+        found = sorted((project.root / ".venv").glob("lib/python*/site-packages")) + sorted(
+            (project.root / ".venv").glob("Lib/site-packages")
+        )
+        site_packages = found[0] if found else None
+    installed = installed_modules(site_packages) if site_packages else {}
+    installed_names = {d for dists in installed.values() for d in dists}
+    locked = frozenset(name for name in lock.names() if not lock.is_local(name))
+    # uv's cache answers for locked versions the .venv does not hold (a fresh clone has no .venv)
+    wanted = {name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in installed_names}
+    return DistributionFinder(
+        locked=locked,
+        overrides=project.config.module_map,
+        installed=installed,
+        known=known_modules(),
+        cached=lambda: cached_modules(uv_cache_directory(), wanted) if request.use_uv_cache else {},
+        depends={p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages},
+    )
+
+
+def script_directories(root: Path, entries: Iterable[str]) -> tuple[SourceRoot, ...]:
+    """Directories of entry files that are scripts (not inside a regular package): run as
+    `python examples/web/server.py`, the script's own directory is sys.path[0]."""
+    found = []
+    real_root = root.resolve()
+    for entry in entries:
+        path = (root / entry).resolve()
+        if path.suffix == ".py" and path.is_file() and real_root in path.parents and path.parent != real_root:
+            if not (path.parent / "__init__.py").exists():
+                found.append(SourceRoot(path.parent.relative_to(real_root).as_posix()))
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Entries:
+    modules: tuple[str, ...]
+    directories: tuple[str, ...]  # root-relative, "" for the root itself
+    problems: tuple[Diagnostic, ...]
+
+
+def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], excludes: tuple[str, ...]) -> Entries:
+    """The entries' module names, and the directories among them."""
+    modules: list[str] = []
+    directories: list[str] = []
+    problems: list[Diagnostic] = []
+    real_root = root.resolve()
+    for entry in entries:
+        if ":" in entry and not (root / entry).exists():
+            entry = entry.partition(":")[0]  # `pkg.app:app`, as uvicorn and [project.scripts] name it
+        path = (root / entry).resolve()
+        inside = path == real_root or real_root in path.parents
+        relative = path.relative_to(real_root).as_posix() if inside and path != real_root else ""
+        if entry in index.modules:  # a dotted name wins: `ai` is the module, `ai/` the directory
+            modules.append(entry)
+        elif path.exists() and not inside:
+            problems.append(Diagnostic(entry, 0, "entry is outside the project root", code="DM301"))
+        elif path.is_dir():
+            directories.append(relative)
+            found = [m for m in index.modules_under(relative) if not is_excluded(index.modules[m].path, excludes)]
+            if not found:
+                problems.append(
+                    Diagnostic(entry, 0, "entry directory holds no importable Python modules", code="DM301")
+                )
+            modules.extend(found)
+        elif path.is_file():
+            names = index.names_by_path.get(relative)
+            if not names:
+                message = "entry file is not an importable module under any source root"
+                problems.append(Diagnostic(entry, 0, message, code="DM301"))
+            else:
+                modules.append(names[0])
+        else:
+            problems.append(Diagnostic(entry, 0, "no such file, directory or first-party module", code="DM301"))
+    return Entries(tuple(dict.fromkeys(modules)), tuple(directories), tuple(problems))
+
+
+# -- what the command line names ---------------------------------------------------------
+
+
+def member_entry(project: Project, lock: LockFile, name: str) -> str:
+    """The source directory of a workspace member or path dependency, as a directory entry."""
+    wanted = canonicalize_name(name)
+    member = next((p for p in lock.local_packages if p.name == wanted), None)
+    if member is None:
+        known = ", ".join(sorted(p.name for p in lock.local_packages)) or "none"
+        raise UsageError(f"no workspace member or path dependency named {name!r} in uv.lock (known: {known})")
+    path = (member.source_path or ".").strip("/").removeprefix("./")
+    if path in ("", "."):
+        return "./"
+    roots = [r.path for r in source_roots(project, lock) if r.path == path or r.path.startswith(f"{path}/")]
+    return f"{roots[0] if roots else path}/"
+
+
+def script_entry(project: Project, lock: LockFile, name: str) -> str:
+    """The module a [project.scripts] / [project.gui-scripts] name runs (`fastmcp.cli:app` → fastmcp.cli)."""
+    for pyproject in local_pyprojects(project.root, lock, project.pyproject):
+        table = pyproject.get("project", {})
+        for key in ("scripts", "gui-scripts"):
+            scripts = table.get(key) if isinstance(table, dict) else None
+            found = scripts.get(name) if isinstance(scripts, dict) else None
+            if isinstance(found, str):
+                return found.partition(":")[0].strip()
+    raise UsageError(f"no [project.scripts] entry named {name!r} in the project or its workspace members")
+
+
+def choose_target(
+    project: Project, lock: LockFile, target_config: TargetConfig | None, python: str | None, platform: str | None
+) -> Target:
+    """The option, else the target's, else [tool.depmin]'s, else .python-version, else the lowest
+    Python the lock allows; the platform defaults to linux-x86_64."""
+    config = project.config
+    chosen_python = python or (target_config.python if target_config else None) or config.python
+    chosen_python = chosen_python or python_version_file(project.root)
+    chosen_platform = platform or (target_config.platform if target_config else None) or config.platform
+    try:
+        target = Target(
+            python=parse_python(chosen_python) if chosen_python else lowest_python(lock),
+            platform=parse_platform(chosen_platform or "linux-x86_64"),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if target.python not in SUPPORTED_PYTHONS:
+        supported = ", ".join(f"{a}.{b}" for a, b in SUPPORTED_PYTHONS)
+        raise UsageError(f"no standard-library table for Python {target.python_version} (supported: {supported})")
+    return target
+
+
+def python_version_file(root: Path) -> str | None:
+    """`.python-version` (as uv and pyenv read it): its first X.Y, when there is one."""
+    try:
+        text = (root / ".python-version").read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = re.search(r"(?m)^\s*(?:cpython-|python)?(\d+\.\d+)", text)
+    return match.group(1) if match else None
+
+
+def lowest_python(lock: LockFile) -> tuple[int, int]:
+    try:
+        allowed = SpecifierSet(lock.requires_python or ">=3.10")
+    except InvalidSpecifier:
+        raise UsageError(f"uv.lock has an invalid requires-python {lock.requires_python!r}", lock.path) from None
+    for major, minor in SUPPORTED_PYTHONS:
+        if any(allowed.contains(f"{major}.{minor}.{patch}") for patch in range(0, 30)):
+            return major, minor
+    raise UsageError(
+        f"requires-python {lock.requires_python!r} allows none of the supported Pythons; pass --python", lock.path
+    )

@@ -1,0 +1,245 @@
+"""The walk: breadth-first from the entries, one level of files scanned at a time, each
+scanned module's records turned into graph edges with the conditions the scanner left open
+decided (constants of other modules, `__main__` blocks, star imports, ignore patterns).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depmin.analysis.features import IMPORTED_NAMES, METHODS
+from depmin.cache import ScanCache, scan_files
+from depmin.discover import ModuleIndex
+from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
+from depmin.model import Condition, Diagnostic, Ignored, ImportRecord, Kind, Severity, Target, Via
+from depmin.resolve import Category, RelativeImportError, Resolver, absolute_name
+from depmin.scan import ScanResult, describe
+
+HIDDEN = "<hidden-imports>"
+
+
+@dataclass
+class Walk:
+    """What the walk found: the graph, and per module the problems its scan and edges raised."""
+
+    graph: ImportGraph = field(default_factory=ImportGraph)
+    problems: dict[str, list[Diagnostic]] = field(default_factory=dict)
+    ignored: list[Ignored] = field(default_factory=list)
+    named: list[str] = field(default_factory=list)  # third-party modules reached only by a string
+
+
+def walk(
+    root: Path,
+    index: ModuleIndex,
+    resolver: Resolver,
+    entries: tuple[str, ...],
+    *,
+    target: Target,
+    cache: ScanCache | None,
+    hidden_imports: tuple[str, ...] = (),
+    ignore: tuple[tuple[str, str], ...] = (),
+    entry_points: Mapping[str, tuple[str, ...]] | None = None,
+    on_scanned: Callable[[int], None] | None = None,
+) -> Walk:
+    found = Walk()
+    graph = found.graph
+    seen: set[str] = set(entries)
+    for module in entries:
+        graph.add_entry(module)
+    frontier = list(entries)
+    if hidden_imports:
+        graph.add_entry(HIDDEN)
+        for name in hidden_imports:
+            record = ImportRecord(target=name, names=(), line=0, kind=Kind.DYNAMIC, guarded=False)
+            via = Via("pyproject.toml", 0, HIDDEN, Kind.DYNAMIC, False, f"hidden-imports: {name}")
+            for node in targets(resolver, name, record):
+                graph.add(HIDDEN, node, via)
+                if isinstance(node, str) and node not in seen:
+                    seen.add(node)
+                    frontier.append(node)
+
+    scans: dict[str, ScanResult] = {}
+
+    def facts(module: str) -> ScanResult | None:
+        """A first-party module's scan, for what another module's imports depend on (its
+        constants, its __all__): scanned now if the walk has not reached it yet."""
+        info = index.modules.get(module)
+        if info is None:
+            return None
+        if module not in scans:
+            scans[module] = scan_files(root, [info.path], target, cache)[info.path]
+        return scans[module]
+
+    entry_set = frozenset(entries)
+    groups = entry_points or {}
+    # Breadth-first, one level at a time, so each level's files can be scanned together.
+    while frontier:
+        pending = [m for m in frontier if m not in scans]
+        scanned = scan_files(root, [index.modules[m].path for m in pending], target, cache, on_scanned=on_scanned)
+        scans.update((m, scanned[index.modules[m].path]) for m in pending)
+        following: list[str] = []
+        for module in frontier:
+            edges = ModuleEdges(
+                index, resolver, graph, module, module in entry_set, facts, ignore, found.ignored, found.named, groups
+            )
+            for node in edges.add(scans[module], found.problems):
+                if node not in seen:
+                    seen.add(node)
+                    following.append(node)
+        frontier = following
+    return found
+
+
+def targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashable]:
+    """Graph nodes an import reaches: first-party modules (parents first), distributions, unresolved."""
+    resolutions = resolver.resolve_from(name, record.names) if record.names else [resolver.resolve(name)]
+    nodes: dict[Hashable, None] = {}  # ordered, each node once: `from ai import tools` reaches ai twice
+    for resolution in resolutions:
+        if resolution.category is Category.FIRST_PARTY:
+            nodes.update(dict.fromkeys(resolution.modules))
+        elif resolution.category is Category.DISTRIBUTION:
+            nodes[DistributionNode(resolution.distributions[0])] = None
+        elif resolution.category is Category.AMBIGUOUS:
+            nodes[UnresolvedNode(resolution.name, "", resolution.distributions)] = None
+        elif resolution.category is Category.MISSING:
+            nodes[UnresolvedNode(resolution.name, resolution.source)] = None
+        elif resolution.category is Category.BROKEN:
+            nodes[UnresolvedNode(resolution.name, resolution.source, first_party=True)] = None
+    return list(nodes)
+
+
+@dataclass(frozen=True)
+class ModuleEdges:
+    """One scanned module's edges: its records, with the conditions the scanner left open decided."""
+
+    index: ModuleIndex
+    resolver: Resolver
+    graph: ImportGraph
+    module: str
+    is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
+    facts: Callable[[str], ScanResult | None]
+    ignore: tuple[tuple[str, str], ...]
+    ignored: list[Ignored]
+    named: list[str]  # third-party modules reached only by a string
+    entry_points: Mapping[str, tuple[str, ...]]  # group → "module:attr" the project registers
+
+    def skipped(self, name: str, line: int) -> bool:
+        """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
+        for pattern, reason in self.ignore:
+            if name == pattern or name.startswith(f"{pattern}.") or fnmatch.fnmatchcase(name, pattern):
+                self.ignored.append(Ignored(name, self.index.modules[self.module].path, line, reason))
+                return True
+        return False
+
+    def without_skipped_names(self, name: str, record: ImportRecord) -> ImportRecord:
+        """`from pkg import a, b` where a pattern names `pkg.a`: only `b` is followed."""
+        kept = tuple(n for n in record.names if n == "*" or not self.skipped(f"{name}.{n}", record.line))
+        return record if kept == record.names else record._replace(names=kept)
+
+    def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
+        """Add the edges; return the first-party modules they reach."""
+        module, info = self.module, self.index.modules[self.module]
+        reached: list[str] = []
+        parent = module.rpartition(".")[0]
+        if parent and parent in self.index.modules:
+            via = Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)")
+            self.graph.add(module, parent, via)
+            reached.append(parent)
+        found = problems.setdefault(module, [])
+        for problem in result.problems:
+            severity, code = (Severity.ERROR, "DM201") if problem.fatal else (Severity.WARNING, "DM202")
+            found.append(Diagnostic(info.path, problem.line, problem.message, severity, code))
+        for record in result.ignored:
+            try:
+                name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
+            except RelativeImportError:
+                name = "." * record.level + record.target
+            self.ignored.append(Ignored(name, info.path, record.line, "pragma"))
+        for record in result.records:
+            try:
+                name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
+                if record.when and not all(self.holds(condition) for condition in record.when):
+                    continue
+            except RelativeImportError as exc:
+                found.append(Diagnostic(info.path, record.line, str(exc), code="DM103"))
+                continue
+            if self.ignore:
+                if self.skipped(name, record.line):
+                    continue
+                record = self.without_skipped_names(name, record)
+            if record.names == ("*",):
+                record = self.star(name, record)
+            via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))
+            for node in targets(self.resolver, name, record):
+                if node == module:
+                    continue
+                self.graph.add(module, node, via)
+                if isinstance(node, str):
+                    reached.append(node)
+                elif isinstance(node, DistributionNode) and record.kind is Kind.DYNAMIC and not record.guarded:
+                    self.named.append(name)
+            if record.level == 0:
+                for imported in record.names:
+                    self.feature(IMPORTED_NAMES.get((name, imported)), f"{name}.{imported}", record, found)
+        imported_tops = {r.target.partition(".")[0] for r in result.records if r.level == 0}
+        for method, line in result.features:
+            if method.startswith("entry_points:"):
+                reached += self.entry_point_group(method.partition(":")[2], line)
+                continue
+            frameworks, distribution = METHODS[method]
+            if imported_tops & set(frameworks):
+                record = ImportRecord(method, (), line, Kind.DYNAMIC, False)
+                self.feature(distribution, f".{method}()", record, found)
+        return reached
+
+    def entry_point_group(self, group: str, line: int) -> list[str]:
+        """`entry_points(group=G)`: the modules the project's own distributions register in G."""
+        reached = []
+        path = self.index.modules[self.module].path
+        for value in self.entry_points.get(group, ()):
+            name = value.partition(":")[0].strip()
+            record = ImportRecord(name, (), line, Kind.DYNAMIC, False)
+            via = Via(path, line, self.module, Kind.DYNAMIC, False, f"entry_points(group={group!r}): {value}")
+            for node in targets(self.resolver, name, record):
+                if node != self.module:
+                    self.graph.add(self.module, node, via)
+                    if isinstance(node, str):
+                        reached.append(node)
+        return reached
+
+    def feature(self, distribution: str | None, what: str, record: ImportRecord, found: list[Diagnostic]) -> None:
+        """A framework feature that imports `distribution` by itself (depmin.features)."""
+        if distribution is None:
+            return
+        path = self.index.modules[self.module].path
+        if distribution not in self.resolver.finder.locked:
+            message = f"{what} needs {distribution}, which uv.lock does not hold"
+            found.append(Diagnostic(path, record.line, message, Severity.WARNING, "DM108"))
+            return
+        statement = f"{what} (the framework imports {distribution} itself)"
+        via = Via(path, record.line, self.module, Kind.DYNAMIC, record.guarded, statement)
+        self.graph.add(self.module, DistributionNode(distribution), via)
+
+    def holds(self, condition: Condition) -> bool:
+        """Whether a condition may hold at run time (True when it cannot be decided)."""
+        if condition[0] == "main":
+            return self.is_entry or not condition[1]
+        _, level, target, attribute, polarity = condition
+        info = self.index.modules[self.module]
+        exporter = absolute_name(self.module, info.is_package, level, target)
+        scanned = self.facts(exporter)
+        if scanned is None:
+            return True
+        value = dict(scanned.constants).get(attribute)
+        return value is None or value == polarity
+
+    def star(self, name: str, record: ImportRecord) -> ImportRecord:
+        """`from pkg import *` imports the submodules that pkg's __all__ names."""
+        scanned = self.facts(name) if name in self.index.modules else None
+        if scanned is None or not scanned.all_names:
+            return record
+        submodules = tuple(n for n in scanned.all_names if f"{name}.{n}" in self.index.modules)
+        return record._replace(names=("*", *submodules)) if submodules else record

@@ -1,0 +1,44 @@
+"""The command line: one module per command, loaded only when that command runs (a warm
+`depmin check` must not pay for importing verify, rich or LibCST)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from depmin import __version__
+
+# name → module under depmin.commands defining a click command of the same name
+COMMANDS = {
+    "closure": "closure",
+    "why": "why",
+    "audit": "audit",
+    "init": "targets",
+    "sync": "targets",
+    "check": "targets",
+    "verify": "verify",
+    "dockerfile": "dockerfile",
+    "report": "report",
+    "codes": "codes",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        command = getattr(importlib.import_module(f"depmin.commands.{module}"), name.replace("-", "_"))
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="depmin")
+def main(**_: Any) -> None:
+    """Find the least a container built for these entry points must carry."""

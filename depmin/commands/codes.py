@@ -1,0 +1,23 @@
+"""depmin codes: every diagnostic code and what it means (what `ignore` may name)."""
+
+from __future__ import annotations
+
+import click
+
+from depmin.commands.session import EXIT_OK, epilog
+
+
+@click.command(epilog=epilog("depmin codes", "depmin codes --json"))
+@click.option("--json", "as_json", is_flag=True, help="Print {code: description} as JSON.")
+def codes(as_json: bool) -> int:
+    """List the diagnostic codes (name them in [tool.depmin] ignore = [...])."""
+    from depmin.errors import CODES
+
+    if as_json:
+        from depmin.outputs.json import dumps
+
+        click.echo(dumps(CODES), nl=False)
+    else:
+        for code, meaning in CODES.items():
+            click.echo(f"{code}  {meaning}")
+    return EXIT_OK

@@ -1,0 +1,193 @@
+"""Every option, declared once (pip-tools' options.py is the model). Commands compose them;
+the decorators gather their values into frozen dataclasses, so no command passes `**options`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DIRECTORY = click.Path(file_okay=False, path_type=Path)
+_FILE = click.Path(dir_okay=False, path_type=Path)
+
+root = click.option("--root", type=_DIRECTORY, help="Project root (default: nearest ancestor holding pyproject.toml).")
+lock = click.option("--lock", type=_FILE, help="uv.lock to read (default: <root>/uv.lock).")
+python = click.option("--python", metavar="X.Y", help="Target Python (default: the lowest the lock allows).")
+platform = click.option(
+    "--platform", metavar="NAME", help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64."
+)
+target = click.option(
+    "--target", "target_name", metavar="NAME", help="A target from [tool.depmin.targets] instead of ENTRY arguments."
+)
+only_target = click.option("--target", "target_name", metavar="NAME", help="Only this target (default: every target).")
+script = click.option(
+    "--script",
+    "scripts",
+    multiple=True,
+    metavar="NAME",
+    help="An entry named by [project.scripts] (of the project or a workspace member). Repeatable.",
+)
+package = click.option(
+    "--package",
+    "packages",
+    multiple=True,
+    metavar="MEMBER",
+    help="Every module of this uv workspace member (or path dependency). Repeatable.",
+)
+exclude = click.option(
+    "--exclude", "excludes", multiple=True, metavar="GLOB", help="Also exclude these paths from directory entries."
+)
+site_packages = click.option(
+    "--site-packages", type=_DIRECTORY, help="Installed environment to read import names from (default: <root>/.venv)."
+)
+cache_dir = click.option("--cache-dir", type=_DIRECTORY, help="Scan cache (default: <root>/.depmin_cache).")
+no_cache = click.option("--no-cache", is_flag=True, help="Scan every file again; do not read or write the cache.")
+no_package_data = click.option(
+    "--no-package-data",
+    is_flag=True,
+    help="Carry only Python files of the closure's packages, not the data beside them.",
+)
+include_optional = click.option(
+    "--include-optional", is_flag=True, help="Pin distributions of guarded (optional) imports too."
+)
+optional_name = click.option(
+    "--optional",
+    "optional_names",
+    multiple=True,
+    metavar="NAME",
+    help="Pin this optional distribution (not all of them). Repeatable.",
+)
+hashes = click.option("--hashes", is_flag=True, help="Add the --hash lines that uv.lock records.")
+json_flag = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
+quiet = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and the requested output).")
+verbose = click.option("-v", "--verbose", is_flag=True, help="Show what depmin does: roots, cache, uv commands.")
+color = click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour in human output (NO_COLOR is honoured by auto).",
+)
+
+
+def output_format(*choices: str) -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=None,
+        help=f"Output format ({', '.join(choices)}; default: text). --json means --format json.",
+    )
+
+
+@dataclass(frozen=True)
+class Ui:
+    """How a command talks: quiet, verbose, colour, the terminal's width."""
+
+    quiet: bool = False
+    verbose: bool = False
+    color: str = "auto"
+
+    @property
+    def colored(self) -> bool:
+        if self.color != "auto":
+            return self.color == "always"
+        return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+    @property
+    def width(self) -> int:
+        """The terminal's columns; unbounded when stdout is a pipe or a file, so that what
+        scripts and `grep` read is one line per message."""
+        if not sys.stdout.isatty():
+            return 100_000
+        import shutil
+
+        return shutil.get_terminal_size((80, 24)).columns
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What selects the code, the lock, the target, the names and the cache of one analysis."""
+
+    root: Path | None = None
+    lock: Path | None = None
+    python: str | None = None
+    platform: str | None = None
+    target_name: str | None = None
+    scripts: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    site_packages: Path | None = None
+    cache_dir: Path | None = None
+    no_cache: bool = False
+    no_package_data: bool = False
+    include_optional: bool = False
+    optional_names: tuple[str, ...] = ()
+    hashes: bool = False
+
+
+def _gather(function: F, into: str, kind: type, names: tuple[str, ...]) -> F:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in names if name in kwargs}
+        kwargs[into] = kind(**values)
+        return function(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _apply(function: F, options: tuple[Callable[[F], F], ...]) -> F:
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+_UI_NAMES = ("quiet", "verbose", "color")
+_ANALYSIS_NAMES = tuple(AnalysisOptions.__dataclass_fields__)
+
+
+def ui_options(function: F) -> F:
+    """-q, -v, --color, gathered into `ui: Ui`."""
+    return _apply(_gather(function, "ui", Ui, _UI_NAMES), (quiet, verbose, color))
+
+
+def analysis_options(*, optional: bool = False, with_hashes: bool = False) -> Callable[[F], F]:
+    """The options of one analysis, gathered into `options: AnalysisOptions` (and -q/-v/--color)."""
+    chosen = [
+        root,
+        lock,
+        python,
+        platform,
+        target,
+        script,
+        package,
+        exclude,
+        site_packages,
+        cache_dir,
+        no_cache,
+        no_package_data,
+    ]
+    if optional:
+        chosen += [include_optional, optional_name]
+    if with_hashes:
+        chosen.append(hashes)
+
+    def decorate(function: F) -> F:
+        gathered = _gather(function, "options", AnalysisOptions, _ANALYSIS_NAMES)
+        return ui_options(_apply(gathered, tuple(chosen)))
+
+    return decorate
+
+
+def target_options(function: F) -> F:
+    """check and sync: every target (or one), and what finds names and caches scans."""
+    gathered = _gather(function, "options", AnalysisOptions, _ANALYSIS_NAMES)
+    return ui_options(_apply(gathered, (root, only_target, site_packages, cache_dir, no_cache)))

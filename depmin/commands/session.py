@@ -1,0 +1,253 @@
+"""What every command shares: exit codes, the error boundary, the printer, and the session
+(project, lock, request) that options resolve to.
+
+Exit codes: 0 ok; 1 a finding (audit violation, stale output, failed verify, name not
+reachable); 2 bad input or usage (reported one line per problem, never a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from depmin.analysis import Analysis, Request, analyse
+from depmin.analysis.inputs import choose_target, member_entry, script_entry
+from depmin.cache import ScanCache, read_lock_cached
+from depmin.commands.options import AnalysisOptions, Ui
+from depmin.config import Project, TargetConfig, find_root, load_project
+from depmin.errors import DepminError, UsageError
+from depmin.files import display_path
+from depmin.lock import LockFile
+from depmin.model import Diagnostic, Severity
+
+EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
+
+EXIT_CODES_HELP = "Exit codes: 0 ok, 1 a finding, 2 bad input or usage."
+
+
+def epilog(*examples: str) -> str:
+    """Examples and exit codes, for the end of a command's --help (\b keeps click from rewrapping)."""
+    lines = ["\b", "Examples:", *(f"  {example}" for example in examples)]
+    return "\n".join(lines) + "\n\n" + EXIT_CODES_HELP
+
+
+# -- printing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Printer:
+    """stdout carries the answer; stderr carries errors, progress (unless -q), details (with -v)."""
+
+    ui: Ui = field(default_factory=Ui)
+
+    def out(self, text: str) -> None:
+        click.echo(text, nl=False)
+
+    def info(self, text: str) -> None:
+        if not self.ui.quiet:
+            click.echo(text, err=True)
+
+    def detail(self, text: str) -> None:
+        if self.ui.verbose and not self.ui.quiet:
+            click.echo(f"depmin: {text}", err=True)
+
+    def diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
+        """One line each, never wrapped: editors and CI logs read `path:line: ...` lines."""
+        for diagnostic in diagnostics:
+            click.echo(diagnostic.render(), err=True)
+
+    def failed(self, diagnostics: Sequence[Diagnostic], outcome: str) -> None:
+        """The analysis errors, and that no answer is given."""
+        from depmin.outputs.words import plural
+
+        self.diagnostics(diagnostics)
+        click.echo(f"depmin: {outcome}: the analysis has {plural(len(diagnostics), 'error')}", err=True)
+
+
+def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        printer = Printer(kwargs.get("ui") or Ui())
+        try:
+            code = function(*args, **kwargs)
+        except DepminError as exc:
+            printer.diagnostics(exc.diagnostics)
+            code = EXIT_BAD_INPUT
+        except OSError as exc:  # a full disk, a read-only output directory: where, and why
+            where = str(exc.filename or "")
+            reason = exc.strerror or str(exc)
+            printer.diagnostics([Diagnostic(where, 0, f"cannot write: {reason}" if where else reason, code="DM005")])
+            code = EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            click.echo("depmin: interrupted", err=True)
+            code = 130
+        except Exception as exc:
+            if os.environ.get("DEPMIN_DEBUG"):
+                raise
+            message = f"depmin: internal error: {type(exc).__name__}: {exc} (set DEPMIN_DEBUG=1 for a traceback)"
+            click.echo(message, err=True)
+            code = EXIT_BAD_INPUT
+        sys.exit(code)
+
+    return wrapper
+
+
+# -- the session ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Session:
+    """What an analysis command resolves from its options before analysing."""
+
+    project: Project
+    lock: LockFile
+    request: Request
+    target_config: TargetConfig | None
+    options: AnalysisOptions
+    printer: Printer
+    show_progress: bool = False
+
+    @property
+    def subject(self) -> str:
+        if self.target_config is not None:
+            return f"target {self.target_config.name}"
+        return " ".join(self.request.entries)
+
+    def analyse(self) -> Analysis:
+        printer = self.printer
+        printer.detail(f"root {self.project.root}")
+        printer.detail(
+            f"lock {self.lock.path}; Python {self.request.target.python_version}, {self.request.target.platform.name}"
+        )
+        if not self.show_progress:
+            analysis = analyse(self.project, self.request, self.lock)
+        else:
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn
+
+            columns = (SpinnerColumn(), TextColumn("scanning {task.completed} files"))
+            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("scan", total=None)
+                request = replace(self.request, on_scanned=lambda count: bar.advance(task, count))
+                analysis = analyse(self.project, request, self.lock)
+        roots = ", ".join(root.display() for root in analysis.index.roots)
+        printer.detail(f"source roots: {roots}")
+        cache = self.request.cache
+        if cache is not None:
+            printer.detail(f"scan cache {cache.directory}: {cache.hits} hits, {cache.misses} scanned")
+        printer.detail(f"{len(analysis.closure.modules)} modules, {len(analysis.closure.pinned)} pins")
+        return analysis
+
+
+def project_root(root: Path | None) -> Path:
+    if root is not None:
+        if not root.is_dir():
+            raise UsageError("project root does not exist or is not a directory", str(root))
+        return root.resolve()
+    found = find_root(Path.cwd())
+    if found is None:
+        raise UsageError("no pyproject.toml here or in any parent directory; pass --root DIR")
+    return found
+
+
+def open_session(
+    options: AnalysisOptions, entries: tuple[str, ...], printer: Printer, *, machine_output: bool = False
+) -> Session:
+    project = load_project(project_root(options.root))
+    target_config = project.target(options.target_name) if options.target_name else None
+    if target_config is not None and (entries or options.scripts or options.packages):
+        raise UsageError("give either ENTRY arguments (or --script/--package) or --target, not both")
+    config = project.config
+    lock_path = Path(options.lock).resolve() if options.lock else project.root / (config.lock or "uv.lock")
+    cache = None if options.no_cache else ScanCache(options.cache_dir or project.root / ".depmin_cache")
+    lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
+    entries = (
+        *entries,
+        *(script_entry(project, lock_file, name) for name in options.scripts),
+        *(member_entry(project, lock_file, name) for name in options.packages),
+    )
+    if target_config is None and not entries:
+        raise UsageError("no entries: give ENTRY arguments (directories, .py files, module names) or --target NAME")
+    target = choose_target(project, lock_file, target_config, options.python, options.platform)
+    request = Request(
+        entries=target_config.entries if target_config else tuple(entries),
+        target=target,
+        lock_path=lock_path,
+        excludes=tuple(config.exclude) + tuple(options.excludes),
+        data=target_config.data if target_config else (),
+        hidden_imports=config.hidden_imports + (target_config.hidden_imports if target_config else ()),
+        ignore=tuple((p, "ignore-imports") for p in config.ignore_imports)
+        + tuple((p, "cut") for p in (target_config.cut if target_config else ())),
+        ignore_codes=config.ignore + (target_config.ignore if target_config else ()),
+        include_optional=options.include_optional,
+        optional_names=options.optional_names,
+        hashes=options.hashes or bool(target_config and target_config.hashes),
+        site_packages=options.site_packages,
+        cache=cache,
+        package_data=not options.no_package_data,
+    )
+    interactive = not (printer.ui.quiet or machine_output) and sys.stderr.isatty()
+    return Session(project, lock_file, request, target_config, options, printer, show_progress=interactive)
+
+
+def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_output: bool = False) -> list[Session]:
+    """One session per target (or the one named), unknown names failing before any analysis."""
+    project = load_project(project_root(options.root))
+    names = [options.target_name] if options.target_name else sorted(project.config.targets)
+    if not names:
+        raise UsageError("no targets in [tool.depmin.targets]; add one with `depmin init ENTRY...`", "pyproject.toml")
+    for name in names:
+        project.target(name)
+    return [
+        open_session(replace(options, target_name=name), (), printer, machine_output=machine_output) for name in names
+    ]
+
+
+# -- how to regenerate an output --------------------------------------------------------------
+
+
+def regenerate_command(command: str, session: Session, outputs: Sequence[tuple[str, str | Path | None]] = ()) -> str:
+    """The command line that writes this output again, from the project root, exactly as this
+    run did: every option that changes the output, none that only changes how it is found."""
+    options, request, root = session.options, session.request, session.project.root
+    parts = ["depmin", command]
+    if session.target_config is not None:
+        parts += ["--target", session.target_config.name]
+        if options.python:
+            parts += ["--python", request.target.python_version]
+        if options.platform:
+            parts += ["--platform", request.target.platform.name]
+    else:
+        parts += ["--python", request.target.python_version, "--platform", request.target.platform.name]
+    if options.lock:
+        parts += ["--lock", display_path(root, Path(options.lock).resolve())]
+    for pattern in options.excludes:
+        parts += ["--exclude", pattern]
+    if options.include_optional:
+        parts.append("--include-optional")
+    for name in options.optional_names:
+        parts += ["--optional", name]
+    if options.hashes:
+        parts.append("--hashes")
+    if options.no_package_data:
+        parts.append("--no-package-data")
+    for flag, value in outputs:
+        if value is None:
+            continue
+        shown = display_path(root, Path(value).resolve()) if isinstance(value, Path) else value
+        parts += [flag, shown] if flag else [shown]
+    if session.target_config is None:
+        parts += list(request.entries)
+    return shlex.join(parts)
+
+
+def warn(printer: Printer, message: str, path: str = "") -> None:
+    printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, "DM000")])

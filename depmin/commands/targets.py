@@ -1,0 +1,215 @@
+"""depmin init / sync / check: the targets of [tool.depmin.targets] and their generated files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from depmin.commands import options as opt
+from depmin.commands.formats import findings_output, resolve_format
+from depmin.commands.session import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDING,
+    EXIT_OK,
+    Printer,
+    epilog,
+    handle_errors,
+    project_root,
+    target_sessions,
+)
+from depmin.errors import UsageError
+from depmin.files import PartialWrite, read_regular, resolves_inside, write_all_atomic, write_atomic
+from depmin.model import Diagnostic
+
+
+@click.command(
+    epilog=epilog(
+        "depmin init ai/ --target agent --data config/personas/ --forbid torch",
+        "depmin init services/api/main.py",
+    )
+)
+@click.argument("entries", nargs=-1, required=True)
+@opt.root
+@click.option("--target", "target_name", metavar="NAME", help="Target name (default: from the first entry).")
+@click.option("--data", multiple=True, metavar="PATH", help="Data paths the image needs (config/personas/).")
+@click.option("--forbid", multiple=True, metavar="PATTERN", help="Distributions the target must never carry.")
+@click.option("--force", is_flag=True, help="Replace an existing target of that name.")
+@opt.ui_options
+@handle_errors
+def init(
+    entries: tuple[str, ...],
+    root: Path | None,
+    target_name: str | None,
+    data: tuple[str, ...],
+    forbid: tuple[str, ...],
+    force: bool,
+    ui: opt.Ui,
+) -> int:
+    """Add a [tool.depmin.targets.NAME] table for ENTRY... to pyproject.toml (nothing else changes)."""
+    from depmin.outputs.pyproject import add_target
+
+    where = project_root(root)
+    _existing_entries(where, entries)
+    name = target_name or _default_target_name(entries[0])
+    # A symlinked pyproject.toml is written through (inside the root only); CRLF stays CRLF.
+    path = (where / "pyproject.toml").resolve()
+    if not resolves_inside(where, path):
+        raise UsageError("pyproject.toml is a symlink out of the project root; not written", "pyproject.toml")
+    try:
+        original = read_regular(path).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read: {exc}", "pyproject.toml") from None
+    crlf = "\r\n" in original
+    text = add_target(
+        original.replace("\r\n", "\n") if crlf else original, name, entries, data=data, forbid=forbid, force=force
+    )
+    write_atomic(path, text.replace("\n", "\r\n") if crlf else text)
+    Printer(ui).info(
+        f"added [tool.depmin.targets.{name}] to pyproject.toml; run `depmin sync --target {name}` to write its outputs"
+    )
+    return EXIT_OK
+
+
+def _existing_entries(root: Path, entries: tuple[str, ...]) -> None:
+    """Refuse an entry that names nothing: not a path, not a module under any source root."""
+    from depmin.analysis.inputs import entry_modules, source_roots
+    from depmin.config import load_project
+    from depmin.discover import SourceRoot, build_index
+    from depmin.errors import LockError
+    from depmin.lock import read_lock
+
+    project = load_project(root)
+    try:
+        roots = source_roots(project, read_lock(root / (project.config.lock or "uv.lock"), "uv.lock"))
+    except LockError:  # no lock yet: the roots a lock does not add
+        roots = (*project.config.source_roots, SourceRoot("src"), SourceRoot(""))
+    index = build_index(root, tuple(r for r in roots if (root / r.path).is_dir()))
+    problems = entry_modules(root, index, entries, ()).problems
+    if problems:
+        first = problems[0]
+        raise UsageError(f"entry {first.path!r}: {first.message}; no target added")
+
+
+def _default_target_name(entry: str) -> str:
+    stem = entry.strip("/").replace("/", "-").removesuffix(".py").replace(".", "-")
+    return stem or "app"
+
+
+@click.command(
+    epilog=epilog(
+        "depmin sync",
+        "depmin sync --target agent --dry-run",
+    )
+)
+@opt.target_options
+@opt.json_flag
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@handle_errors
+def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool) -> int:
+    """Write every target's requirements file and copy list (atomically; nothing when analysis fails)."""
+    from depmin.freshness import State, compare
+    from depmin.outputs.generated import target_outputs
+    from depmin.outputs.json import dumps, failure_json, sync_json
+    from depmin.outputs.words import plural
+
+    printer = Printer(ui)
+    planned: list[tuple[Path, str, str, str]] = []  # (absolute path, shown path, text, what it holds)
+    unchanged: list[str] = []
+    errors: list[Diagnostic] = []
+    for session in target_sessions(options, printer, machine_output=as_json):
+        closure = session.analyse().closure
+        if closure.errors:
+            errors.extend(closure.errors)
+            continue
+        assert session.target_config is not None
+        for state in compare(session.project.root, target_outputs(session.target_config, closure)):
+            if state.state is State.FRESH:
+                unchanged.append(state.path)
+            else:
+                holds = (
+                    plural(len(closure.pinned), "pin")
+                    if state.path == session.target_config.requirements
+                    else plural(len(closure.copy), "path")
+                )
+                planned.append((session.project.root / state.path, state.path, state.expected, holds))
+    if errors:
+        if as_json:
+            printer.out(dumps(failure_json(errors)))
+        printer.diagnostics(errors)
+        click.echo("depmin: nothing written because the analysis has errors", err=True)
+        return EXIT_BAD_INPUT
+
+    if not dry_run:
+        try:
+            write_all_atomic([(path, text) for path, _, text, _ in planned])  # every target's files, or none
+        except PartialWrite as exc:
+            for path in exc.written:
+                printer.info(f"wrote {path}")
+            raise
+        except OSError:
+            click.echo("depmin: nothing written", err=True)
+            raise
+    verb = "would write" if dry_run else "wrote"
+    if as_json:
+        actions = [(shown, verb) for _, shown, _, _ in planned] + [(shown, "unchanged") for shown in unchanged]
+        printer.out(dumps(sync_json(sorted(actions), dry_run)))
+    else:
+        for shown in unchanged:
+            printer.info(f"unchanged {shown}")
+        for _, shown, _, holds in planned:
+            printer.info(f"{verb} {shown} ({holds})")
+    return EXIT_OK
+
+
+@click.command(
+    epilog=epilog(
+        "depmin check                      # as a pre-commit hook",
+        "depmin check --target agent --format github",
+    )
+)
+@opt.target_options
+@opt.json_flag
+@opt.output_format("text", "json", "github", "sarif")
+@handle_errors
+def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format: str | None) -> int:
+    """Exit 1 when a target's outputs are stale or missing, or a forbidden distribution is reachable."""
+    from depmin.explain import audit as run_audit
+    from depmin.freshness import TargetCheck, compare
+    from depmin.outputs.generated import target_outputs
+
+    chosen = resolve_format(output_format, as_json)
+    printer = Printer(ui)
+    checks = []
+    for session in target_sessions(options, printer, machine_output=chosen != "text"):
+        target = session.target_config
+        assert target is not None
+        analysis = session.analyse()
+        closure = analysis.closure
+        if closure.errors:
+            checks.append(TargetCheck(target.name, errors=closure.errors))
+            continue
+        files = compare(session.project.root, target_outputs(target, closure))
+        audit = run_audit(analysis, target.forbid) if target.forbid else None
+        checks.append(TargetCheck(target.name, files, target.forbid, audit))
+    if chosen == "json":
+        from depmin.outputs.json import check_json, dumps
+
+        printer.out(dumps(check_json(checks)))
+    elif chosen == "text":
+        from depmin.outputs.text import check_text
+
+        for item in checks:
+            if item.errors:
+                printer.diagnostics(item.errors)
+                continue
+            text = check_text(item, ui.width)
+            if text and (not item.ok or not ui.quiet):
+                printer.out(text)
+    else:
+        from depmin.outputs.findings import check_findings
+
+        printer.out(findings_output(chosen, check_findings(checks)))
+    if any(c.errors for c in checks):
+        return EXIT_BAD_INPUT
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_FINDING

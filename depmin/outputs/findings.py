@@ -1,0 +1,61 @@
+"""Results → the findings CI shows on the code (github, sarif): Diagnostics with their codes.
+
+An audit violation is reported once per cause, at the import that brings it in; a stale or
+missing generated file at the file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from depmin.explain import TargetAudit, ViolationGroup
+from depmin.freshness import State, TargetCheck
+from depmin.model import Closure, Diagnostic, Severity
+from depmin.outputs.generated import sync_command
+from depmin.outputs.words import plural
+
+
+def pulled_in_text(names: Sequence[str], shown: int = 4) -> str:
+    listed = ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
+    return f"{plural(len(names), 'forbidden distribution')} ({listed})"
+
+
+def group_message(group: ViolationGroup) -> str:
+    """`torch, and 16 forbidden distributions it pulls in (nvidia-cublas-cu12, ...)`."""
+    if group.cause_forbidden:
+        more = group.pulled_in
+        return f"forbidden {group.cause} is reachable" + (f", and {pulled_in_text(more)} it pulls in" if more else "")
+    return f"{pulled_in_text(group.members)} reachable through {group.cause}"
+
+
+def closure_findings(closure: Closure) -> list[Diagnostic]:
+    return [*closure.errors, *closure.warnings]
+
+
+def audit_findings(audits: Iterable[TargetAudit]) -> list[Diagnostic]:
+    found = []
+    for audit in audits:
+        for group in audit.result.groups:
+            chain = group.lead.chains[0] if group.lead.chains else None
+            first = chain.imports[-1] if chain and chain.imports else None
+            path, line = (first.file, first.line) if first else ("", 0)
+            found.append(Diagnostic(path, line, f"{audit.subject}: {group_message(group)}", Severity.ERROR, "DM501"))
+    return found
+
+
+def check_findings(checks: Iterable[TargetCheck]) -> list[Diagnostic]:
+    found: list[Diagnostic] = []
+    for check in checks:
+        found.extend(check.errors)
+        for file in check.files:
+            if file.state is State.MISSING:
+                message = f"missing: run `{sync_command(check.name)}`"
+                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, "DM503"))
+            elif file.state is State.STALE:
+                message = f"stale: run `{sync_command(check.name)}`"
+                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, "DM502"))
+        if check.audit is not None:
+            found.extend(
+                audit_findings([TargetAudit(f"target {check.name}", check.name, (), check.forbid, check.audit)])
+            )
+    return found
