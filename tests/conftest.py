@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import errno
 import functools
 import http.server
 import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -10,18 +12,35 @@ from click.testing import CliRunner
 from .helpers import FIXTURES
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that installs from a registry is slow, whatever else it is."""
+    for item in items:
+        if item.get_closest_marker("network") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def loopback_index():
-    """fixtures/imageworks' private index, served where its uv.lock says (127.0.0.1:38017)."""
+    """fixtures/imageworks' private index, served where its uv.lock says (127.0.0.1:38017), for one
+    test at a time: the tests that need it share an xdist group, and a port still held by another
+    test run is waited for."""
     directory = str(FIXTURES / "imageworks" / "index")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
     handler.log_message = lambda *_: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 38017), handler)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            server = http.server.ThreadingHTTPServer(("127.0.0.1", 38017), handler)
+            break
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield "http://127.0.0.1:38017/simple"

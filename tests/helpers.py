@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import re
 import textwrap
 from pathlib import Path
@@ -74,3 +76,40 @@ def only_diagnostic(text: str) -> tuple[str, str, str, str]:
     found = diagnostics(text)
     assert len(found) == 1, text
     return found[0]
+
+
+def snapshot(directory: Path) -> dict[str, str]:
+    return {
+        p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and ".depmin_cache" not in p.parts
+    }
+
+
+def docker_copy(root, dockerignore, copy_lines):
+    """What `COPY src dest` lines copy, given an allow-list .dockerignore (last match wins)."""
+    rules = [line for line in dockerignore.splitlines() if line and not line.startswith("#")]
+
+    def ignored(relative):
+        verdict = False
+        for rule in rules:
+            negate = rule.startswith("!")
+            pattern = rule[1:] if negate else rule
+            prefixes = ["/".join(relative.split("/")[:i]) for i in range(1, relative.count("/") + 2)]
+            if any(
+                fnmatch.fnmatchcase(p, pattern) or fnmatch.fnmatchcase(p, pattern.replace("**/", "")) for p in prefixes
+            ):
+                verdict = not negate
+        return verdict
+
+    copied = set()
+    for source, destination in copy_lines:
+        path = root / source
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        for file in files:
+            relative = file.relative_to(root).as_posix()
+            if ignored(relative):
+                continue
+            inside = file.relative_to(path).as_posix() if path.is_dir() else file.name
+            copied.add(f"{destination.removeprefix('./')}{inside}")
+    return copied

@@ -49,7 +49,7 @@ class Printer:
     ui: Ui = field(default_factory=Ui)
 
     def out(self, text: str) -> None:
-        click.echo(text, nl=False)
+        click.echo(text, nl=False, color=self.ui.colored)
 
     def info(self, text: str) -> None:
         if not self.ui.quiet:

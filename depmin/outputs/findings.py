@@ -15,17 +15,20 @@ from depmin.outputs.generated import sync_command
 from depmin.outputs.words import plural
 
 
-def pulled_in_text(names: Sequence[str], shown: int = 4) -> str:
-    listed = ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
-    return f"{plural(len(names), 'forbidden distribution')} ({listed})"
+def _listed(names: Sequence[str], shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def group_message(group: ViolationGroup) -> str:
-    """`torch, and 16 forbidden distributions it pulls in (nvidia-cublas-cu12, ...)`."""
+    """`forbidden torch is reachable, and 16 forbidden distributions it pulls in (nvidia-..., ...)`."""
     if group.cause_forbidden:
         more = group.pulled_in
-        return f"forbidden {group.cause} is reachable" + (f", and {pulled_in_text(more)} it pulls in" if more else "")
-    return f"{pulled_in_text(group.members)} reachable through {group.cause}"
+        if not more:
+            return f"forbidden {group.cause} is reachable"
+        counted = plural(len(more), "forbidden distribution")
+        return f"forbidden {group.cause} is reachable, and {counted} it pulls in ({_listed(more)})"
+    counted = plural(len(group.members), "forbidden distribution")
+    return f"{counted} ({_listed(group.members)}) reachable through {group.cause}"
 
 
 def closure_findings(closure: Closure) -> list[Diagnostic]:

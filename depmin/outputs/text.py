@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import io
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from depmin.explain import Chain, Explanation, TargetAudit
 from depmin.freshness import State, TargetCheck
@@ -52,6 +52,19 @@ def _captured(console: Console) -> str:
     return output.getvalue()
 
 
+def _print_table(console: Console, table: Any) -> None:
+    """At its natural width: a narrow terminal gets a line that runs past it, not a folded name."""
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update(width=100_000), table).maximum
+    if natural <= console.width:
+        console.print(table)
+        return
+    wide = _console(natural, console.color_system is not None)
+    wide.print(table)
+    console.file.write(_captured(wide))
+
+
 def _first_place(requirement: Requirement) -> str:
     if not requirement.via:
         return ""
@@ -90,16 +103,16 @@ def closure_text(closure: Closure, width: int = 80, color: bool = False) -> str:
         destination = "" if copy.source == copy.destination else f"  ->  {copy.destination}"
         console.print(f"  {copy.source}{destination}", markup=False, overflow="ignore", crop=False)
     console.print()
-    console.print(_requirement_table(plural(len(closure.direct), "direct distribution"), closure.direct))
+    _print_table(console, _requirement_table(plural(len(closure.direct), "direct distribution"), closure.direct))
     console.print()
     pinned = plural(len(closure.pinned), "distribution")
     console.print(f"{pinned} pinned from uv.lock (direct and transitive)")
     if closure.optional:
         console.print()
-        console.print(_requirement_table("optional (guarded imports, not installed)", closure.optional))
+        _print_table(console, _requirement_table("optional (guarded imports, not installed)", closure.optional))
     if closure.type_only:
         console.print()
-        console.print(_requirement_table("type-only (TYPE_CHECKING, not installed)", closure.type_only))
+        _print_table(console, _requirement_table("type-only (TYPE_CHECKING, not installed)", closure.type_only))
     if closure.ignored:
         console.print()
         console.print(f"{plural(len(closure.ignored), 'ignored import')} (not followed, not installed)")
@@ -226,7 +239,7 @@ def report_text(report: SizeReport, width: int = 80, color: bool = False) -> str
         table.add_row(
             escape(row.metric), row_value(row, row.whole), row_value(row, row.target), f"{row.saved_percent:.0f}%"
         )
-    console.print(table)
+    _print_table(console, table)
     console.print()
     heavy = Table(
         title="largest distributions of the whole project", title_justify="left", show_edge=False, pad_edge=False
@@ -237,5 +250,5 @@ def report_text(report: SizeReport, width: int = 80, color: bool = False) -> str
         heavy.add_row(
             escape(f"{item.pin.name} {item.pin.version}"), human_bytes(item.size), "yes" if item.in_target else "no"
         )
-    console.print(heavy)
+    _print_table(console, heavy)
     return _captured(console)

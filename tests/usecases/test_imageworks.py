@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from dockerfile_parse import DockerfileParser
 
 from depmin.commands import main
@@ -15,8 +16,7 @@ from depmin.discover import DEFAULT_EXCLUDES
 from depmin.lock import parse_lock
 from depmin.model import Kind
 
-from .helpers import CARAMBA_LOCK, FIXTURES, run_analysis, write_tree
-from .test_dockerfile import _docker_copy
+from ..helpers import CARAMBA_LOCK, FIXTURES, docker_copy, run_analysis, write_tree
 
 IMAGEWORKS = FIXTURES / "imageworks"
 PACKAGEDIR = FIXTURES / "packagedir"
@@ -82,6 +82,8 @@ def test_string_named_modules_are_followed(tmp_path):
     assert "python-multipart" in pinned or any("python-multipart" in m for m in warnings)
 
 
+@pytest.mark.network
+@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
 def test_verify_proves_the_image_starts(runner, loopback_index):
     result = runner.invoke(main, ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--target", "svc"])
     data = json.loads(result.stdout)
@@ -91,6 +93,8 @@ def test_verify_proves_the_image_starts(runner, loopback_index):
     assert {"loopdist", "python-multipart", "helperlib", "imageworks"} <= set(data["installed"])
 
 
+@pytest.mark.network
+@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
 def test_package_data_is_what_single_file_copies_need(runner, loopback_index):
     # Only svc.resources: its files are copied one by one, so the data must be named too.
     command = ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--python", "3.11", "svc.resources"]
@@ -103,6 +107,7 @@ def test_package_data_is_what_single_file_copies_need(runner, loopback_index):
     assert set(failed) == {"svc.resources"} and "data file is missing" in failed["svc.resources"]["hint"]
 
 
+@pytest.mark.network
 def test_a_package_dir_repository_works_under_both_names(runner):
     result = runner.invoke(
         main, ["verify", "--root", str(PACKAGEDIR), "--no-cache", "--json", "--python", "3.11", "ai/"]
@@ -129,7 +134,7 @@ def test_the_dockerfile_carries_the_verify_tree_and_the_metadata(runner, tmp_pat
             copy_lines.append((source, destination))
     dockerignore = output.with_name("Dockerfile.dockerignore").read_text()
     by_verify = {destination for _, destination in planned_files(IMAGEWORKS, closure(), DEFAULT_EXCLUDES)}
-    assert _docker_copy(IMAGEWORKS, dockerignore, copy_lines) == by_verify
+    assert docker_copy(IMAGEWORKS, dockerignore, copy_lines) == by_verify
     assert "svc/templates/hello.txt" in by_verify
     runs = " ".join(i["value"] for i in parser.structure if i["instruction"] == "RUN")
     assert "imageworks-0.3.0.dist-info/METADATA" in runs and "/opt/venv/bin/imageworks-check" in runs
@@ -226,6 +231,7 @@ def test_a_workspace_member_or_path_dependency_by_name(runner):
     assert unknown.exit_code == 2 and "known: helperlib, imageworks" in unknown.stderr
 
 
+@pytest.mark.network
 def test_a_git_source_is_installed_from_its_locked_commit(runner, tmp_path):
     """A git dependency (a local repository, so no network but PyPI is needed), locked by uv at test time."""
     import os

@@ -6,7 +6,11 @@ import shutil
 import subprocess
 import sys
 
-from .helpers import CARAMBA, REPOSITORY
+import pytest
+
+from ..helpers import CARAMBA, REPOSITORY
+
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 
 def git(repo, *args):

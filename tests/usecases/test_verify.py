@@ -11,7 +11,9 @@ import pytest
 
 from depmin.commands import main
 
-from .helpers import FIXTURES
+from ..helpers import FIXTURES
+
+pytestmark = [pytest.mark.network]
 
 
 @pytest.fixture

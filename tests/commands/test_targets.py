@@ -11,7 +11,7 @@ from depmin.commands import main
 from depmin.config import ConfigError, load_project
 from depmin.outputs.pyproject import InitError, add_target
 
-from .helpers import FIXTURES, only_diagnostic, write_tree
+from ..helpers import FIXTURES, only_diagnostic, write_tree
 
 SMALLSVC = FIXTURES / "smallsvc"
 

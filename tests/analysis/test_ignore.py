@@ -8,7 +8,7 @@ from depmin.commands import main
 from depmin.model import Target
 from depmin.scan import scan_source, scan_source_cst
 
-from .helpers import CARAMBA_LOCK, run_analysis, write_tree
+from ..helpers import CARAMBA_LOCK, run_analysis, write_tree
 
 
 def test_the_pragma_on_an_import_a_from_line_and_a_try():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from depmin.commands import main
 
-from .helpers import FIXTURES, run_analysis
+from ..helpers import FIXTURES, run_analysis
 
 PACKAGEDIR = FIXTURES / "packagedir"
 

@@ -8,7 +8,7 @@ from depmin.commands import main
 from depmin.discover import ModuleIndex
 from depmin.resolve import Category, DistributionFinder, Resolver, absolute_name, installed_modules, known_modules
 
-from .helpers import FIXTURES, run_analysis, write_tree
+from ..helpers import FIXTURES, run_analysis, write_tree
 
 
 def finder(*locked: str, overrides=None, installed=None) -> DistributionFinder:

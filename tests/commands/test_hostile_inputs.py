@@ -11,6 +11,7 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,8 +20,7 @@ from depmin.commands import main
 from depmin.model import Target
 from depmin.scan import ScanResult, _contained
 
-from .helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, only_diagnostic, write_tree
-from .test_hostile_outputs import snapshot
+from ..helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, only_diagnostic, snapshot, write_tree
 
 SMALLSVC = FIXTURES / "smallsvc"
 
@@ -107,6 +107,7 @@ def test_a_same_size_same_mtime_replacement_is_read_again(tmp_path):
     assert [r.target for r in result.records] == ["rich"] and after.misses == 1
 
 
+@pytest.mark.slow
 def test_a_thousand_nested_directories(runner, tmp_path):
     root = small_project(tmp_path)
     deep = root
@@ -209,6 +210,7 @@ def test_init_keeps_crlf_and_writes_through_a_symlink(runner, tmp_path):
     assert b"\n" not in data.replace(b"\r\n", b"")
 
 
+@pytest.mark.network
 def test_a_module_that_talks_on_stdout_cannot_fake_verify(runner, tmp_path):
     root = tmp_path / "svc"
     shutil.copytree(SMALLSVC, root, ignore=shutil.ignore_patterns(".depmin_cache"))
@@ -231,7 +233,7 @@ def test_a_copied_directory_never_reads_through_a_link_out_of_the_root(runner, t
     from depmin.copyplan import planned_files
     from depmin.discover import DEFAULT_EXCLUDES
 
-    from .helpers import run_analysis
+    from ..helpers import run_analysis
 
     closure = run_analysis(root, "svc/", python=(3, 11), lock=root / "uv.lock").closure
     assert all(source.resolve() != secret for source, _ in planned_files(root, closure, DEFAULT_EXCLUDES))
@@ -290,7 +292,7 @@ def test_any_text_as_a_data_path_is_refused_or_written_as_one_copy(runner, tmp_p
 def run_closure_copy(root: Path):
     from depmin.config import load_project
 
-    from .helpers import run_analysis
+    from ..helpers import run_analysis
 
     data = load_project(root).target("svc").data
     return run_analysis(root, "svc/", python=(3, 11), lock=root / "uv.lock", data=data).closure.copy

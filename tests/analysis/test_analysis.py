@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from depmin.model import Kind
 
-from .helpers import run_analysis, write_tree
+from ..helpers import run_analysis, write_tree
 
 
 def names(requirements):

@@ -3,7 +3,6 @@ generated file unless it is safe there, and no configured path leaves the root."
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from packaging.requirements import Requirement
 from depmin.commands import main
 from depmin.lock import LockError, parse_lock
 
-from .helpers import FIXTURES
+from ..helpers import FIXTURES, snapshot
 
 SMALLSVC = FIXTURES / "smallsvc"
 LOCK = (SMALLSVC / "uv.lock").read_text()
@@ -30,14 +29,6 @@ def project(tmp_path) -> Path:
     (tmp_path / "outside").mkdir()
     (tmp_path / "outside" / "secret.txt").write_text("SECRET=do-not-print\n")
     return root
-
-
-def snapshot(directory: Path) -> dict[str, str]:
-    return {
-        p.relative_to(directory).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(directory.rglob("*"))
-        if p.is_file() and ".depmin_cache" not in p.parts
-    }
 
 
 def invoke(runner, root: Path, *arguments: str):
@@ -180,7 +171,7 @@ def test_any_text_in_a_lock_either_fails_or_writes_parsable_requirements(project
     from depmin.model import Target
     from depmin.outputs.requirements import requirements_text
 
-    from .helpers import run_analysis
+    from ..helpers import run_analysis
 
     key = field.split(" = ")[0]
     escaped = text.encode("unicode_escape").decode("ascii").replace('"', '\\"')

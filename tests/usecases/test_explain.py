@@ -9,7 +9,7 @@ import pytest
 
 from depmin.commands import main
 
-from .helpers import CARAMBA, only_diagnostic
+from ..helpers import CARAMBA, only_diagnostic
 
 
 @pytest.fixture

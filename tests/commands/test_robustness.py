@@ -21,7 +21,7 @@ from depmin.commands import main
 from depmin.model import Closure, Pin, Target
 from depmin.outputs.requirements import requirements_text
 
-from .helpers import CARAMBA, FIXTURES, REPOSITORY, diagnostics, only_diagnostic, write_tree
+from ..helpers import CARAMBA, FIXTURES, REPOSITORY, diagnostics, only_diagnostic, write_tree
 
 BAD = FIXTURES / "bad"
 HOSTILE = FIXTURES / "hostile"
@@ -83,6 +83,7 @@ def test_encodings_are_read_as_python_reads_them(runner):
         assert '"name": "pyyaml"' in result.stdout
 
 
+@pytest.mark.slow
 def test_a_very_large_file_is_scanned(runner, tmp_path):
     body = "".join(f"value_{i} = {i}\n" for i in range(400_000))  # ~6 MB
     write_tree(tmp_path, {"big.py": body + "import yaml\n"})

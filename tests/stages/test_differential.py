@@ -6,13 +6,14 @@ import sysconfig
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depmin.model import PLATFORMS, Target
 from depmin.scan import scan_source_cst, scan_with_ast
 
-from .helpers import FIXTURES
+from ..helpers import FIXTURES
 from .test_properties import planted_programs
 
 TARGETS = (Target((3, 12)), Target((3, 10), PLATFORMS["windows-x86_64"]))
@@ -62,6 +63,7 @@ _STDLIB_TESTS = ("test", "tests", "idle_test")
 LIBCST_REJECTS = {"pydoc_data/topics.py"}
 
 
+@pytest.mark.slow
 def test_identical_on_the_standard_library():
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     paths = sorted(

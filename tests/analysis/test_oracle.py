@@ -27,7 +27,9 @@ from packaging.utils import canonicalize_name
 from depmin.model import Kind
 from depmin.verify import uv_binary
 
-from .helpers import FIXTURES, run_analysis
+from ..helpers import FIXTURES, run_analysis
+
+pytestmark = [pytest.mark.network]  # builds venvs from the registry
 
 ORACLE = FIXTURES / "oracle"
 PYTHON = sys.version_info[:2]
@@ -279,6 +281,7 @@ def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(v
         ("forked", "app/"),
     ],
 )
+@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
 def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_path, loopback_index, fixture, entry):
     """Each fixture whose whole lock is small enough to install (caramba's holds torch): its full venv
     against no venv and no uv cache."""

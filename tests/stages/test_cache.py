@@ -11,7 +11,7 @@ from depmin.cache import ScanCache, decode, read_lock_cached, scan_files
 from depmin.lock import read_lock
 from depmin.model import Target
 
-from .helpers import CARAMBA, CARAMBA_LOCK
+from ..helpers import CARAMBA, CARAMBA_LOCK
 
 TARGET = Target((3, 12))
 

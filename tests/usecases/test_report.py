@@ -9,7 +9,7 @@ from depmin.lock import Artifact, LockedPackage, read_lock, select
 from depmin.model import PLATFORMS, Target
 from depmin.report import best_artifact, download_size, whole_project_pins
 
-from .helpers import CARAMBA, CARAMBA_LOCK
+from ..helpers import CARAMBA, CARAMBA_LOCK
 
 LINUX = Target((3, 12), PLATFORMS["linux-x86_64"])
 ARM = Target((3, 12), PLATFORMS["linux-aarch64"])

@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 
 from depmin.commands import main
 
-from .helpers import CARAMBA, CARAMBA_LOCK
+from ..helpers import CARAMBA, CARAMBA_LOCK
 
 AGENT_DIRECT = {
     "a2a-sdk",

@@ -10,7 +10,7 @@ from depmin.copyplan import planned_files
 from depmin.discover import DEFAULT_EXCLUDES
 from depmin.outputs.dockerfile import dockerignore_text
 
-from .helpers import CARAMBA_LOCK, run_analysis, write_tree
+from ..helpers import CARAMBA_LOCK, run_analysis, write_tree
 
 
 def pinned(analysis) -> set[str]:

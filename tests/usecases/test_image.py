@@ -13,9 +13,9 @@ import pytest
 
 from depmin.commands import main
 
-from .helpers import CARAMBA, REPOSITORY
+from ..helpers import CARAMBA, REPOSITORY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 
 @pytest.fixture(scope="module")
