@@ -60,11 +60,23 @@ def error(message: str, path: str = "", line: int = 0, code: str = "DM001") -> D
     return DepminError([Diagnostic(path, line, message, Severity.ERROR, code)])
 
 
-class UsageError(DepminError):
-    """Options or arguments that do not fit together."""
+class MessageError(DepminError):
+    """An error that is one message of one code (the subclass's)."""
+
+    code = "DM000"
 
     def __init__(self, message: str, path: str = "") -> None:
-        super().__init__([Diagnostic(path, 0, message, Severity.ERROR, "DM001")])
+        super().__init__([Diagnostic(path, 0, message, Severity.ERROR, self.code)])
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MessageError):
+    """Options or arguments that do not fit together."""
+
+    code = "DM001"
 
 
 class ConfigError(DepminError):
@@ -83,12 +95,7 @@ class LockError(DepminError):
         return self.diagnostics[0]
 
 
-class UnsafeOutput(DepminError):
+class UnsafeOutput(MessageError):
     """A value from the repository or the lock that would change what a generated file means."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__([Diagnostic("", 0, message, Severity.ERROR, "DM004")])
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+    code = "DM004"

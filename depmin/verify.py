@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from depmin.copyplan import planned_files
 from depmin.discover import ModuleIndex
 from depmin.distinfo import dist_info_files, dist_info_name, script_files
-from depmin.errors import DepminError
-from depmin.model import Closure, Diagnostic, Severity
+from depmin.errors import MessageError
+from depmin.model import Closure
 
 if TYPE_CHECKING:
     from depmin.analysis import Analysis
@@ -69,15 +69,10 @@ for name in modules:
 """
 
 
-class VerifyError(DepminError):
+class VerifyError(MessageError):
     """The tree or the venv could not be built (not a failed import)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__([Diagnostic("", 0, message, Severity.ERROR, "DM006")])
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
+    code = "DM006"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@ from __future__ import annotations
 import errno
 import functools
 import http.server
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,6 +24,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+def _copy(fixture: str, tmp_path: Path) -> Path:
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root, ignore=shutil.ignore_patterns(".depmin_cache", ".venv"))
+    return root
+
+
+@pytest.fixture
+def smallsvc(tmp_path: Path) -> Path:
+    """A copy of fixtures/smallsvc that a test may change."""
+    return _copy("smallsvc", tmp_path)
+
+
+@pytest.fixture
+def caramba(tmp_path: Path) -> Path:
+    """A copy of fixtures/caramba that a test may change."""
+    return _copy("caramba", tmp_path)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 from depmin.analysis import Analysis, Request, analyse
 from depmin.config import load_project
 from depmin.discover import DEFAULT_EXCLUDES
-from depmin.model import PLATFORMS, Target
+from depmin.model import PLATFORMS, Closure, Target
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 FIXTURES = REPOSITORY / "fixtures"
@@ -113,3 +113,19 @@ def docker_copy(root, dockerignore, copy_lines):
             inside = file.relative_to(path).as_posix() if path.is_dir() else file.name
             copied.add(f"{destination.removeprefix('./')}{inside}")
     return copied
+
+
+def bare_closure(**fields) -> Closure:
+    """A Closure of nothing (Python 3.12, linux-x86_64) with `fields` filled in."""
+    empty = dict(
+        entries=("app/",),
+        target=Target((3, 12)),
+        modules=(),
+        files=(),
+        copy=(),
+        direct=(),
+        optional=(),
+        type_only=(),
+        pinned=(),
+    )
+    return Closure(**{**empty, **fields})

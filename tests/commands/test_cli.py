@@ -17,20 +17,6 @@ from ..helpers import CARAMBA, FIXTURES, diagnostics, write_tree
 SMALLSVC = FIXTURES / "smallsvc"
 
 
-@pytest.fixture
-def smallsvc(tmp_path):
-    root = tmp_path / "smallsvc"
-    shutil.copytree(SMALLSVC, root, ignore=shutil.ignore_patterns(".depmin_cache"))
-    return root
-
-
-@pytest.fixture
-def caramba(tmp_path):
-    root = tmp_path / "caramba"
-    shutil.copytree(CARAMBA, root, ignore=shutil.ignore_patterns(".depmin_cache", ".venv"))
-    return root
-
-
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_help_ends_with_examples_and_exit_codes(runner, command):
     result = runner.invoke(main, [command, "--help"])

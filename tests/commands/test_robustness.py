@@ -18,10 +18,10 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 
 from depmin.commands import main
-from depmin.model import Closure, Pin, Target
+from depmin.model import Pin
 from depmin.outputs.requirements import requirements_text
 
-from ..helpers import CARAMBA, FIXTURES, REPOSITORY, diagnostics, only_diagnostic, write_tree
+from ..helpers import CARAMBA, FIXTURES, REPOSITORY, bare_closure, diagnostics, only_diagnostic, write_tree
 
 BAD = FIXTURES / "bad"
 HOSTILE = FIXTURES / "hostile"
@@ -286,18 +286,7 @@ def test_requirements_text_parses_back_to_the_same_pins(rows):
         Pin(name, version, marker, tuple(sorted(set(parents))) or ("",), tuple(hashes))
         for name, version, marker, hashes, parents in sorted(rows)
     )
-    closure = Closure(
-        entries=("app/",),
-        target=Target((3, 12)),
-        modules=(),
-        files=(),
-        copy=(),
-        direct=(),
-        optional=(),
-        type_only=(),
-        pinned=pins,
-    )
-    text = requirements_text(closure, "depmin closure app/")
+    text = requirements_text(bare_closure(pinned=pins), "depmin closure app/")
     parsed = {}
     hashes: dict[str, list[str]] = {}
     current = None

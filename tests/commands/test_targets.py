@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 
 import pytest
@@ -14,13 +13,6 @@ from depmin.outputs.pyproject import InitError, add_target
 from ..helpers import FIXTURES, only_diagnostic, write_tree
 
 SMALLSVC = FIXTURES / "smallsvc"
-
-
-@pytest.fixture
-def smallsvc(tmp_path):
-    copy = tmp_path / "smallsvc"
-    shutil.copytree(SMALLSVC, copy, ignore=shutil.ignore_patterns(".depmin_cache"))
-    return copy
 
 
 def test_unknown_keys_and_wrong_types_are_reported_with_key_and_line(tmp_path):

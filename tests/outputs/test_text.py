@@ -3,28 +3,11 @@ table cells never break."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from depmin.model import Closure, Diagnostic, Kind, Requirement, Severity, Target, Via
+from depmin.model import Diagnostic, Kind, Requirement, Severity, Via
 from depmin.outputs.text import closure_text
 from depmin.outputs.words import plural, wrapped
 
-from ..helpers import CARAMBA, run_analysis
-
-
-def empty_closure(**changes) -> Closure:
-    base = Closure(
-        entries=("app/",),
-        target=Target((3, 12)),
-        modules=(),
-        files=(),
-        copy=(),
-        direct=(),
-        optional=(),
-        type_only=(),
-        pinned=(),
-    )
-    return replace(base, **changes)
+from ..helpers import CARAMBA, bare_closure, run_analysis
 
 
 def test_counts_agree_in_number():
@@ -32,7 +15,7 @@ def test_counts_agree_in_number():
     assert plural(0, "error") == "0 errors"
     assert plural(1, "direct distribution") == "1 direct distribution"
     one = Requirement("rich", "13.0", (), (Via("app/x.py", 1, "app.x", Kind.MODULE),))
-    text = closure_text(empty_closure(modules=("app",), files=("app/__init__.py",), direct=(one,)), 80)
+    text = closure_text(bare_closure(modules=("app",), files=("app/__init__.py",), direct=(one,)), 80)
     assert "1 module in 1 file;" in text
     assert "1 direct distribution\n" in text or "1 direct distribution " in text
     assert "0 distributions pinned" in text
@@ -41,7 +24,7 @@ def test_counts_agree_in_number():
 def test_long_warnings_wrap_at_words_within_80_columns():
     message = " ".join(f"word{i}" for i in range(60))
     warning = Diagnostic("svc/app.py", 3, message, Severity.WARNING, "DM104")
-    text = closure_text(empty_closure(warnings=(warning,)), 80)
+    text = closure_text(bare_closure(warnings=(warning,)), 80)
     lines = [line for line in text.splitlines() if "word" in line or "DM104" in line]
     assert len(lines) > 1
     assert all(len(line) <= 80 for line in lines)

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
-
-import pytest
 
 from depmin.commands import main
 
 from ..helpers import CARAMBA, only_diagnostic
-
-
-@pytest.fixture
-def caramba(tmp_path):
-    copy = tmp_path / "caramba"
-    shutil.copytree(CARAMBA, copy, ignore=shutil.ignore_patterns(".depmin_cache"))
-    return copy
 
 
 def invoke(runner, root, *args):

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 
 import pytest
 
 from depmin.commands import main
 
-from ..helpers import FIXTURES
-
 pytestmark = [pytest.mark.network]
-
-
-@pytest.fixture
-def smallsvc(tmp_path):
-    copy = tmp_path / "smallsvc"
-    shutil.copytree(FIXTURES / "smallsvc", copy, ignore=shutil.ignore_patterns(".depmin_cache"))
-    return copy
 
 
 def snapshot(root):
