@@ -1,6 +1,6 @@
 """Generate a monorepo shaped like the one in the seed story, for benchmarks.
 
-    python bench/make_monorepo.py OUT --files 10000 --lines 800000 --seed 1
+    python bench/make_monorepo.py OUT --files 10000 --lines 800000 --seed 1 [--targets 17]
 
 Agent directories (ai/, console/) are small; the ML directories (layer/, model/,
 trainer/, ...) hold nearly everything. Each module imports the stdlib, a few
@@ -98,13 +98,57 @@ def module_text(path: str, area: str, peers: list[str], lines: int, rng: random.
     return "\n".join(header + body(max(0, lines - len(header)), rng)) + "\n"
 
 
-def generate(out: Path, files: int, lines: int, seed: int) -> None:
+PERSONAS = (
+    "architect",
+    "coder",
+    "reviewer",
+    "tester",
+    "writer",
+    "researcher",
+    "planner",
+    "support",
+    "analyst",
+    "designer",
+    "ops",
+    "security",
+)
+SERVICES = {
+    "infer": ["infer/"],
+    "trainer": ["trainer/"],
+    "bench": ["benchmark/"],
+    "etl": ["data/"],
+    "modelzoo": ["model/", "layer/"],
+}
+
+
+def targets_table(count: int) -> str:
+    """`count` targets, as the seed's fleet has them: an agent image per persona (ai/, console/,
+    its persona's config) and, past twelve, ML services with closures of their own."""
+    tables = []
+    names = [*PERSONAS, *SERVICES][:count]
+    for number, name in enumerate(names):
+        if name in SERVICES:
+            entries, data = SERVICES[name], []
+        else:
+            entries, data = ["ai/", "console/"], [f"config/personas/{name}.yaml"]
+        tables.append(
+            f"[tool.depmin.targets.{name}]\nentries = {entries!r}\n"
+            + (f"data = {data!r}\n" if data else "")
+            + f'requirements = "requirements/{name}.txt"\n'
+            + ('forbid = ["torch", "nvidia-*"]\n' if name in PERSONAS and number % 2 == 0 else "")
+        )
+    return "\n".join(tables).replace("'", '"')
+
+
+def generate(out: Path, files: int, lines: int, seed: int, targets: int = 1) -> None:
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     shutil.copy(FIXTURE / "uv.lock", out / "uv.lock")
     pyproject = (FIXTURE / "pyproject.toml").read_text()
+    if targets > 1:  # the fixture's one target (agent) gives way to a fleet
+        pyproject = pyproject[: pyproject.index("[tool.depmin.targets.")] + targets_table(targets)
     (out / "pyproject.toml").write_text(pyproject)
     workspace = out / "libs" / "promptkit"
     shutil.copytree(FIXTURE / "libs" / "promptkit", workspace)
@@ -123,7 +167,8 @@ def generate(out: Path, files: int, lines: int, seed: int) -> None:
             target.write_text(module_text(path, area, neighbourhood, per_file, rng))
     config = out / "config" / "personas"
     config.mkdir(parents=True)
-    (config / "architect.yaml").write_text("name: architect\n")
+    for persona in PERSONAS:
+        (config / f"{persona}.yaml").write_text(f"name: {persona}\n")
 
 
 def main() -> None:
@@ -132,8 +177,9 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--lines", type=int, default=800_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--targets", type=int, default=1, help="17 for the seed's fleet (12 personas, 5 services)")
     arguments = parser.parse_args()
-    generate(arguments.out, arguments.files, arguments.lines, arguments.seed)
+    generate(arguments.out, arguments.files, arguments.lines, arguments.seed, arguments.targets)
 
 
 if __name__ == "__main__":

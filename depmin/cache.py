@@ -48,7 +48,7 @@ class ScanCache:
         self.hits = 0
         self.misses = 0
         self.refused: bool | None = None
-        self._snapshot: _Snapshot | None = None
+        self._snapshots: dict[tuple[Path, Target], _Snapshot] = {}
 
     def key(self, source: bytes, target: Target) -> str:
         digest = hashlib.sha256(_SALT)
@@ -83,11 +83,13 @@ class ScanCache:
         return True
 
     def snapshot(self, root: Path, target: Target) -> _Snapshot:
-        if self._snapshot is None:
+        """One per project and target, loaded once however many analyses of this run ask."""
+        key = (root, target)
+        if key not in self._snapshots:
             where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
             name = hashlib.sha256(_SALT + where + f" {target.python_version} {target.platform.name}".encode())
-            self._snapshot = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.json")
-        return self._snapshot
+            self._snapshots[key] = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.json")
+        return self._snapshots[key]
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
@@ -126,8 +128,11 @@ def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:
     ]
 
 
+_KINDS = {kind.value: kind for kind in Kind}
+
+
 def _records(rows: list[list[Any]]) -> tuple[ImportRecord, ...]:
-    kinds = {kind.value: kind for kind in Kind}
+    kinds = _KINDS
     return tuple(
         ImportRecord(
             str(target),

@@ -42,8 +42,25 @@ def run_analysis(
     data: tuple[str, ...] = (),
     site_packages: Path | None = None,
 ) -> Analysis:
+    request = request_for(root, *entries, python=python, platform=platform, lock=lock,
+                          include_optional=include_optional, hidden_imports=hidden_imports, data=data,
+                          site_packages=site_packages)  # fmt: skip
+    return analyse(load_project(root), request)
+
+
+def request_for(
+    root: Path,
+    *entries: str,
+    python: tuple[int, int] = (3, 12),
+    platform: str = "linux-x86_64",
+    lock: Path = CARAMBA_LOCK,
+    include_optional: bool = False,
+    hidden_imports: tuple[str, ...] = (),
+    data: tuple[str, ...] = (),
+    site_packages: Path | None = None,
+) -> Request:
     project = load_project(root)
-    request = Request(
+    return Request(
         entries=entries,
         target=Target(python, PLATFORMS[platform]),
         lock_path=lock,
@@ -53,7 +70,6 @@ def run_analysis(
         hidden_imports=hidden_imports or project.config.hidden_imports,
         site_packages=site_packages,
     )
-    return analyse(project, request)
 
 
 _DIAGNOSTIC = re.compile(r"^(?P<place>.+?): (?P<severity>error|warning): (?P<message>.+) \[(?P<code>DM\d{3})\]$")

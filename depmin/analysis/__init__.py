@@ -9,19 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
-from depmin.analysis.inputs import Request, entry_modules, finder, script_directories, source_roots
+from depmin.analysis.inputs import Request, entry_modules, script_directories
 from depmin.analysis.walk import walk
+from depmin.analysis.workspace import Workspace
 from depmin.config import Project
-from depmin.discover import ModuleIndex, build_index
+from depmin.discover import ModuleIndex
 from depmin.files import display_path
 from depmin.graph import ImportGraph, Layers
-from depmin.local import project_entry_points
 from depmin.lock import LockFile, lock_mismatches, read_lock
 from depmin.model import Closure, Diagnostic, Pin, Severity
-from depmin.resolve import DistributionFinder, Resolver
+from depmin.resolve import DistributionFinder
 from depmin.stdlib import is_stdlib
 
-__all__ = ["Analysis", "Request", "analyse"]
+__all__ = ["Analysis", "Request", "Workspace", "analyse"]
 
 
 @dataclass(frozen=True)
@@ -37,21 +37,26 @@ class Analysis:
     optional_pins: tuple[Pin, ...]  # the pinned closure with the optional distributions added
 
 
-def analyse(project: Project, request: Request, lock: LockFile | None = None) -> Analysis:
-    """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic."""
+def analyse(project: Project, request: Request, lock: LockFile | None = None,
+            workspace: Workspace | None = None) -> Analysis:  # fmt: skip
+    """Raises LockError when uv.lock is missing or malformed; everything else is a diagnostic.
+    Analyses that share a `workspace` share what does not depend on their entries."""
     if lock is None:
-        lock = read_lock(request.lock_path, display_path(project.root, request.lock_path))
-    roots = source_roots(project, lock)
+        lock = (
+            workspace.lock if workspace else read_lock(request.lock_path, display_path(project.root, request.lock_path))
+        )
+    if workspace is None or workspace.lock is not lock or workspace.project is not project:
+        workspace = Workspace(project, lock)
     scripts = script_directories(project.root, request.entries)
     # `python examples/web/server.py`: the script's directory comes first on sys.path
-    index = build_index(project.root, (*scripts, *roots))
+    index = workspace.index((*scripts, *workspace.roots()))
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
         diagnostics += [
             Diagnostic(lock.path, 0, m, Severity.WARNING, "DM401") for m in lock_mismatches(lock, project.pyproject)
         ]
-    names = finder(project, lock, request)
-    resolver = Resolver(index, names, request.target.python)
+    names = workspace.finder(request)
+    resolver = workspace.resolver(index, names, request.target.python)
     entries = entry_modules(project.root, index, request.entries, request.excludes)
     walked = walk(
         project.root,
@@ -62,8 +67,9 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None) ->
         cache=request.cache,
         hidden_imports=request.hidden_imports,
         ignore=request.ignore,
-        entry_points=project_entry_points(project.root, lock, project.pyproject),
+        entry_points=workspace.entry_points(),
         on_scanned=request.on_scanned,
+        memo=workspace.memo(resolver, request.target),
     )
     layers = walked.graph.layers()
     context = Context(project, request, lock, index, names, entries)

@@ -31,6 +31,36 @@ class Walk:
     named: list[str] = field(default_factory=list)  # third-party modules reached only by a string
 
 
+@dataclass(frozen=True)
+class Edges:
+    """What one scanned module adds to a walk. It depends only on the module, whether it is an
+    entry, the ignore patterns, the resolver and the target, so many targets share it."""
+
+    edges: tuple[tuple[Hashable, Via], ...]
+    reached: tuple[str, ...]
+    problems: tuple[Diagnostic, ...]
+    ignored: tuple[Ignored, ...]
+    named: tuple[str, ...]
+
+
+@dataclass
+class Memo:
+    """Scans and edges remembered across the walks of one run (one per resolver and target)."""
+
+    scans: dict[str, ScanResult] = field(default_factory=dict)
+    edges: dict[tuple[str, bool, tuple[tuple[str, str], ...]], Edges] = field(default_factory=dict)
+
+
+class _Recorder:
+    """Collects a module's edges in the order ModuleEdges adds them."""
+
+    def __init__(self) -> None:
+        self.edges: list[tuple[Hashable, Via]] = []
+
+    def add(self, source: Hashable, target: Hashable, via: Via) -> None:
+        self.edges.append((target, via))
+
+
 def walk(
     root: Path,
     index: ModuleIndex,
@@ -43,9 +73,11 @@ def walk(
     ignore: tuple[tuple[str, str], ...] = (),
     entry_points: Mapping[str, tuple[str, ...]] | None = None,
     on_scanned: Callable[[int], None] | None = None,
+    memo: Memo | None = None,
 ) -> Walk:
     found = Walk()
     graph = found.graph
+    memo = memo if memo is not None else Memo()
     seen: set[str] = set(entries)
     for module in entries:
         graph.add_entry(module)
@@ -61,7 +93,7 @@ def walk(
                     seen.add(node)
                     frontier.append(node)
 
-    scans: dict[str, ScanResult] = {}
+    scans = memo.scans
 
     def facts(module: str) -> ScanResult | None:
         """A first-party module's scan, for what another module's imports depend on (its
@@ -75,17 +107,34 @@ def walk(
 
     entry_set = frozenset(entries)
     groups = entry_points or {}
+
+    def edges_of(module: str) -> Edges:
+        key = (module, module in entry_set, ignore)
+        known = memo.edges.get(key)
+        if known is None:
+            recorder, ignored, named, problems = _Recorder(), [], [], {}  # type: ignore[var-annotated]
+            edges = ModuleEdges(index, resolver, recorder, module, module in entry_set, facts, ignore, ignored, named,
+                                groups)  # fmt: skip
+            reached = edges.add(scans[module], problems)
+            known = memo.edges[key] = Edges(tuple(recorder.edges), tuple(reached),
+                                            tuple(problems.get(module, ())), tuple(ignored), tuple(named))  # fmt: skip
+        return known
+
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
         pending = [m for m in frontier if m not in scans]
-        scanned = scan_files(root, [index.modules[m].path for m in pending], target, cache, on_scanned=on_scanned)
-        scans.update((m, scanned[index.modules[m].path]) for m in pending)
+        if pending:
+            scanned = scan_files(root, [index.modules[m].path for m in pending], target, cache, on_scanned=on_scanned)
+            scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
-            edges = ModuleEdges(
-                index, resolver, graph, module, module in entry_set, facts, ignore, found.ignored, found.named, groups
-            )
-            for node in edges.add(scans[module], found.problems):
+            edges = edges_of(module)
+            for node, via in edges.edges:
+                graph.add(module, node, via)
+            found.problems[module] = list(edges.problems)
+            found.ignored.extend(edges.ignored)
+            found.named.extend(edges.named)
+            for node in edges.reached:
                 if node not in seen:
                     seen.add(node)
                     following.append(node)
@@ -117,7 +166,7 @@ class ModuleEdges:
 
     index: ModuleIndex
     resolver: Resolver
-    graph: ImportGraph
+    graph: ImportGraph | _Recorder
     module: str
     is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
     facts: Callable[[str], ScanResult | None]

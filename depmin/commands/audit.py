@@ -15,6 +15,7 @@ from depmin.commands.session import (
     epilog,
     handle_errors,
     open_session,
+    open_shared,
     project_root,
     warn,
 )
@@ -115,9 +116,12 @@ def _runs(
         )
     from dataclasses import replace
 
+    shared = open_shared(options, project)  # one lock, one cache, one workspace for every target
     return [
         (
-            open_session(replace(options, target_name=t.name), (), printer, machine_output=machine_output),
+            open_session(
+                replace(options, target_name=t.name), (), printer, machine_output=machine_output, shared=shared
+            ),
             patterns or t.forbid,
         )
         for t in targets

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from depmin.analysis import Analysis, Request, analyse
+from depmin.analysis import Analysis, Request, Workspace, analyse
 from depmin.analysis.inputs import choose_target, member_entry, script_entry
 from depmin.cache import ScanCache, read_lock_cached
 from depmin.commands.options import AnalysisOptions, Ui
@@ -114,6 +114,7 @@ class Session:
     options: AnalysisOptions
     printer: Printer
     show_progress: bool = False
+    workspace: Workspace | None = None  # shared by every session of one run (check, sync, audit)
 
     @property
     def subject(self) -> str:
@@ -128,7 +129,7 @@ class Session:
             f"lock {self.lock.path}; Python {self.request.target.python_version}, {self.request.target.platform.name}"
         )
         if not self.show_progress:
-            analysis = analyse(self.project, self.request, self.lock)
+            analysis = analyse(self.project, self.request, self.lock, self.workspace)
         else:
             from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn
@@ -137,7 +138,7 @@ class Session:
             with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
                 task = bar.add_task("scan", total=None)
                 request = replace(self.request, on_scanned=lambda count: bar.advance(task, count))
-                analysis = analyse(self.project, request, self.lock)
+                analysis = analyse(self.project, request, self.lock, self.workspace)
         roots = ", ".join(root.display() for root in analysis.index.roots)
         printer.detail(f"source roots: {roots}")
         cache = self.request.cache
@@ -158,17 +159,40 @@ def project_root(root: Path | None) -> Path:
     return found
 
 
+@dataclass(frozen=True)
+class Shared:
+    """What the sessions of one run read once: the project, the lock, the cache, the workspace."""
+
+    project: Project
+    lock: LockFile
+    lock_path: Path
+    cache: ScanCache | None
+    workspace: Workspace
+
+
+def open_shared(options: AnalysisOptions, project: Project | None = None) -> Shared:
+    project = project or load_project(project_root(options.root))
+    lock_path = Path(options.lock).resolve() if options.lock else project.root / (project.config.lock or "uv.lock")
+    cache = None if options.no_cache else ScanCache(options.cache_dir or project.root / ".depmin_cache")
+    lock = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
+    return Shared(project, lock, lock_path, cache, Workspace(project, lock))
+
+
 def open_session(
-    options: AnalysisOptions, entries: tuple[str, ...], printer: Printer, *, machine_output: bool = False
+    options: AnalysisOptions,
+    entries: tuple[str, ...],
+    printer: Printer,
+    *,
+    machine_output: bool = False,
+    shared: Shared | None = None,
 ) -> Session:
-    project = load_project(project_root(options.root))
+    shared = shared or open_shared(options)
+    project = shared.project
     target_config = project.target(options.target_name) if options.target_name else None
     if target_config is not None and (entries or options.scripts or options.packages):
         raise UsageError("give either ENTRY arguments (or --script/--package) or --target, not both")
     config = project.config
-    lock_path = Path(options.lock).resolve() if options.lock else project.root / (config.lock or "uv.lock")
-    cache = None if options.no_cache else ScanCache(options.cache_dir or project.root / ".depmin_cache")
-    lock_file = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
+    lock_path, cache, lock_file = shared.lock_path, shared.cache, shared.lock
     entries = (
         *entries,
         *(script_entry(project, lock_file, name) for name in options.scripts),
@@ -195,7 +219,7 @@ def open_session(
         package_data=not options.no_package_data,
     )
     interactive = not (printer.ui.quiet or machine_output) and sys.stderr.isatty()
-    return Session(project, lock_file, request, target_config, options, printer, show_progress=interactive)
+    return Session(project, lock_file, request, target_config, options, printer, interactive, shared.workspace)
 
 
 def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_output: bool = False) -> list[Session]:
@@ -206,8 +230,10 @@ def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_outpu
         raise UsageError("no targets in [tool.depmin.targets]; add one with `depmin init ENTRY...`", "pyproject.toml")
     for name in names:
         project.target(name)
+    shared = open_shared(options, project)
     return [
-        open_session(replace(options, target_name=name), (), printer, machine_output=machine_output) for name in names
+        open_session(replace(options, target_name=name), (), printer, machine_output=machine_output, shared=shared)
+        for name in names
     ]
 
 

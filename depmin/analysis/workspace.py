@@ -1,0 +1,65 @@
+"""What the analyses of many targets in one run share, so that 17 targets cost little more
+than one: the source index, the distribution finder, the resolver's memory, the scans and
+each module's edges. Keyed by everything they depend on; nothing is shared across runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from depmin.analysis.inputs import Request, finder, source_roots
+from depmin.analysis.walk import Memo
+from depmin.config import Project
+from depmin.discover import ModuleIndex, SourceRoot, build_index
+from depmin.local import project_entry_points
+from depmin.lock import LockFile
+from depmin.model import Target
+from depmin.resolve import DistributionFinder, Resolver
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@dataclass
+class Workspace:
+    project: Project
+    lock: LockFile
+    _roots: tuple[SourceRoot, ...] | None = None
+    _indexes: dict[tuple[SourceRoot, ...], ModuleIndex] = field(default_factory=dict)
+    _finders: dict[tuple[Path | None, bool], DistributionFinder] = field(default_factory=dict)
+    _resolvers: dict[tuple[int, int, tuple[int, int]], Resolver] = field(default_factory=dict)
+    _memos: dict[tuple[int, Target], Memo] = field(default_factory=dict)
+    _entry_points: dict[str, tuple[str, ...]] | None = None
+
+    def roots(self) -> tuple[SourceRoot, ...]:
+        if self._roots is None:
+            self._roots = source_roots(self.project, self.lock)
+        return self._roots
+
+    def index(self, roots: tuple[SourceRoot, ...]) -> ModuleIndex:
+        if roots not in self._indexes:
+            self._indexes[roots] = build_index(self.project.root, roots)
+        return self._indexes[roots]
+
+    def finder(self, request: Request) -> DistributionFinder:
+        key = (request.site_packages, request.use_uv_cache)
+        if key not in self._finders:
+            self._finders[key] = finder(self.project, self.lock, request)
+        return self._finders[key]
+
+    def resolver(self, index: ModuleIndex, names: DistributionFinder, python: tuple[int, int]) -> Resolver:
+        key = (id(index), id(names), python)
+        if key not in self._resolvers:
+            self._resolvers[key] = Resolver(index, names, python)
+        return self._resolvers[key]
+
+    def memo(self, resolver: Resolver, target: Target) -> Memo:
+        key = (id(resolver), target)
+        if key not in self._memos:
+            self._memos[key] = Memo()
+        return self._memos[key]
+
+    def entry_points(self) -> dict[str, tuple[str, ...]]:
+        if self._entry_points is None:
+            self._entry_points = project_entry_points(self.project.root, self.lock, self.project.pyproject)
+        return self._entry_points
