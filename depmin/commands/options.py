@@ -66,6 +66,14 @@ optional_name = click.option(
     help="Pin this optional distribution (not all of them). Repeatable.",
 )
 hashes = click.option("--hashes", is_flag=True, help="Add the --hash lines that uv.lock records.")
+index_secret = click.option(
+    "--index-secret",
+    is_flag=True,
+    help="Install from the index URL (credentials included) of the BuildKit secret `index_url`.",
+)
+ca_secret = click.option(
+    "--ca-secret", is_flag=True, help="Trust the CA bundle of the BuildKit secret `ca_bundle` while installing."
+)
 json_flag = click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else.")
 quiet = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and the requested output).")
 verbose = click.option("-v", "--verbose", is_flag=True, help="Show what depmin does: roots, cache, uv commands.")

@@ -240,7 +240,9 @@ def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_outpu
 # -- how to regenerate an output --------------------------------------------------------------
 
 
-def regenerate_command(command: str, session: Session, outputs: Sequence[tuple[str, str | Path | None]] = ()) -> str:
+def regenerate_command(
+    command: str, session: Session, outputs: Sequence[tuple[str, str | Path | bool | None]] = ()
+) -> str:
     """The command line that writes this output again, from the project root, exactly as this
     run did: every option that changes the output, none that only changes how it is found."""
     options, request, root = session.options, session.request, session.project.root
@@ -266,7 +268,10 @@ def regenerate_command(command: str, session: Session, outputs: Sequence[tuple[s
     if options.no_package_data:
         parts.append("--no-package-data")
     for flag, value in outputs:
-        if value is None:
+        if value is None or value is False:
+            continue
+        if value is True:  # a flag without a value
+            parts.append(flag)
             continue
         shown = display_path(root, Path(value).resolve()) if isinstance(value, Path) else value
         parts += [flag, shown] if flag else [shown]

@@ -128,12 +128,14 @@ def _in_image(
     log: Callable[[str], None],
 ) -> VerifyResult:
     from depmin import image as images
-    from depmin.outputs.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, uv_version
+    from depmin.outputs.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, uv_version_for
 
     engine = images.find_engine(engine_name)
     closure = analysis.closure
     chosen_base = base or images.default_base(engine, closure.target.python_version)
-    spec = DockerfileSpec(base=chosen_base, requirements="requirements.txt", uv_version=uv_version())
+    spec = DockerfileSpec(
+        base=chosen_base, requirements="requirements.txt", uv_version=uv_version_for(session.lock.versions)
+    )
     dockerfile = dockerfile_text(closure, spec)
     ignore = dockerignore_text(closure, "requirements.txt", session.request.excludes)
     return images.verify_image(analysis, request, engine, chosen_base, dockerfile, ignore, log)

@@ -20,20 +20,37 @@ from depmin.safety import (
 
 APP = "/app"
 VENV = "/opt/venv"
+UID = 10001  # numeric, so Kubernetes' runAsNonRoot can check it (hadolint DL3066's reason)
+# The uv whose image the Dockerfile copies its binary from: depmin's own pinned uv (uv.lock of
+# this repository; tests/outputs/test_dockerfile.py holds the two together), not whatever uv
+# happens to be installed beside depmin, so one input gives one Dockerfile on every machine.
+DEFAULT_UV_VERSION = "0.13.9"
+INDEX_SECRET = "index_url"  # the index URL, credentials included, as a BuildKit secret
+CA_SECRET = "ca_bundle"  # an extra CA bundle (a company proxy), as a BuildKit secret
 
 
 @dataclass(frozen=True)
 class DockerfileSpec:
-    base: str  # e.g. python:3.12-slim
+    base: str  # e.g. python:3.12-slim, or ${BASE_IMAGE} for a fleet target built on a shared base
     requirements: str  # root-relative path of the generated requirements file
-    uv_version: str
+    uv_version: str = DEFAULT_UV_VERSION
     command: tuple[str, ...] = ()
     regenerate: str = ""
+    index_secret: bool = False  # install from the index the `index_url` secret names
+    ca_secret: bool = False  # trust the CA bundle of the `ca_bundle` secret while installing
+    base_arg: str = ""  # "BASE_IMAGE=<default>": the base is a build argument (fleet targets)
+
+
+def uv_version_for(locked: dict[str, str]) -> str:
+    """The lock's own uv when the project locks one, else depmin's pinned uv."""
+    return locked.get("uv", DEFAULT_UV_VERSION)
 
 
 def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
     """Raises UnsafeOutput when a value cannot be written into a Dockerfile as it is."""
-    require(is_image_reference(spec.base), "base image", spec.base)
+    require(spec.base == "${BASE_IMAGE}" or is_image_reference(spec.base), "base image", spec.base)
+    if spec.base_arg:
+        require(is_image_reference(spec.base_arg.partition("=")[2]), "base image", spec.base_arg)
     require(is_plain_path(spec.requirements) and " " not in spec.requirements, "requirements path", spec.requirements)
     require(is_version(spec.uv_version), "uv version", spec.uv_version)
     require(not breaks_line(spec.regenerate), "regenerate command", spec.regenerate)
@@ -41,8 +58,6 @@ def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
         require(is_plain_path(entry), "entry", entry)
     for root in closure.image_path:
         require(is_plain_path(root) and " " not in root, "source root", root)
-    hashed = any(pin.hashes for pin in closure.pinned)
-    install = f"uv pip install --python {VENV}/bin/python --no-deps" + (" --require-hashes" if hashed else "")
     python_path = ":".join(APP if root == "." else f"{APP}/{root}" for root in closure.image_path) or APP
     lines = [
         "# syntax=docker/dockerfile:1",
@@ -51,30 +66,78 @@ def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
     ]
     if spec.regenerate:
         lines.append(f"# Regenerate: {spec.regenerate}")
+    secrets = _secret_flags(spec)
+    if secrets:
+        lines.append(f"# Build with BuildKit secrets: docker build {secrets} ...")
+    lines += [f"ARG UV_VERSION={spec.uv_version}"]
+    if spec.base_arg:
+        lines.append(f"ARG {spec.base_arg}")
     lines += [
+        "FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv",
         "",
         "# Dependencies first: this stage only changes when the pinned requirements do.",
         f"FROM {spec.base} AS deps",
-        f"COPY --from=ghcr.io/astral-sh/uv:{spec.uv_version} /uv /bin/uv",
+        "COPY --from=uv /uv /bin/uv",
         "ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never",
         f"COPY {spec.requirements} /tmp/requirements.txt",
-        "RUN --mount=type=cache,target=/root/.cache/uv \\",
-        f"    uv venv {VENV} --python /usr/local/bin/python3 && \\",
-        f"    {install} -r /tmp/requirements.txt",
+        *install_lines(closure, spec, "/tmp/requirements.txt", create_venv=True),
         *_metadata_lines(closure),
         "",
         f"FROM {spec.base} AS runtime",
-        "RUN useradd --create-home --uid 10001 app",
+        f"RUN groupadd --system --gid {UID} app && useradd --system --create-home --uid {UID} --gid {UID} app",
         f"COPY --from=deps {VENV} {VENV}",
         f"ENV PATH={VENV}/bin:$PATH PYTHONPATH={python_path} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
         f"WORKDIR {APP}",
+        *copy_lines(closure),
+        f"USER {UID}:{UID}",
     ]
-    for copy in closure.copy:
-        lines.append(_copy_line(copy.source, _destination_directory(copy.destination)))
-    lines += ["USER app"]
     if spec.command:
         lines.append(f"CMD {_json_array(spec.command)}")
     return checked_lines("\n".join(lines) + "\n", "Dockerfile")
+
+
+def _secret_flags(spec: DockerfileSpec) -> str:
+    flags = []
+    if spec.index_secret:
+        flags.append(f"--secret id={INDEX_SECRET},env=UV_INDEX_URL")
+    if spec.ca_secret:
+        flags.append(f"--secret id={CA_SECRET},src=ca-bundle.pem")
+    return " ".join(flags)
+
+
+def install_lines(closure: Closure, spec: DockerfileSpec, requirements: str, *, create_venv: bool) -> list[str]:
+    """The RUN that installs `requirements` into the venv with uv: the cache mounted, the secrets
+    mounted only when asked for and read only inside this step (never an ENV or a layer)."""
+    hashed = any(pin.hashes for pin in closure.pinned)
+    install = f"uv pip install --python {VENV}/bin/python --no-deps" + (" --require-hashes" if hashed else "")
+    mounts = ["--mount=type=cache,target=/root/.cache/uv"]
+    environment = []
+    if spec.index_secret:
+        mounts.append(f"--mount=type=secret,id={INDEX_SECRET},required=true")
+        environment.append(f'UV_INDEX_URL="$(cat /run/secrets/{INDEX_SECRET})"')
+    if spec.ca_secret:
+        mounts.append(f"--mount=type=secret,id={CA_SECRET},required=true")
+        environment.append(f"SSL_CERT_FILE=/run/secrets/{CA_SECRET}")
+    steps = [f"uv venv {VENV} --python /usr/local/bin/python3"] if create_venv else []
+    steps.append(" ".join([*environment, install, "-r", requirements]))
+    body = " && \\\n    ".join(steps)
+    return ["RUN " + " \\\n    ".join(mounts) + " \\\n    " + body]
+
+
+def copy_lines(closure: Closure) -> list[str]:
+    """One COPY per destination directory for single files, one per directory copied whole: a
+    target of 300 files stays far below the layer limit. Sorted, so the text is stable."""
+    files_by_destination: dict[str, list[str]] = {}
+    lines = []
+    for copy in closure.copy:
+        destination = _destination_directory(copy.destination)
+        if copy.source.endswith("/") or copy.destination.rpartition("/")[2] != copy.source.rpartition("/")[2]:
+            lines.append(_copy_line((copy.source,), destination))
+        else:
+            files_by_destination.setdefault(destination, []).append(copy.source)
+    for destination, sources in sorted(files_by_destination.items()):
+        lines.append(_copy_line(tuple(sources), destination))
+    return lines
 
 
 def _metadata_lines(closure: Closure) -> list[str]:
@@ -104,13 +167,14 @@ def _metadata_lines(closure: Closure) -> list[str]:
     ]
 
 
-def _copy_line(source: str, destination: str) -> str:
-    """`COPY src dest`, in the JSON-array form where a path holds a space."""
-    for path in (source, destination):
+def _copy_line(sources: tuple[str, ...], destination: str) -> str:
+    """`COPY src... dest`, in the JSON-array form where a path holds a space."""
+    for path in (*sources, destination):
         require(is_plain_path(path.rstrip("/") or "."), "COPY path", path)
-    if " " in source or " " in destination:
-        return f"COPY --chown=app:app {_json_array((source, destination))}"
-    return f"COPY --chown=app:app {source} {destination}"
+    chown = f"--chown={UID}:{UID}"
+    if any(" " in path for path in (*sources, destination)):
+        return f"COPY {chown} {_json_array((*sources, destination))}"
+    return f"COPY {chown} {' '.join(sources)} {destination}"
 
 
 def dockerignore_text(closure: Closure, requirements: str, excludes: tuple[str, ...]) -> str:
@@ -152,10 +216,3 @@ def _json_array(parts: tuple[str, ...]) -> str:
 
 def parse_command(text: str) -> tuple[str, ...]:
     return tuple(shlex.split(text))
-
-
-def uv_version() -> str:
-    """The uv that the image copies its binary from: the one depmin itself runs with."""
-    from importlib.metadata import version
-
-    return version("uv")

@@ -20,7 +20,7 @@ from depmin.commands import main
 from depmin.model import Target
 from depmin.scan import ScanResult, _contained
 
-from ..helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, only_diagnostic, snapshot, write_tree
+from ..helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, app_copies, only_diagnostic, snapshot, write_tree
 
 SMALLSVC = FIXTURES / "smallsvc"
 
@@ -284,8 +284,7 @@ def test_any_text_as_a_data_path_is_refused_or_written_as_one_copy(runner, tmp_p
         return
     parser = DockerfileParser(path=str(tmp_path))
     parser.content = result.stdout
-    copies = [i for i in parser.structure if i["instruction"] == "COPY" and "--chown=app:app" in i["value"]]
-    assert len(copies) == len(run_closure_copy(root))
+    assert len(app_copies(parser)) == len(run_closure_copy(root))
     assert all("\n" not in i["value"] for i in parser.structure)
 
 

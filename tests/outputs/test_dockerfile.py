@@ -8,8 +8,9 @@ from depmin.commands import main
 from depmin.config import load_project
 from depmin.copyplan import planned_files
 from depmin.discover import DEFAULT_EXCLUDES
+from depmin.outputs.dockerfile import DEFAULT_UV_VERSION
 
-from ..helpers import CARAMBA, docker_copy, run_analysis
+from ..helpers import CARAMBA, CARAMBA_LOCK, REPOSITORY, app_copies, docker_copy, hadolint, run_analysis, write_tree
 
 
 def generate(runner, tmp_path):
@@ -38,19 +39,23 @@ def test_structure_stages_user_and_layer_order(runner, tmp_path):
     parser, _ = generate(runner, tmp_path)
     instructions = [(i["instruction"], i["value"]) for i in parser.structure]
     froms = [value for name, value in instructions if name == "FROM"]
-    assert froms == ["python:3.12-slim AS deps", "python:3.12-slim AS runtime"]
+    assert froms == [
+        "ghcr.io/astral-sh/uv:${UV_VERSION} AS uv",
+        "python:3.12-slim AS deps",
+        "python:3.12-slim AS runtime",
+    ]
     runs = " ".join(value for name, value in instructions if name == "RUN")
     assert "--mount=type=cache,target=/root/.cache/uv" in runs
     assert "uv pip install --python /opt/venv/bin/python --no-deps -r /tmp/requirements.txt" in runs
     names = [name for name, _ in instructions]
     assert names.index("USER") > max(i for i, n in enumerate(names) if n == "COPY")
-    assert ("USER", "app") in instructions
+    assert ("USER", "10001:10001") in instructions  # numeric: Kubernetes' runAsNonRoot can check it
     assert instructions[-1] == ("CMD", '["python", "-m", "ai.entrypoint"]')
-    uv_image = next(value for name, value in instructions if name == "COPY" and "astral-sh/uv" in value)
-    assert ":latest" not in uv_image and uv_image.split("uv:")[1].split()[0][0].isdigit()
+    assert ("ARG", f"UV_VERSION={DEFAULT_UV_VERSION}") in instructions
+    assert ("COPY", "--from=uv /uv /bin/uv") in instructions
     # dependencies before code: the requirements COPY comes before any source COPY
     copies = [value for name, value in instructions if name == "COPY"]
-    assert copies.index("requirements/agent.txt /tmp/requirements.txt") < copies.index("--chown=app:app ai/ ./ai/")
+    assert copies.index("requirements/agent.txt /tmp/requirements.txt") < copies.index("--chown=10001:10001 ai/ ./ai/")
 
 
 def test_every_copy_source_exists_and_the_requirements_are_the_generated_ones(runner, tmp_path):
@@ -73,14 +78,53 @@ def test_the_copy_lines_copy_exactly_the_verify_tree(runner, tmp_path):
     parser, output = generate(runner, tmp_path)
     dockerignore = output.with_name("Dockerfile.agent.dockerignore").read_text()
     assert dockerignore.splitlines()[1] == "*"
-    copy_lines = []
-    for instruction in parser.structure:
-        if instruction["instruction"] == "COPY" and "--chown=app:app" in instruction["value"]:
-            _, source, destination = instruction["value"].split()
-            copy_lines.append((source, destination))
-    by_docker = docker_copy(CARAMBA, dockerignore, copy_lines)
+    by_docker = docker_copy(CARAMBA, dockerignore, app_copies(parser))
     closure = run_analysis(CARAMBA, "ai/", "console/", data=load_project(CARAMBA).target("agent").data).closure
     by_verify = {destination for _, destination in planned_files(CARAMBA, closure, DEFAULT_EXCLUDES)}
     assert by_docker == by_verify
     assert "ai/tests/test_agent.py" not in by_docker and "ai/config.py" in by_docker
     assert "config/personas/architect.yaml" in by_docker
+
+
+def test_the_uv_image_is_depmins_own_pinned_uv_whatever_is_installed(runner, tmp_path, monkeypatch):
+    from depmin.lock import read_lock
+
+    own = read_lock(REPOSITORY / "uv.lock", "uv.lock").versions["uv"]
+    assert own == DEFAULT_UV_VERSION  # bump both together
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "9.9.9")  # another uv beside depmin
+    again = runner.invoke(main, ["dockerfile", "--root", str(CARAMBA), "--target", "agent"])
+    assert f"ARG UV_VERSION={own}\n" in again.stdout and "9.9.9" not in again.stdout
+
+
+def test_secrets_are_mounted_only_when_asked_for(runner, tmp_path):
+    plain = runner.invoke(main, ["dockerfile", "--root", str(CARAMBA), "--target", "agent"]).stdout
+    assert "type=secret" not in plain and "UV_INDEX_URL" not in plain
+    hidden = runner.invoke(main, ["dockerfile", "--root", str(CARAMBA), "--target", "agent", "--index-secret",
+                                  "--ca-secret"]).stdout  # fmt: skip
+    parser = DockerfileParser(path=str(tmp_path))
+    parser.content = hidden
+    install = next(i["value"] for i in parser.structure if i["instruction"] == "RUN" and "uv pip install" in i["value"])
+    assert "--mount=type=secret,id=index_url,required=true" in install
+    assert "--mount=type=secret,id=ca_bundle,required=true" in install
+    assert 'UV_INDEX_URL="$(cat /run/secrets/index_url)"' in install
+    assert "SSL_CERT_FILE=/run/secrets/ca_bundle" in install
+    assert not [i for i in parser.structure if i["instruction"] in ("ENV", "ARG") and "secret" in i["value"].lower()]
+    hadolint(hidden, tmp_path)
+    hadolint(plain, tmp_path)
+
+
+def test_many_single_files_share_one_copy_per_directory(runner, tmp_path):
+    files = {f"svc/part{i}.py": f"import svc.part{i + 1}\n" if i < 299 else "import yaml\n" for i in range(300)}
+    files["svc/__init__.py"] = ""
+    files["svc/unused.py"] = "import torch\n"  # keeps svc/ from being copied whole
+    root = write_tree(tmp_path / "wide", files)
+    (root / "uv.lock").write_bytes(CARAMBA_LOCK.read_bytes())
+    result = runner.invoke(main, ["dockerfile", "--root", str(root), "--no-cache", "--requirements", "r.txt",
+                                  "svc/part0.py"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    copies = [line for line in result.stdout.splitlines() if line.startswith("COPY --chown")]
+    assert len(copies) == 1 and copies[0].endswith(" ./svc/")
+    assert copies[0].count(".py") == 301  # svc/__init__.py and the 300 parts, not svc/unused.py
+    hadolint(result.stdout, tmp_path)

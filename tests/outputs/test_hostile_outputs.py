@@ -157,7 +157,7 @@ def test_paths_with_spaces_use_the_json_form(runner, project, tmp_path):
     parser = DockerfileParser(path=str(tmp_path / "parsed"))
     parser.content = output.read_text()
     copies = [i["value"] for i in parser.structure if i["instruction"] == "COPY"]
-    assert '--chown=app:app ["my settings/", "./my settings/"]' in copies
+    assert '--chown=10001:10001 ["my settings/", "./my settings/"]' in copies
 
 
 # -- every string field of a lock, filled with any text -----------------------------------------

@@ -16,7 +16,7 @@ from depmin.discover import DEFAULT_EXCLUDES
 from depmin.lock import parse_lock
 from depmin.model import Kind
 
-from ..helpers import CARAMBA_LOCK, FIXTURES, docker_copy, run_analysis, write_tree
+from ..helpers import CARAMBA_LOCK, FIXTURES, app_copies, docker_copy, hadolint, run_analysis, write_tree
 
 IMAGEWORKS = FIXTURES / "imageworks"
 PACKAGEDIR = FIXTURES / "packagedir"
@@ -127,11 +127,8 @@ def test_the_dockerfile_carries_the_verify_tree_and_the_metadata(runner, tmp_pat
     (tmp_path / "parse").mkdir()
     parser = DockerfileParser(path=str(tmp_path / "parse"))
     parser.content = output.read_text()
-    copy_lines = []
-    for instruction in parser.structure:
-        if instruction["instruction"] == "COPY" and "--chown=app:app" in instruction["value"]:
-            _, source, destination = instruction["value"].split()
-            copy_lines.append((source, destination))
+    copy_lines = app_copies(parser)
+    hadolint(output.read_text(), tmp_path)
     dockerignore = output.with_name("Dockerfile.dockerignore").read_text()
     by_verify = {destination for _, destination in planned_files(IMAGEWORKS, closure(), DEFAULT_EXCLUDES)}
     assert docker_copy(IMAGEWORKS, dockerignore, copy_lines) == by_verify

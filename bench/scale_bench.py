@@ -1,0 +1,129 @@
+"""Speed at monorepo scale: depmin against grimp on generated monorepos of 1k, 10k and 30k files,
+each with the seed's 17 targets (bench/make_monorepo.py --targets 17).
+
+    python bench/scale_bench.py [--sizes 1000 10000 30000] [--repeat 3] [--write]
+
+Figures, all measured in this one run, each a whole process (start-up included):
+- grimp cold: `grimp.build_graph(<every top-level package>, cache_dir=None)`;
+- depmin whole-repository audit (`depmin audit --forbid torch ./`), cold (no scan cache) and warm;
+- depmin warm `check` of all 17 targets (after one `sync`);
+- peak resident memory of each process (its own, from wait4).
+With --write the table is appended to bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = Path("/tmp/depmin-scale")
+GRIMP = "3.20"
+
+
+def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, peak MiB) of one whole process."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(
+            f"{' '.join(command)} failed: {process.stderr.read().decode()[-400:] if process.stderr else ''}"
+        )
+    return wall, usage.ru_maxrss / 1024
+
+
+def median(command: list[str], cwd: Path, repeat: int, before=None) -> tuple[float, float]:
+    runs = []
+    for _ in range(repeat):
+        if before:
+            before()
+        runs.append(timed(command, cwd))
+    return statistics.median(w for w, _ in runs), max(m for _, m in runs)
+
+
+def peers() -> Path:
+    venv = WORK / "peers"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        uv = shutil.which("uv") or "uv"
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), f"grimp=={GRIMP}"], check=True)
+    return python
+
+
+def top_packages(tree: Path) -> list[str]:
+    return sorted(p.name for p in tree.iterdir() if (p / "__init__.py").is_file())
+
+
+def measure(size: int, repeat: int, grimp_python: Path) -> dict[str, float]:
+    tree = WORK / f"mono{size}"
+    if not (tree / "pyproject.toml").exists():
+        subprocess.run([sys.executable, str(HERE / "make_monorepo.py"), str(tree), "--files", str(size),
+                        "--lines", str(size * 80), "--targets", "17"], check=True)  # fmt: skip
+    depmin = [sys.executable, "-m", "depmin"]
+    cache = tree / ".depmin_cache"
+
+    def clear() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(tree / ".grimp_cache", ignore_errors=True)
+
+    packages = ", ".join(repr(p) for p in top_packages(tree))
+    grimp = [str(grimp_python), "-c", f"import grimp; grimp.build_graph({packages}, cache_dir=None)"]
+    audit = [*depmin, "audit", "-q", "--forbid", "torch", "./"]
+    figures: dict[str, float] = {}
+    figures["grimp cold"], figures["grimp cold MiB"] = median(grimp, tree, repeat, clear)
+    figures["audit cold"], figures["audit cold MiB"] = median(audit, tree, 1 if size > 10_000 else repeat, clear)
+    figures["audit warm"], figures["audit warm MiB"] = median(audit, tree, repeat)
+    subprocess.run([*depmin, "sync", "-q"], cwd=tree, check=True)
+    figures["check warm"], figures["check warm MiB"] = median([*depmin, "check", "-q"], tree, repeat)
+    return figures
+
+
+def table(results: dict[int, dict[str, float]]) -> str:
+    lines = [
+        "| files | grimp cold | depmin audit cold | ratio (goal ≤ 4×) | audit warm | ratio (goal ≤ 1.0×) "
+        "| check 17 targets warm | ratio (goal ≤ 1.5×) | peak MiB (cold / warm / check) |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for size, f in sorted(results.items()):
+        g = f["grimp cold"]
+        lines.append(
+            f"| {size:,} | {g:.2f} s | {f['audit cold']:.2f} s | {f['audit cold'] / g:.2f}× | {f['audit warm']:.2f} s "
+            f"| {f['audit warm'] / g:.2f}× | {f['check warm']:.2f} s | {f['check warm'] / g:.2f}× "
+            f"| {f['audit cold MiB']:.0f} / {f['audit warm MiB']:.0f} / {f['check warm MiB']:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 30_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
+    arguments = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    grimp_python = peers()
+    results = {size: measure(size, arguments.repeat, grimp_python) for size in arguments.sizes}
+    text = table(results)
+    print(text)
+    if arguments.write:
+        stamp = time.strftime("%Y-%m-%d", time.gmtime())
+        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as results_file:
+            results_file.write(
+                f"\n## Scale: generated monorepos with 17 targets, against grimp ({stamp}, bench/scale_bench.py)\n\n"
+                f"Median of {arguments.repeat} runs (one for the 30k cold audit), whole processes, on this machine "
+                f"({os.cpu_count()} cores); grimp {GRIMP} builds the graph of every top-level package without "
+                "its cache.\n\n" + text
+            )
+
+
+if __name__ == "__main__":
+    main()
