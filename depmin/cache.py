@@ -142,7 +142,7 @@ def _records(rows: list[list[Any]]) -> tuple[ImportRecord, ...]:
             bool(guarded),
             int(level),
             None if anchor is None else str(anchor),
-            tuple(tuple(c) for c in when),
+            tuple(tuple(c) for c in when) if when else (),
         )
         for target, names, line, kind, guarded, level, anchor, when in rows
     )

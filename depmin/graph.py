@@ -39,6 +39,10 @@ class UnresolvedNode:
 # integer per edge instead of every via.
 _BITS = {Reach.REQUIRED: 1, Reach.OPTIONAL: 2, Reach.TYPE_ONLY: 4}
 _ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 4}
+# (kind, guarded) → the bit of reach_of(via): one dictionary lookup per edge, not enum comparisons
+_VIA_BITS = {
+    (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))] for kind in Kind for guarded in (False, True)
+}
 
 
 class ImportGraph:
@@ -67,7 +71,7 @@ class ImportGraph:
         else:
             vias.append(via)
         key = (source, target)
-        self._edge_bits[key] = self._edge_bits.get(key, 0) | _BITS[reach_of(via)]
+        self._edge_bits[key] = self._edge_bits.get(key, 0) | _VIA_BITS[via.kind, via.guarded]
 
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._successors[source][target])

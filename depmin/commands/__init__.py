@@ -21,6 +21,7 @@ COMMANDS = {
     "verify": "verify",
     "dockerfile": "dockerfile",
     "report": "report",
+    "plan": "plan",
     "codes": "codes",
 }
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from depmin.explain import Explanation, TargetAudit
 from depmin.freshness import TargetCheck
-from depmin.model import Closure, Diagnostic, Reach, Requirement
+from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement
+from depmin.plan import FleetPlan
 from depmin.report import SizeReport
 from depmin.verify import VerifyResult
 
@@ -179,3 +180,33 @@ def check_json(checks: Sequence[TargetCheck]) -> dict[str, Any]:
 def sync_json(changes: Sequence[tuple[str, str]], dry_run: bool) -> dict[str, Any]:
     """(path, "wrote" | "unchanged" | "would write") for every generated file."""
     return {"ok": True, "dry_run": dry_run, "files": [{"path": p, "action": a} for p, a in changes]}
+
+
+def plan_json(fleet: FleetPlan) -> dict[str, Any]:
+    def pins(items: Iterable[Pin]) -> list[dict[str, Any]]:
+        return [{"name": p.name, "version": p.version} for p in items]
+
+    return {
+        "shared_by": fleet.shared_by,
+        "base": {"pinned": pins(fleet.base), "size": fleet.footprint.base_size},
+        "targets": {
+            t.name: {
+                "pinned": pins(t.pinned),
+                "delta": pins(t.delta),
+                "extra": pins(t.extra),
+                "copy": [c.source for c in t.copy],
+                "data": list(t.data),
+                "size": t.size,
+                "image_size": t.image_size,
+                "pull_size": t.delta_size,
+            }
+            for t in fleet.targets
+        },
+        "footprint": {
+            "images": len(fleet.targets),
+            "without_base": fleet.footprint.without_base,
+            "with_base": fleet.footprint.with_base,
+            "saved_percent": round(fleet.footprint.saved_percent, 1),
+        },
+        "unknown_sizes": list(fleet.unknown_sizes),
+    }

@@ -18,6 +18,7 @@ from depmin.model import Closure, Diagnostic, Kind, Reach, Requirement
 from depmin.outputs.findings import group_message
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import human_bytes, place, plural, row_value, wrapped
+from depmin.plan import FleetPlan
 from depmin.report import SizeReport
 from depmin.verify import VerifyResult
 
@@ -251,4 +252,38 @@ def report_text(report: SizeReport, width: int = 80, color: bool = False) -> str
             escape(f"{item.pin.name} {item.pin.version}"), human_bytes(item.size), "yes" if item.in_target else "no"
         )
     _print_table(console, heavy)
+    return _captured(console)
+
+
+# -- plan ---------------------------------------------------------------------------------
+
+
+def plan_text(fleet: FleetPlan, width: int = 80, color: bool = False) -> str:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = _console(width, color)
+    footprint = fleet.footprint
+    shared = "every target pins" if fleet.shared_by == len(fleet.targets) else f"at least {fleet.shared_by} targets pin"
+    console.print(
+        f"base: {plural(len(fleet.base), 'distribution')} that {shared}, {human_bytes(footprint.base_size)}",
+        markup=False,
+    )
+    table = Table(show_edge=False, pad_edge=False)
+    columns = ("target", "pins", "delta", "extra", "alone", "on the base", "pull (base cached)")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "target" else "right", no_wrap=True, overflow="ignore")
+    for item in fleet.targets:
+        table.add_row(escape(item.name), str(len(item.pinned)), str(len(item.delta)), str(len(item.extra)),
+                      human_bytes(item.size), human_bytes(item.image_size), human_bytes(item.delta_size))  # fmt: skip
+    _print_table(console, table)
+    console.print()
+    images = plural(len(fleet.targets), "image")
+    console.print(f"{images} without a base: {human_bytes(footprint.without_base)} (each carries its own copy)")
+    console.print(
+        f"{images} on the shared base: {human_bytes(footprint.with_base)} (the base once, plus every delta): "
+        f"{footprint.saved_percent:.0f}% less"
+    )
+    if fleet.unknown_sizes:
+        console.print(f"sizes unknown (the lock records none): {', '.join(fleet.unknown_sizes)}", markup=False)
     return _captured(console)

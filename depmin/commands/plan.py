@@ -1,0 +1,97 @@
+"""depmin plan: every target's image at once, on a shared base layer."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from depmin.commands import options as opt
+from depmin.commands.session import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    Printer,
+    epilog,
+    handle_errors,
+    open_session,
+    open_shared,
+    project_root,
+)
+from depmin.config import load_project
+from depmin.errors import UsageError
+
+if TYPE_CHECKING:
+    from depmin.analysis import Analysis
+    from depmin.model import Diagnostic
+
+
+@click.command(
+    epilog=epilog(
+        "depmin plan",
+        "depmin plan --shared-by 3 --json",
+        "depmin plan --target agent --target trainer",
+    )
+)
+@opt.root
+@click.option("--target", "names", multiple=True, metavar="NAME", help="Plan these targets (default: every target).")
+@opt.python
+@opt.platform
+@opt.site_packages
+@opt.cache_dir
+@opt.no_cache
+@opt.json_flag
+@click.option("--shared-by", type=int, metavar="N", help="Put in the base what at least N targets pin (default: all).")
+@opt.ui_options
+@handle_errors
+def plan(
+    root: Path | None,
+    names: tuple[str, ...],
+    python: str | None,
+    platform: str | None,
+    site_packages: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    as_json: bool,
+    shared_by: int | None,
+    ui: opt.Ui,
+) -> int:
+    """The base layer every target shares, each target's delta, and the fleet's footprint."""
+    from depmin.commands.options import AnalysisOptions
+    from depmin.plan import plan_fleet
+
+    printer = Printer(ui)
+    options = AnalysisOptions(root=root, python=python, platform=platform, site_packages=site_packages,
+                              cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
+    project = load_project(project_root(root))
+    chosen = list(names) or sorted(project.config.targets)
+    if not chosen:
+        raise UsageError("no targets in [tool.depmin.targets]; add them with `depmin init ENTRY...`", "pyproject.toml")
+    for name in chosen:
+        project.target(name)
+    shared = open_shared(options, project)
+    analyses: list[tuple[str, Analysis, tuple[str, ...]]] = []
+    errors: list[Diagnostic] = []
+    for name in chosen:
+        session = open_session(replace(options, target_name=name), (), printer, machine_output=as_json, shared=shared)
+        analysis = session.analyse()
+        errors.extend(analysis.closure.errors)
+        analyses.append((name, analysis, session.request.data))
+    if errors:
+        if as_json:
+            from depmin.outputs.json import dumps, failure_json
+
+            printer.out(dumps(failure_json(errors)))
+        printer.failed(sorted(set(errors)), "nothing planned")
+        return EXIT_BAD_INPUT
+    fleet = plan_fleet(analyses, shared_by)
+    if as_json:
+        from depmin.outputs.json import dumps, plan_json
+
+        printer.out(dumps(plan_json(fleet)))
+    else:
+        from depmin.outputs.text import plan_text
+
+        printer.out(plan_text(fleet, ui.width, ui.colored))
+    return EXIT_OK
