@@ -41,11 +41,18 @@ from depmin.errors import UsageError
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the Dockerfile here, and FILE.dockerignore beside it.",
+    type=click.Path(path_type=Path),
+    help="Write the Dockerfile here, and FILE.dockerignore beside it (with --all: the directory for every file).",
 )
 @opt.index_secret
 @opt.ca_secret
+@click.option(
+    "--all",
+    "every_target",
+    is_flag=True,
+    help="Every target on a shared base: Dockerfile.base, Dockerfile.<target>, docker-bake.hcl in -o DIR.",
+)
+@click.option("--shared-by", type=int, metavar="N", help="With --all: the base holds what at least N targets pin.")
 @handle_errors
 def dockerfile(
     entries: tuple[str, ...],
@@ -58,6 +65,8 @@ def dockerfile(
     output: Path | None,
     index_secret: bool,
     ca_secret: bool,
+    every_target: bool,
+    shared_by: int | None,
 ) -> int:
     """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore."""
     from depmin.outputs.dockerfile import (
@@ -69,6 +78,17 @@ def dockerfile(
     )
 
     printer = Printer(ui)
+    if every_target:
+        if entries or options.target_name or options.scripts or options.packages or requirements_path:
+            raise UsageError("--all plans every target: give no ENTRY, --target or --requirements with it")
+        if output is None:
+            raise UsageError("--all writes a directory of files: pass -o DIR")
+        return _fleet(options, printer, output, base, command_text, shared_by, index_secret, ca_secret)
+    if shared_by is not None:
+        raise UsageError("--shared-by goes with --all")
+    if output is not None and output.is_dir():
+        raise UsageError("-o names the Dockerfile to write, and this is a directory (--all writes a directory)",
+                         str(output))  # fmt: skip
     session = open_session(options, entries, printer, machine_output=as_json)
     closure = session.analyse().closure
     if closure.errors:
@@ -115,4 +135,58 @@ def dockerfile(
         printer.out(dumps({"dockerfile": text, "dockerignore": ignore}))
     elif output is None:
         printer.out(text)
+    return EXIT_OK
+
+
+def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: str | None, command_text: str | None,
+           shared_by: int | None, index_secret: bool, ca_secret: bool) -> int:  # fmt: skip
+    """dockerfile --all: plan every target on one base and write the files that build it."""
+    from dataclasses import replace
+
+    from depmin.commands.session import open_shared, project_root
+    from depmin.config import load_project
+    from depmin.files import display_path, write_all_atomic
+    from depmin.outputs.dockerfile import parse_command, uv_version_for
+    from depmin.outputs.fleet import FleetSpec, fleet_files
+    from depmin.plan import plan_fleet
+
+    project = load_project(project_root(options.root))
+    names = sorted(project.config.targets)
+    if not names:
+        raise UsageError("no targets in [tool.depmin.targets]; add them with `depmin init ENTRY...`", "pyproject.toml")
+    shared = open_shared(options, project)
+    analyses, closures = [], {}
+    for name in names:
+        session = open_session(replace(options, target_name=name), (), printer, shared=shared)
+        analysis = session.analyse()
+        if analysis.closure.errors:
+            printer.failed(analysis.closure.errors, "nothing written")
+            return EXIT_BAD_INPUT
+        analyses.append((name, analysis, session.request.data))
+        closures[name] = analysis.closure
+    fleet = plan_fleet(analyses, shared_by)
+    directory = display_path(project.root, output.resolve())
+    if directory.startswith("/"):
+        raise UsageError("-o DIR must lie inside the project root (the build context)", str(output))
+    flags: list[tuple[str, str | Path | bool | None]] = [
+        ("--all", True),
+        ("--shared-by", str(shared_by) if shared_by else None),
+        ("--base", base),
+        ("--command", command_text),
+        ("--index-secret", index_secret),
+        ("--ca-secret", ca_secret),
+        ("-o", output),
+    ]
+    # One command for the whole fleet: the session's own --target is not part of it.
+    regenerate = regenerate_command("dockerfile", replace(session, target_config=None, request=replace(
+        session.request, entries=())), flags)  # fmt: skip
+    target_python = analyses[0][1].closure.target.python_version
+    spec = FleetSpec(directory=directory, python_image=base or f"python:{target_python}-slim",
+                     uv_version=uv_version_for(shared.lock.versions), regenerate=regenerate,
+                     index_secret=index_secret, ca_secret=ca_secret,
+                     commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip
+    files = fleet_files(fleet, closures, spec)
+    write_all_atomic([(project.root / path, text) for path, text in sorted(files.items())])
+    printer.info(f"wrote {len(files)} files in {directory}/ (the base and {len(fleet.targets)} targets; "
+                 f"build with: docker buildx bake -f {directory}/docker-bake.hcl)")  # fmt: skip
     return EXIT_OK

@@ -81,7 +81,7 @@ def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
         "ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never",
         f"COPY {spec.requirements} /tmp/requirements.txt",
         *install_lines(closure, spec, "/tmp/requirements.txt", create_venv=True),
-        *_metadata_lines(closure),
+        *metadata_lines(closure),
         "",
         f"FROM {spec.base} AS runtime",
         f"RUN groupadd --system --gid {UID} app && useradd --system --create-home --uid {UID} --gid {UID} app",
@@ -140,7 +140,7 @@ def copy_lines(closure: Closure) -> list[str]:
     return lines
 
 
-def _metadata_lines(closure: Closure) -> list[str]:
+def metadata_lines(closure: Closure) -> list[str]:
     """Write the dist-info of each first-party distribution whose code is copied (see depmin.distinfo)."""
     if not closure.local_distributions:
         return []
