@@ -234,6 +234,13 @@ class Closure:
     ignored: tuple[Ignored, ...] = ()
     warnings: tuple[Diagnostic, ...] = field(default=())
     errors: tuple[Diagnostic, ...] = field(default=())
+    # Several platforms merged into one closure (analysis.platforms): pins that not all of them
+    # need carry a marker. Empty for one platform, which `target` names.
+    platforms: tuple[Platform, ...] = ()
+
+    @property
+    def platform_names(self) -> str:
+        return ", ".join(p.name for p in self.platforms) if self.platforms else self.target.platform.name
 
     @property
     def ok(self) -> bool:

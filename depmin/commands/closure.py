@@ -55,7 +55,7 @@ def closure(
     chosen = resolve_format(output_format, as_json)
     printer = Printer(ui)
     session = open_session(options, entries, printer, machine_output=chosen != "text")
-    result = session.analyse().closure
+    result = session.closure_for_every_platform()
     if result.ok:
         command = regenerate_command("closure", session, [("-o", output), ("--copy-list", copy_list)])
         if output is not None:

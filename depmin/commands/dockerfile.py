@@ -90,7 +90,7 @@ def dockerfile(
         raise UsageError("-o names the Dockerfile to write, and this is a directory (--all writes a directory)",
                          str(output))  # fmt: skip
     session = open_session(options, entries, printer, machine_output=as_json)
-    closure = session.analyse().closure
+    closure = session.closure_for_every_platform()
     if closure.errors:
         printer.diagnostics(closure.errors)
         return EXIT_BAD_INPUT

@@ -22,7 +22,12 @@ root = click.option("--root", type=_DIRECTORY, help="Project root (default: near
 lock = click.option("--lock", type=_FILE, help="uv.lock to read (default: <root>/uv.lock).")
 python = click.option("--python", metavar="X.Y", help="Target Python (default: the lowest the lock allows).")
 platform = click.option(
-    "--platform", metavar="NAME", help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64."
+    "--platform",
+    "platforms",
+    multiple=True,
+    metavar="NAME",
+    help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64. closure and dockerfile take it "
+    "several times: one requirements file for every platform, markers where they differ.",
 )
 target = click.option(
     "--target", "target_name", metavar="NAME", help="A target from [tool.depmin.targets] instead of ENTRY arguments."
@@ -128,7 +133,7 @@ class AnalysisOptions:
     root: Path | None = None
     lock: Path | None = None
     python: str | None = None
-    platform: str | None = None
+    platforms: tuple[str, ...] = ()
     target_name: str | None = None
     scripts: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()

@@ -49,7 +49,7 @@ def plan(
     root: Path | None,
     names: tuple[str, ...],
     python: str | None,
-    platform: str | None,
+    platforms: tuple[str, ...],
     site_packages: Path | None,
     cache_dir: Path | None,
     no_cache: bool,
@@ -62,7 +62,7 @@ def plan(
     from depmin.plan import plan_fleet
 
     printer = Printer(ui)
-    options = AnalysisOptions(root=root, python=python, platform=platform, site_packages=site_packages,
+    options = AnalysisOptions(root=root, python=python, platforms=platforms[:1], site_packages=site_packages,
                               cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
     project = load_project(project_root(root))
     chosen = list(names) or sorted(project.config.targets)

@@ -26,7 +26,7 @@ from depmin.config import Project, TargetConfig, find_root, load_project
 from depmin.errors import DepminError, UsageError
 from depmin.files import display_path
 from depmin.lock import LockFile
-from depmin.model import Diagnostic, Severity
+from depmin.model import Closure, Diagnostic, Severity
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -122,7 +122,30 @@ class Session:
             return f"target {self.target_config.name}"
         return " ".join(self.request.entries)
 
+    def closure_for_every_platform(self) -> Closure:
+        """The closure on each --platform given, merged into one (markers where they differ)."""
+        from depmin.analysis.platforms import merge_platforms
+        from depmin.config import parse_platform
+
+        first = self._analyse().closure
+        closures = [first]
+        for name in dict.fromkeys(self.options.platforms[1:]):
+            try:
+                platform = parse_platform(name)
+            except ValueError as exc:
+                raise UsageError(str(exc)) from None
+            if platform == first.target.platform:
+                continue
+            request = replace(self.request, target=replace(self.request.target, platform=platform))
+            closures.append(analyse(self.project, request, self.lock, self.workspace).closure)
+        return merge_platforms(closures)
+
     def analyse(self) -> Analysis:
+        if len(set(self.options.platforms)) > 1:
+            raise UsageError("this command answers for one platform: give --platform once")
+        return self._analyse()
+
+    def _analyse(self) -> Analysis:
         printer = self.printer
         printer.detail(f"root {self.project.root}")
         printer.detail(
@@ -200,7 +223,8 @@ def open_session(
     )
     if target_config is None and not entries:
         raise UsageError("no entries: give ENTRY arguments (directories, .py files, module names) or --target NAME")
-    target = choose_target(project, lock_file, target_config, options.python, options.platform)
+    target = choose_target(project, lock_file, target_config, options.python,
+                           options.platforms[0] if options.platforms else None)  # fmt: skip
     request = Request(
         entries=target_config.entries if target_config else tuple(entries),
         target=target,
@@ -251,10 +275,12 @@ def regenerate_command(
         parts += ["--target", session.target_config.name]
         if options.python:
             parts += ["--python", request.target.python_version]
-        if options.platform:
-            parts += ["--platform", request.target.platform.name]
+        for name in options.platforms:
+            parts += ["--platform", name]
     else:
-        parts += ["--python", request.target.python_version, "--platform", request.target.platform.name]
+        parts += ["--python", request.target.python_version]
+        for name in options.platforms or (request.target.platform.name,):
+            parts += ["--platform", name]
     if options.lock:
         parts += ["--lock", display_path(root, Path(options.lock).resolve())]
     for pattern in options.excludes:

@@ -38,6 +38,7 @@ def closure_json(closure: Closure) -> dict[str, Any]:
         "entries": list(closure.entries),
         "python": closure.target.python_version,
         "platform": closure.target.platform.name,
+        "platforms": [p.name for p in closure.platforms] or [closure.target.platform.name],
         "source_roots": list(closure.source_roots),
         "modules": list(closure.modules),
         "named_imports": list(closure.named_imports),

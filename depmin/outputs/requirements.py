@@ -20,7 +20,7 @@ def requirements_text(closure: Closure, command: str) -> str:
     lines = [
         GENERATED_MARK,
         f"#   entries: {' '.join(closure.entries)}",
-        f"#   python: {target.python_version}, platform: {target.platform.name}",
+        f"#   python: {target.python_version}, platform: {closure.platform_names}",
         f"#   regenerate: {command}",
     ]
     lines += _index_lines(closure)

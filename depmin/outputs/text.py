@@ -95,7 +95,7 @@ def closure_text(closure: Closure, width: int = 80, color: bool = False) -> str:
     target = closure.target
     console.print(
         f"[bold]depmin closure[/] {escape(' '.join(closure.entries))}  "
-        f"(Python {target.python_version}, {target.platform.name})"
+        f"(Python {target.python_version}, {closure.platform_names})"
     )
     data = f" and {plural(len(closure.package_data), 'package data file')}" if closure.package_data else ""
     modules = plural(len(closure.modules), "module")

@@ -1,0 +1,99 @@
+"""One requirements file for several platforms: the union, with markers where they differ."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+
+from depmin.analysis.platforms import merge_platforms
+from depmin.commands import main
+from depmin.model import PLATFORMS, Pin, Target
+from depmin.verify import uv_binary
+
+from ..helpers import FIXTURES, bare_closure
+
+FORKED = FIXTURES / "forked"
+NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta", "epsilon"])
+OWN_MARKERS = st.sampled_from([None, 'python_version >= "3.11"', 'implementation_name == "cpython"'])
+
+
+def installed_on(text: str, platform: str, python: str = "3.12") -> set[str]:
+    """What a requirements file installs on `platform`, deciding its markers as pip does."""
+    environment = Target((3, 12), PLATFORMS[platform]).marker_environment()
+    found = set()
+    for line in text.splitlines():
+        if line and line[0].isalnum():
+            requirement = Requirement(line.split(" \\")[0])
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                found.add(f"{requirement.name}{requirement.specifier}")
+    return found
+
+
+@given(st.dictionaries(st.sampled_from(list(PLATFORMS)), st.lists(st.tuples(NAMES, OWN_MARKERS), max_size=5),
+                       min_size=2))  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_on_each_platform_the_markers_select_exactly_its_own_pins(per_platform):
+    closures = [
+        bare_closure(
+            target=Target((3, 12), PLATFORMS[platform]),
+            pinned=tuple(Pin(n, "1.0", m, ("",)) for n, m in dict(pins).items()),
+        )
+        for platform, pins in per_platform.items()
+    ]
+    merged = merge_platforms(closures)
+
+    def selected(pins, environment):
+        return {p.name for p in pins if p.marker is None or Marker(p.marker).evaluate(environment)}
+
+    for closure in closures:
+        environment = closure.target.marker_environment()
+        assert selected(merged.pinned, environment) == selected(closure.pinned, environment), closure.target
+
+
+def test_a_windows_only_optional_dependency_gets_its_marker(runner, tmp_path):
+    output = tmp_path / "all.txt"
+    result = runner.invoke(main, ["closure", "--root", str(FORKED), "--python", "3.12", "--include-optional",
+                                  "--platform", "linux-x86_64", "--platform", "windows-x86_64", "-o", str(output),
+                                  "app/"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = output.read_text()
+    assert 'colorama==0.4.6 ; sys_platform == "win32" and platform_machine == "AMD64"' in text
+    assert "#   python: 3.12, platform: linux-x86_64, windows-x86_64" in text
+    assert installed_on(text, "linux-x86_64") == {"numpy==2.5.5", "pyyaml==6.0.4"}
+    assert installed_on(text, "windows-x86_64") == {"colorama==0.4.6", "numpy==2.5.5", "pyyaml==6.0.4"}
+
+
+def test_commands_that_answer_for_one_platform_say_so(runner):
+    result = runner.invoke(main, ["why", "--root", str(FORKED), "--platform", "linux-x86_64", "--platform",
+                                  "windows-x86_64", "numpy", "app/"])  # fmt: skip
+    assert result.exit_code == 2 and "[DM001]" in result.stderr
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("platform", "uv_platform"),
+    [("linux-x86_64", "x86_64-manylinux_2_28"), ("linux-aarch64", "aarch64-manylinux_2_28"),
+     ("windows-x86_64", "x86_64-pc-windows-msvc")],
+)  # fmt: skip
+def test_uv_installs_the_one_file_right_on_each_platform(runner, tmp_path, platform, uv_platform):
+    platforms = ["linux-x86_64", "linux-aarch64", "windows-x86_64"]
+    output = tmp_path / "all.txt"
+    arguments = ["closure", "--root", str(FORKED), "--python", "3.12", "--include-optional", "-o", str(output), "app/"]
+    for name in platforms:
+        arguments[1:1] = ["--platform", name]
+    assert runner.invoke(main, arguments).exit_code == 0
+    alone = tmp_path / "alone.txt"
+    one = ["closure", "--root", str(FORKED), "--python", "3.12", "--include-optional", "--platform", platform, "-o",
+           str(alone), "app/"]  # fmt: skip
+    assert runner.invoke(main, one).exit_code == 0
+    completed = subprocess.run([uv_binary(), "pip", "install", "--dry-run", "--no-deps", "--python-platform", uv_platform,
+                                "--python-version", "3.12", "--target", str(tmp_path / "t"), "-r", str(output)],
+                               capture_output=True, text=True, check=False)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    would = {line.strip()[2:] for line in completed.stderr.splitlines() if line.strip().startswith("+ ")}
+    assert would == installed_on(alone.read_text(), platform)
