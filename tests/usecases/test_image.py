@@ -87,3 +87,46 @@ def test_an_image_that_lacks_a_module_fails_inside_it(runner, base_image, tmp_pa
     assert result.exit_code == 1
     failed = {m["module"]: m for m in data["modules"] if not m["ok"]}
     assert set(failed) == {"svc.named"} and failed["svc.named"]["kind"] == "missing_distribution"
+
+
+def test_the_fleet_base_and_two_targets_build_and_start(runner, base_image, caramba, monkeypatch):
+    """dockerfile --all, built for real: the base once, then two persona images on it."""
+    monkeypatch.chdir(caramba)
+    written = runner.invoke(main, ["dockerfile", "--all", "--shared-by", "17", "--base", base_image, "-o", "fleet"])
+    assert written.exit_code == 0, written.output
+    tag = "localhost/depmin-test-fleet-base:latest"
+
+    def build(name: str, *arguments: str) -> None:
+        dockerfile = caramba / "fleet" / f"Dockerfile.{name}"
+        ignore = caramba / "fleet" / f"Dockerfile.{name}.dockerignore"
+        command = ["buildah", "bud", "--isolation", "chroot", "--ignorefile", str(ignore), "-f", str(dockerfile),
+                   *arguments, str(caramba)]  # fmt: skip
+        built = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
+        assert built.returncode == 0, built.stderr[-3000:]
+
+    def run(image: str, *command: str) -> subprocess.CompletedProcess[str]:
+        container = subprocess.run(
+            ["buildah", "from", image], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        try:
+            return subprocess.run(["buildah", "run", "--isolation", "chroot", container, "--", *command],
+                                  capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        finally:
+            subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+
+    images = [tag]
+    try:
+        build("base", "-t", tag)
+        for name in ("persona-writer", "agent"):
+            image = f"localhost/depmin-test-{name}:latest"
+            images.append(image)
+            build(name, "--build-arg", f"BASE_IMAGE={tag}", "-t", image)
+            started = run(image, "python", "-m", "ai.entrypoint", "--help")
+            assert started.returncode == 0, started.stdout + started.stderr
+            whoami = run(image, "id", "-u")
+            assert whoami.stdout.strip() == "10001"
+        persona = run(images[1], "ls", "config/personas")
+        assert persona.stdout.split() == ["writer.yaml"]  # its own persona, not the others'
+    finally:
+        for image in images:
+            subprocess.run(["buildah", "rmi", "-f", image], capture_output=True, check=False)
