@@ -5,6 +5,7 @@ import hashlib
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from depmin.analysis import Analysis, Request, analyse
 from depmin.config import load_project
@@ -31,21 +32,9 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def run_analysis(
-    root: Path,
-    *entries: str,
-    python: tuple[int, int] = (3, 12),
-    platform: str = "linux-x86_64",
-    lock: Path = CARAMBA_LOCK,
-    include_optional: bool = False,
-    hidden_imports: tuple[str, ...] = (),
-    data: tuple[str, ...] = (),
-    site_packages: Path | None = None,
-) -> Analysis:
-    request = request_for(root, *entries, python=python, platform=platform, lock=lock,
-                          include_optional=include_optional, hidden_imports=hidden_imports, data=data,
-                          site_packages=site_packages)  # fmt: skip
-    return analyse(load_project(root), request)
+def run_analysis(root: Path, *entries: str, **request: Any) -> Analysis:
+    """analyse() of `entries` under `root`, with request_for's defaults and `request` changed."""
+    return analyse(load_project(root), request_for(root, *entries, **request))
 
 
 def request_for(

@@ -11,6 +11,7 @@ from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     Printer,
+    analyse_targets,
     epilog,
     handle_errors,
     open_session,
@@ -143,27 +144,19 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     """dockerfile --all: plan every target on one base and write the files that build it."""
     from dataclasses import replace
 
-    from depmin.commands.session import open_shared, project_root
-    from depmin.config import load_project
     from depmin.files import display_path, write_all_atomic
     from depmin.outputs.dockerfile import parse_command, uv_version_for
     from depmin.outputs.fleet import FleetSpec, fleet_files
     from depmin.plan import plan_fleet
 
-    project = load_project(project_root(options.root))
-    names = sorted(project.config.targets)
-    if not names:
-        raise UsageError("no targets in [tool.depmin.targets]; add them with `depmin init ENTRY...`", "pyproject.toml")
-    shared = open_shared(options, project)
-    analyses, closures = [], {}
-    for name in names:
-        session = open_session(replace(options, target_name=name), (), printer, shared=shared)
-        analysis = session.analyse()
-        if analysis.closure.errors:
-            printer.failed(analysis.closure.errors, "nothing written")
-            return EXIT_BAD_INPUT
-        analyses.append((name, analysis, session.request.data))
-        closures[name] = analysis.closure
+    done, errors = analyse_targets(options, printer)
+    if errors:
+        printer.failed(errors, "nothing written")
+        return EXIT_BAD_INPUT
+    session, project = done[-1][0], done[-1][0].project
+    names = [s.target_config.name if s.target_config else "" for s, _ in done]
+    analyses = [(name, a, s.request.data) for name, (s, a) in zip(names, done, strict=True)]
+    closures = {name: a.closure for name, (_, a) in zip(names, done, strict=True)}
     fleet = plan_fleet(analyses, shared_by)
     directory = display_path(project.root, output.resolve())
     if directory.startswith("/"):
@@ -182,7 +175,7 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
         session.request, entries=())), flags)  # fmt: skip
     target_python = analyses[0][1].closure.target.python_version
     spec = FleetSpec(directory=directory, python_image=base or f"python:{target_python}-slim",
-                     uv_version=uv_version_for(shared.lock.versions), regenerate=regenerate,
+                     uv_version=uv_version_for(session.lock.versions), regenerate=regenerate,
                      index_secret=index_secret, ca_secret=ca_secret,
                      commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip
     files = fleet_files(fleet, closures, spec)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -13,18 +11,10 @@ from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     Printer,
+    analyse_targets,
     epilog,
     handle_errors,
-    open_session,
-    open_shared,
-    project_root,
 )
-from depmin.config import load_project
-from depmin.errors import UsageError
-
-if TYPE_CHECKING:
-    from depmin.analysis import Analysis
-    from depmin.model import Diagnostic
 
 
 @click.command(
@@ -64,26 +54,14 @@ def plan(
     printer = Printer(ui)
     options = AnalysisOptions(root=root, python=python, platforms=platforms[:1], site_packages=site_packages,
                               cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
-    project = load_project(project_root(root))
-    chosen = list(names) or sorted(project.config.targets)
-    if not chosen:
-        raise UsageError("no targets in [tool.depmin.targets]; add them with `depmin init ENTRY...`", "pyproject.toml")
-    for name in chosen:
-        project.target(name)
-    shared = open_shared(options, project)
-    analyses: list[tuple[str, Analysis, tuple[str, ...]]] = []
-    errors: list[Diagnostic] = []
-    for name in chosen:
-        session = open_session(replace(options, target_name=name), (), printer, machine_output=as_json, shared=shared)
-        analysis = session.analyse()
-        errors.extend(analysis.closure.errors)
-        analyses.append((name, analysis, session.request.data))
+    done, errors = analyse_targets(options, printer, names, machine_output=as_json)
+    analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]
     if errors:
         if as_json:
             from depmin.outputs.json import dumps, failure_json
 
             printer.out(dumps(failure_json(errors)))
-        printer.failed(sorted(set(errors)), "nothing planned")
+        printer.failed(errors, "nothing planned")
         return EXIT_BAD_INPUT
     fleet = plan_fleet(analyses, shared_by)
     if as_json:

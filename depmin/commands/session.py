@@ -261,6 +261,29 @@ def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_outpu
     ]
 
 
+def analyse_targets(
+    options: AnalysisOptions, printer: Printer, names: Sequence[str] = (), *, machine_output: bool = False
+) -> tuple[list[tuple[Session, Analysis]], list[Diagnostic]]:
+    """Every target (or those named) analysed in one workspace: (session, analysis) each, and
+    all their analysis errors."""
+    project = load_project(project_root(options.root))
+    chosen = list(names) or sorted(project.config.targets)
+    if not chosen:
+        raise UsageError("no targets in [tool.depmin.targets]; add them with `depmin init ENTRY...`", "pyproject.toml")
+    for name in chosen:
+        project.target(name)
+    shared = open_shared(options, project)
+    done: list[tuple[Session, Analysis]] = []
+    errors: list[Diagnostic] = []
+    for name in chosen:
+        session = open_session(replace(options, target_name=name), (), printer, machine_output=machine_output,
+                               shared=shared)  # fmt: skip
+        analysis = session.analyse()
+        errors.extend(analysis.closure.errors)
+        done.append((session, analysis))
+    return done, sorted(set(errors))
+
+
 # -- how to regenerate an output --------------------------------------------------------------
 
 
