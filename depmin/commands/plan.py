@@ -52,7 +52,7 @@ def plan(
     from depmin.plan import plan_fleet
 
     printer = Printer(ui)
-    options = AnalysisOptions(root=root, python=python, platforms=platforms[:1], site_packages=site_packages,
+    options = AnalysisOptions(root=root, python=python, platforms=platforms, site_packages=site_packages,
                               cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
     done, errors = analyse_targets(options, printer, names, machine_output=as_json)
     analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]

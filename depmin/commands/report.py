@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 
 from depmin.commands import options as opt
-from depmin.commands.session import EXIT_BAD_INPUT, EXIT_OK, Printer, epilog, handle_errors, open_session
+from depmin.commands.session import EXIT_BAD_INPUT, EXIT_OK, Printer, epilog, handle_errors, open_session, open_shared
 from depmin.errors import UsageError
 
 
@@ -27,22 +29,27 @@ def report(entries: tuple[str, ...], options: opt.AnalysisOptions, ui: opt.Ui, a
     if as_json and markdown:
         raise UsageError("--json and --markdown ask for two outputs; give one")
     printer = Printer(ui)
-    session = open_session(options, entries, printer, machine_output=as_json or markdown)
-    analysis = session.analyse()
-    if analysis.closure.errors:
-        printer.diagnostics(analysis.closure.errors)
-        return EXIT_BAD_INPUT
-    result = size_report(analysis, session.project.root, session.request.excludes, session.subject)
+    shared = open_shared(options)
+    results = []
+    for platform in dict.fromkeys(options.platforms or ("",)):  # one report per --platform
+        chosen = replace(options, platforms=(platform,) if platform else ())
+        session = open_session(chosen, entries, printer, machine_output=as_json or markdown, shared=shared)
+        analysis = session.analyse()
+        if analysis.closure.errors:
+            printer.diagnostics(analysis.closure.errors)
+            return EXIT_BAD_INPUT
+        results.append(size_report(analysis, session.project.root, session.request.excludes, session.subject))
     if as_json:
         from depmin.outputs.json import dumps, report_json
 
-        printer.out(dumps(report_json(result)))
+        data = [report_json(r) for r in results]
+        printer.out(dumps(data[0] if len(data) == 1 else {"reports": data}))
     elif markdown:
         from depmin.outputs.markdown import report_markdown
 
-        printer.out(report_markdown(result))
+        printer.out("\n".join(report_markdown(r) for r in results))
     else:
         from depmin.outputs.text import report_text
 
-        printer.out(report_text(result, ui.width, ui.colored))
+        printer.out("\n".join(report_text(r, ui.width, ui.colored) for r in results))
     return EXIT_OK

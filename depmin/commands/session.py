@@ -124,10 +124,15 @@ class Session:
 
     def closure_for_every_platform(self) -> Closure:
         """The closure on each --platform given, merged into one (markers where they differ)."""
+        return self.analyse_every_platform().closure
+
+    def analyse_every_platform(self) -> Analysis:
+        """The first platform's analysis, its closure merged with every other --platform's."""
         from depmin.analysis.platforms import merge_platforms
         from depmin.config import parse_platform
 
-        first = self._analyse().closure
+        analysis = self._analyse()
+        first = analysis.closure
         closures = [first]
         for name in dict.fromkeys(self.options.platforms[1:]):
             try:
@@ -138,7 +143,7 @@ class Session:
                 continue
             request = replace(self.request, target=replace(self.request.target, platform=platform))
             closures.append(analyse(self.project, request, self.lock, self.workspace).closure)
-        return merge_platforms(closures)
+        return replace(analysis, closure=merge_platforms(closures))
 
     def analyse(self) -> Analysis:
         if len(set(self.options.platforms)) > 1:
@@ -278,7 +283,7 @@ def analyse_targets(
     for name in chosen:
         session = open_session(replace(options, target_name=name), (), printer, machine_output=machine_output,
                                shared=shared)  # fmt: skip
-        analysis = session.analyse()
+        analysis = session.analyse_every_platform()
         errors.extend(analysis.closure.errors)
         done.append((session, analysis))
     return done, sorted(set(errors))

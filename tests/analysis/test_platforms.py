@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -97,3 +98,19 @@ def test_uv_installs_the_one_file_right_on_each_platform(runner, tmp_path, platf
     assert completed.returncode == 0, completed.stderr
     would = {line.strip()[2:] for line in completed.stderr.splitlines() if line.strip().startswith("+ ")}
     assert would == installed_on(alone.read_text(), platform)
+
+
+def test_report_plan_and_the_fleet_take_several_platforms(runner, caramba, monkeypatch):
+    two = ["--platform", "linux-x86_64", "--platform", "linux-aarch64"]
+    report = runner.invoke(main, ["report", "--root", str(caramba), "--target", "agent", "--json", *two])
+    data = json.loads(report.stdout)
+    assert [r["platform"] for r in data["reports"]] == ["linux-x86_64", "linux-aarch64"]
+    sizes = [r["rows"][-1]["target"] for r in data["reports"]]
+    assert sizes[0] != sizes[1]  # each platform's own wheels
+    plan = runner.invoke(main, ["plan", "--root", str(caramba), "--json", "--target", "agent", "--target", "trainer",
+                                *two])  # fmt: skip
+    assert plan.exit_code == 0, plan.output
+    monkeypatch.chdir(caramba)
+    fleet = runner.invoke(main, ["dockerfile", "--all", "-o", "fleet", *two])
+    assert fleet.exit_code == 0, fleet.output
+    assert "#   python: 3.12, platform: linux-x86_64, linux-aarch64" in (caramba / "fleet" / "base.txt").read_text()
