@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -24,8 +25,13 @@ def keys(pins):
     return {(p["name"], p["version"]) for p in pins}
 
 
+@functools.cache
+def caramba_lock():
+    return read_lock(CARAMBA / "uv.lock", "uv.lock")
+
+
 def wheel_bytes(pins) -> int:
-    lock = read_lock(CARAMBA / "uv.lock", "uv.lock")
+    lock = caramba_lock()
     return download_size(lock, [Pin(n, v, None, ("",)) for n, v in sorted(pins)], Target((3, 12)))[0]
 
 
