@@ -27,7 +27,7 @@ def display_path(root: Path, path: Path) -> str:
     return str(path)
 
 
-def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
+def write_atomic(path: Path, text: str | bytes, *, durable: bool = True) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`.
 
     `durable` flushes the file to disk first (user outputs); cache entries skip that cost,
@@ -39,8 +39,9 @@ def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        data = text if isinstance(text, bytes) else text.encode("utf-8")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -100,6 +100,7 @@ def test_uv_installs_the_one_file_right_on_each_platform(runner, tmp_path, platf
     assert would == installed_on(alone.read_text(), platform)
 
 
+@pytest.mark.slow
 def test_report_plan_and_the_fleet_take_several_platforms(runner, caramba, monkeypatch):
     two = ["--platform", "linux-x86_64", "--platform", "linux-aarch64"]
     report = runner.invoke(main, ["report", "--root", str(caramba), "--target", "agent", "--json", *two])

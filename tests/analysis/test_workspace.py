@@ -6,6 +6,8 @@ import subprocess
 import sys
 from dataclasses import replace
 
+import pytest
+
 from depmin.analysis import Workspace, analyse
 from depmin.model import PLATFORMS, Target
 from depmin.outputs.json import closure_json
@@ -41,6 +43,7 @@ def test_targets_that_overlap_share_and_still_differ(tmp_path):
     assert shared[0] != shared[1] and shared[0] != shared[2] and shared[0] == shared[-1]
 
 
+@pytest.mark.slow
 def test_a_generated_fleet_of_seventeen_targets(tmp_path):
     tree = tmp_path / "mono"
     subprocess.run([sys.executable, str(REPOSITORY / "bench" / "make_monorepo.py"), str(tree), "--files", "400",

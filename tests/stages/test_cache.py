@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import shutil
 import subprocess
@@ -97,7 +98,7 @@ def test_a_damaged_snapshot_is_ignored_and_an_old_one_is_used_only_for_unchanged
     for path in paths:  # old files: the snapshot may vouch for them by their stat
         os.utime(project / path, ns=(1_600_000_000_000_000_000, 1_600_000_000_000_000_000))
     first = scan_files(project, paths, TARGET, ScanCache(tmp_path / "cache"))
-    snapshots = list((tmp_path / "cache").glob("snapshot-*.json"))
+    snapshots = list((tmp_path / "cache").glob("snapshot-*.marshal"))
     assert len(snapshots) == 1
     warm = ScanCache(tmp_path / "cache")
     assert scan_files(project, paths, TARGET, warm) == first and warm.misses == 0
@@ -106,8 +107,10 @@ def test_a_damaged_snapshot_is_ignored_and_an_old_one_is_used_only_for_unchanged
     after = ScanCache(tmp_path / "cache")
     assert scan_files(project, paths, TARGET, after)["console/log.py"].records[-1].target == "orjson"
     assert after.misses == 1
-    snapshots[0].write_text('{"taken": 1, "entries": {"console/log.py": [1, 2, "x", {"records": "bad"}]}}')
+    snapshots[0].write_bytes(
+        marshal.dumps({"taken": 1, "entries": {"console/log.py": [1, 2, "x", {"records": "bad"}]}})
+    )
     damaged = ScanCache(tmp_path / "cache")
     assert scan_files(project, paths, TARGET, damaged)["console/log.py"].records[-1].target == "orjson"
-    snapshots[0].write_text("{not json")
+    snapshots[0].write_bytes(b"\xfb{not marshal")
     assert scan_files(project, paths, TARGET, ScanCache(tmp_path / "cache")) == scan_files(project, paths, TARGET, None)

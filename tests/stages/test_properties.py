@@ -79,14 +79,14 @@ def test_scanner_returns_exactly_the_planted_imports(program):
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_scanner_never_crashes_on_arbitrary_text(text):
     result = scan_source(("import x\n" + text).encode("utf-8", "surrogatepass"), Target((3, 12)))
     assert result.failed or all(r.line >= 1 for r in result.records)
 
 
 @given(st.binary(max_size=200))
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_scanner_never_crashes_on_arbitrary_bytes(data):
     result = scan_source(b"import x\n" + data, Target((3, 12)))
     assert result.failed or result.records
@@ -118,7 +118,7 @@ def build(edges, entries) -> ImportGraph:
 
 
 @given(module_graphs())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_closure_contains_its_entries_and_is_closed_under_runtime_edges(case):
     _, edges, entries = case
     layers = build(edges, entries).layers()
@@ -134,7 +134,7 @@ def test_closure_contains_its_entries_and_is_closed_under_runtime_edges(case):
 
 
 @given(module_graphs(), st.data())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_adding_an_edge_never_removes_anything(case, data):
     nodes, edges, entries = case
     extra = data.draw(st.tuples(st.sampled_from(nodes), st.sampled_from(nodes), VIA_SHAPES))
@@ -146,7 +146,7 @@ def test_adding_an_edge_never_removes_anything(case, data):
 
 
 @given(module_graphs())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_closure_is_idempotent(case):
     _, edges, entries = case
     closure = build(edges, entries).layers().runtime
@@ -154,7 +154,7 @@ def test_closure_is_idempotent(case):
 
 
 @given(module_graphs())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 def test_traversals_agree_with_networkx(case):
     import networkx as nx
 
