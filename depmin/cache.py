@@ -50,6 +50,7 @@ class ScanCache:
         self.misses = 0
         self.refused: bool | None = None
         self._snapshots: dict[tuple[Path, Target], _Snapshot] = {}
+        self._pack: _Pack | None = None
 
     def key(self, source: bytes, target: Target) -> str:
         digest = hashlib.sha256(_SALT)
@@ -92,6 +93,14 @@ class ScanCache:
             self._snapshots[key] = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.marshal")
         return self._snapshots[key]
 
+    def pack(self) -> _Pack:
+        """Scan results by content key, every project and target in one file (loaded when the
+        snapshot cannot answer: a cold run, another branch, a touched but unchanged file)."""
+        if self._pack is None:
+            name = hashlib.sha256(_SALT + b" pack").hexdigest()[:16]
+            self._pack = _Pack(self.directory / f"pack-{name}.marshal")
+        return self._pack
+
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
 
@@ -112,14 +121,6 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         lock = parse_lock(content, display)
         _write(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
         return lock
-
-
-def encode(result: ScanResult) -> str:
-    return json.dumps(_to_data(result), separators=(",", ":"))
-
-
-def decode(text: str) -> ScanResult:
-    return _from_data(json.loads(text))
 
 
 def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:
@@ -168,18 +169,6 @@ def _from_data(data: dict[str, list[list[Any]]]) -> ScanResult:
     return ScanResult(
         records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]), features
     )
-
-
-def _load(path: Path) -> ScanResult | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return decode(handle.read())
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # missing, truncated or corrupt: rescan, never trust
-
-
-def _store(path: Path, result: ScanResult) -> None:
-    _write(path, encode(result))
 
 
 def _write(path: Path, text: str | bytes) -> None:
@@ -240,7 +229,7 @@ def scan_files(
             pending.append((path, source, None, status))
             continue
         key = cache.key(source, target)
-        cached = _load(cache.entry(key))
+        cached = cache.pack().get(key)
         if cached is not None:
             cache.hits += 1
             results[path] = cached
@@ -251,48 +240,86 @@ def scan_files(
     if on_scanned is not None and results:
         on_scanned(len(results))
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    jobs = [(source, str(cache.entry(key)) if cache is not None and key else None) for _, source, key, _ in pending]
+    sources = [source for _, source, _, _ in pending]
     scanned: list[ScanResult] = []
-    if workers > 1 and len(jobs) > 1 and sum(len(source) for source, _ in jobs) >= PARALLEL_MIN_BYTES:
-        scanned = _scan_in_processes(jobs, target, workers, on_scanned)
+    if workers > 1 and len(sources) > 1 and sum(len(source) for source in sources) >= PARALLEL_MIN_BYTES:
+        scanned = _scan_in_processes(sources, target, workers, on_scanned)
     else:
-        for source, entry in jobs:
-            scanned.append(_scan_and_store(source, target, entry))
+        for source in sources:
+            scanned.append(scan_source(source, target))
             if on_scanned is not None:
                 on_scanned(1)
     for (path, _, stored, status), result in zip(pending, scanned, strict=True):
         results[path] = result
-        if snapshot is not None and stored is not None:
-            snapshot.remember(path, status, stored, result)
-    if snapshot is not None:
-        snapshot.save()
+        if cache is not None and stored is not None:
+            cache.pack().put(stored, result)
+            snapshot.remember(path, status, stored, result)  # type: ignore[union-attr]
+    if cache is not None:
+        cache.pack().save()
+        snapshot.save()  # type: ignore[union-attr]
     return results
 
 
 def _scan_in_processes(
-    jobs: list[tuple[bytes, str | None]], target: Target, workers: int, on_scanned: Callable[[int], None] | None
+    sources: list[bytes], target: Target, workers: int, on_scanned: Callable[[int], None] | None
 ) -> list[ScanResult]:
     import multiprocessing  # only cold runs with much to scan pay for these imports
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    chunk = max(1, min(64, len(jobs) // (workers * 8)))
+    chunk = max(1, min(64, len(sources) // (workers * 8)))
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = []
-        sources, entries = zip(*jobs, strict=True)
-        for result in pool.map(_scan_and_store, sources, [target] * len(jobs), entries, chunksize=chunk):
+        for result in pool.map(scan_source, sources, [target] * len(sources), chunksize=chunk):
             results.append(result)
             if on_scanned is not None:
                 on_scanned(1)
         return results
 
 
-def _scan_and_store(source: bytes, target: Target, entry: str | None) -> ScanResult:
-    """Scan one file and, in the same process, write its cache entry (so writes run in parallel too)."""
-    result = scan_source(source, target)
-    if entry is not None:
-        _store(Path(entry), result)
-    return result
+class _Pack:
+    """{content key: result} in one file, so a cold run writes one file and not one per module.
+    Saved by merging with what another run saved meanwhile (a lost entry only costs a rescan),
+    the oldest dropped past _PACK_LIMIT."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.entries: dict[str, object] = _read_marshal(file)
+        self.added: dict[str, object] = {}
+
+    def get(self, key: str) -> ScanResult | None:
+        data = self.entries.get(key)
+        if data is None:
+            return None
+        try:
+            return _from_data(data)  # type: ignore[arg-type]
+        except (ValueError, TypeError, KeyError, IndexError):
+            return None  # damaged: rescan, never trust
+
+    def put(self, key: str, result: ScanResult) -> None:
+        self.entries[key] = self.added[key] = _to_data(result)
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        merged = {**_read_marshal(self.file), **self.added}
+        if len(merged) > _PACK_LIMIT:
+            merged = dict(list(merged.items())[-_PACK_LIMIT:])
+        _write(self.file, marshal.dumps(merged))
+        self.entries, self.added = merged, {}
+
+
+_PACK_LIMIT = 200_000
+
+
+def _read_marshal(file: Path) -> dict[str, object]:
+    """A marshal file depmin wrote, or {} when it is missing or damaged. Its name carries the
+    cache's salt, which a file planted in a repository cannot know (see _SALT)."""
+    try:
+        data = marshal.loads(read_regular_with_stat(file, None)[0])
+    except (OSError, ValueError, TypeError, EOFError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class _Snapshot:
@@ -303,14 +330,13 @@ class _Snapshot:
         self.changed = False
         self.entries: dict[str, list[object]] = {}
         self.taken = 0
-        # marshal, not JSON: a warm run loads this one file, and marshal reads 10,000 entries several
-        # times faster. Only depmin writes it: its name carries the cache's salt, which a file
-        # planted in a repository cannot know (see _SALT), and a damaged one is read as empty.
+        # marshal, not JSON: a warm run loads this one file, and marshal reads 10,000 entries
+        # several times faster; a damaged one is read as empty (see _read_marshal).
+        data = _read_marshal(file)
         try:
-            data = marshal.loads(read_regular_with_stat(file, None)[0])
-            self.taken = int(data["taken"])
-            self.entries = dict(data["entries"])
-        except (OSError, ValueError, TypeError, KeyError, EOFError):
+            self.taken = int(data["taken"])  # type: ignore[call-overload]
+            self.entries = dict(data["entries"])  # type: ignore[call-overload]
+        except (ValueError, TypeError, KeyError):
             self.entries = {}  # missing or damaged: start afresh, never trust it
 
     def lookup(self, path: str, absolute: str) -> ScanResult | None:

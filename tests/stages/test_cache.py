@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 
-from depmin.cache import ScanCache, decode, read_lock_cached, scan_files
+from depmin.cache import ScanCache, read_lock_cached, scan_files
 from depmin.lock import read_lock
 from depmin.model import Target
 
@@ -56,15 +56,18 @@ def test_corrupt_or_truncated_entries_are_ignored_and_rewritten(tmp_path):
     cache = ScanCache(tmp_path / "cache")
     source = b"import yaml\n"
     good = scan_one(tmp_path, source, TARGET, cache)
-    entry = cache.entry(cache.key(source, TARGET))
-    for damage in (entry.read_bytes()[:10], b"", b'{"records": [[1, 2]], "problems": []}', b"\xff\xfe"):
-        entry.write_bytes(damage)
+    key = cache.key(source, TARGET)
+    (pack,) = (tmp_path / "cache").glob("pack-*.marshal")  # one file for every scan result
+    assert list((tmp_path / "cache").rglob("*.json")) == []
+    wrong = marshal.dumps({key: {"records": [[1, 2]], "problems": []}})
+    for damage in (pack.read_bytes()[:10], b"", wrong, b"\xff\xfe", marshal.dumps([1, 2])):
+        pack.write_bytes(damage)
         for snapshot in (tmp_path / "cache").glob("snapshot-*"):
-            snapshot.unlink()  # the snapshot would answer first; the entry itself is under test
+            snapshot.unlink()  # the snapshot would answer first; the pack itself is under test
         again = ScanCache(tmp_path / "cache")
         assert scan_one(tmp_path, source, TARGET, again) == good
         assert again.misses == 1
-        assert decode(entry.read_text()) == good  # rewritten whole
+        assert ScanCache(tmp_path / "cache").pack().get(key) == good  # rewritten
 
 
 def test_two_processes_at_once_share_one_cache(tmp_path):
