@@ -16,14 +16,19 @@ from depmin.outputs.dockerfile import (
     DockerfileSpec,
     copy_lines,
     dockerignore_text,
+    image_pythonpath,
     install_lines,
+    json_array,
     metadata_lines,
+    require_entries,
 )
 from depmin.outputs.requirements import requirements_text
 from depmin.plan import FleetPlan
-from depmin.safety import checked_lines, is_distribution_name, is_image_reference, is_plain_path, require
+from depmin.safety import checked_lines, is_distribution_name, is_image_reference, is_plain_path, is_version, require
 
 BASE_TAG = "depmin-fleet-base:latest"
+# uv's binary mounted from its image for the install steps, so no image of the fleet keeps uv.
+UV_MOUNT = "--mount=type=bind,from=uv,source=/uv,target=/bin/uv"
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ def fleet_files(fleet: FleetPlan, closures: Mapping[str, Closure], spec: FleetSp
     directory = spec.directory.strip("/")
     require(is_plain_path(directory) and " " not in directory, "output directory", directory)
     require(is_image_reference(spec.python_image), "base image", spec.python_image)
+    require(is_version(spec.uv_version), "uv version", spec.uv_version)
     files: dict[str, str] = {}
     first = next(iter(closures.values()))
     base_requirements = f"{directory}/base.txt"
@@ -60,11 +66,8 @@ def fleet_files(fleet: FleetPlan, closures: Mapping[str, Closure], spec: FleetSp
         files[requirements] = requirements_text(closure, spec.regenerate)
         command = (spec.commands or {}).get(item.name, ())
         files[f"{directory}/Dockerfile.{item.name}"] = _target_dockerfile(closure, spec, requirements, command)
-        ignore = dockerignore_text(closure, requirements, ())
-        first_line, _, rest = ignore.partition("\n")
-        files[f"{directory}/Dockerfile.{item.name}.dockerignore"] = (
-            f"{first_line}\n# Regenerate: {spec.regenerate}\n{rest}"
-        )
+        ignore = dockerignore_text(closure, requirements, (), spec.regenerate)
+        files[f"{directory}/Dockerfile.{item.name}.dockerignore"] = ignore
     files[f"{directory}/docker-bake.hcl"] = _bake(fleet, directory, spec.regenerate)
     return files
 
@@ -99,10 +102,12 @@ def _base_dockerfile(closure: Closure, spec: FleetSpec, requirements: str) -> st
         "ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never",
         f"ENV PATH={VENV}/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
         f"COPY {requirements} /tmp/base.txt",
-        *_with_uv(
-            install_lines(
-                closure, _dockerfile_spec(spec, requirements, spec.python_image), "/tmp/base.txt", create_venv=True
-            )
+        *install_lines(
+            closure,
+            _dockerfile_spec(spec, requirements, spec.python_image),
+            "/tmp/base.txt",
+            create_venv=True,
+            mounts=(UV_MOUNT,),
         ),
         f"WORKDIR {APP}",
     ]
@@ -110,7 +115,8 @@ def _base_dockerfile(closure: Closure, spec: FleetSpec, requirements: str) -> st
 
 
 def _target_dockerfile(closure: Closure, spec: FleetSpec, requirements: str, command: tuple[str, ...]) -> str:
-    python_path = ":".join(APP if root == "." else f"{APP}/{root}" for root in closure.image_path) or APP
+    require_entries(closure)
+    python_path = image_pythonpath(closure)
     lines = [
         *_header(closure, spec, f"{' '.join(closure.entries)} on the fleet's base"),
         f"ARG BASE_IMAGE={BASE_TAG}",
@@ -123,25 +129,12 @@ def _target_dockerfile(closure: Closure, spec: FleetSpec, requirements: str, com
     ]
     if closure.pinned:
         lines += [f"COPY {requirements} /tmp/requirements.txt"]
-        lines += _with_uv(
-            install_lines(
-                closure,
-                _dockerfile_spec(spec, requirements, "${BASE_IMAGE}"),
-                "/tmp/requirements.txt",
-                create_venv=False,
-            )
-        )
+        lines += install_lines(closure, _dockerfile_spec(spec, requirements, "${BASE_IMAGE}"), "/tmp/requirements.txt",
+                               create_venv=False, mounts=(UV_MOUNT,))  # fmt: skip
     lines += [*metadata_lines(closure), *copy_lines(closure), f"USER {UID}:{UID}"]
     if command:
-        import json
-
-        lines.append(f"CMD {json.dumps(list(command), ensure_ascii=True)}")
+        lines.append(f"CMD {json_array(command)}")
     return checked_lines("\n".join(lines) + "\n", "Dockerfile")
-
-
-def _with_uv(run: list[str]) -> list[str]:
-    """The install step with uv's binary mounted from its image, so no image of the fleet keeps uv."""
-    return [line.replace("RUN ", "RUN --mount=type=bind,from=uv,source=/uv,target=/bin/uv \\\n    ", 1) for line in run]
 
 
 def _bake(fleet: FleetPlan, directory: str, regenerate: str) -> str:

@@ -82,3 +82,19 @@ def test_each_file_says_how_to_regenerate_it_and_that_command_works(runner, flee
     result = runner.invoke(main, words[1:])
     assert result.exit_code == 0, result.output
     assert {p.name: p.read_text() for p in fleet.iterdir()} == written
+
+
+def test_a_source_root_that_cannot_be_written_is_refused_in_the_fleet_too():
+    from depmin.errors import UnsafeOutput
+    from depmin.outputs.fleet import FleetSpec, fleet_files
+    from depmin.plan import FleetPlan, Footprint, TargetPlan
+
+    from ..helpers import bare_closure
+
+    closure = bare_closure(image_path=(".", "my lib"))
+    plan = FleetPlan(1, (), (TargetPlan("svc", (), (), (), (), (), 0, 0, 0),), Footprint(0, 0, 0), ())
+    spec = FleetSpec(directory="fleet", python_image="python:3.12-slim", uv_version="0.13.9", regenerate="x")
+    with pytest.raises(UnsafeOutput):
+        fleet_files(plan, {"svc": closure}, spec)
+    fine = fleet_files(plan, {"svc": bare_closure()}, spec)
+    assert "ENV PYTHONPATH=/app\n" in fine["fleet/Dockerfile.svc"]
