@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from depmin.explain import AuditResult
+from depmin.explain import AuditResult, TargetAudit
 from depmin.files import NotRegularFile, read_regular
 from depmin.model import Diagnostic
 
@@ -39,6 +39,13 @@ class TargetCheck:
     forbid: tuple[str, ...] = ()
     audit: AuditResult | None = None
     errors: tuple[Diagnostic, ...] = ()
+
+    @property
+    def target_audit(self) -> TargetAudit | None:
+        """The target's forbid audit, as `audit` reports one."""
+        if self.audit is None:
+            return None
+        return TargetAudit(f"target {self.name}", self.name, (), self.forbid, self.audit)
 
     @property
     def ok(self) -> bool:

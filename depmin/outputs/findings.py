@@ -57,8 +57,6 @@ def check_findings(checks: Iterable[TargetCheck]) -> list[Diagnostic]:
             elif file.state is State.STALE:
                 message = f"stale: run `{sync_command(check.name)}`"
                 found.append(Diagnostic(file.path, 0, message, Severity.ERROR, "DM502"))
-        if check.audit is not None:
-            found.extend(
-                audit_findings([TargetAudit(f"target {check.name}", check.name, (), check.forbid, check.audit)])
-            )
+        if check.target_audit is not None:
+            found.extend(audit_findings([check.target_audit]))
     return found

@@ -95,24 +95,22 @@ def explanation_json(explanation: Explanation) -> dict[str, Any]:
 
 
 def audit_json(audits: Sequence[TargetAudit]) -> dict[str, Any]:
+    return {"ok": not any(a.result.violations for a in audits), "audits": [_one_audit_json(a) for a in audits]}
+
+
+def _one_audit_json(audit: TargetAudit) -> dict[str, Any]:
     return {
-        "ok": not any(a.result.violations for a in audits),
-        "audits": [
-            {
-                "target": audit.target,
-                "entries": list(audit.entries),
-                "forbid": list(audit.forbid),
-                "ok": not audit.result.violations,
-                "violations": [explanation_json(e) for e in audit.result.violations],
-                "causes": [
-                    {"cause": g.cause, "forbidden": list(g.members), "chain": explanation_json(g.lead)["chains"][:1]}
-                    for g in audit.result.groups
-                ],
-                "notes": [explanation_json(e) for e in audit.result.notes],
-                "unmatched_patterns": list(audit.result.unmatched),
-            }
-            for audit in audits
+        "target": audit.target,
+        "entries": list(audit.entries),
+        "forbid": list(audit.forbid),
+        "ok": not audit.result.violations,
+        "violations": [explanation_json(e) for e in audit.result.violations],
+        "causes": [
+            {"cause": g.cause, "forbidden": list(g.members), "chain": explanation_json(g.lead)["chains"][:1]}
+            for g in audit.result.groups
         ],
+        "notes": [explanation_json(e) for e in audit.result.notes],
+        "unmatched_patterns": list(audit.result.unmatched),
     }
 
 
@@ -166,11 +164,7 @@ def check_json(checks: Sequence[TargetCheck]) -> dict[str, Any]:
                 "target": check.name,
                 "ok": check.ok,
                 "files": [{"path": f.path, "state": f.state.value} for f in check.files],
-                "audit": None
-                if check.audit is None
-                else audit_json([TargetAudit(f"target {check.name}", check.name, (), check.forbid, check.audit)])[
-                    "audits"
-                ][0],
+                "audit": None if check.target_audit is None else _one_audit_json(check.target_audit),
                 "errors": [diagnostic_json(d) for d in check.errors],
             }
             for check in checks

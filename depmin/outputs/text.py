@@ -219,9 +219,8 @@ def check_text(check: TargetCheck, width: int = 80, diff: bool = True) -> str:
                     f"b/{file.path}",
                 )
                 parts.append("".join(lines))
-    if check.audit is not None:
-        subject = f"target {check.name}"
-        parts.append(audit_text(TargetAudit(subject, check.name, (), check.forbid, check.audit), width))
+    if check.target_audit is not None:
+        parts.append(audit_text(check.target_audit, width))
     return "".join(parts)
 
 
