@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "DM501": "forbidden distribution reachable",
     "DM502": "generated file out of date",
     "DM503": "generated file missing",
+    "DM504": "forbid pattern that matches no locked distribution",
     "DM601": "module that fails to import in the verified environment",
 }
 

@@ -166,7 +166,7 @@ class ModuleEdges:
 
     index: ModuleIndex
     resolver: Resolver
-    graph: ImportGraph | _Recorder
+    graph: _Recorder  # the walk replays what it records onto the real graph (see Memo)
     module: str
     is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
     facts: Callable[[str], ScanResult | None]

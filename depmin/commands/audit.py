@@ -74,7 +74,7 @@ def audit(
     for session, forbidden, analysis in analyses:
         result = run_audit(analysis, forbidden)
         for pattern in result.unmatched:
-            warn(printer, f"forbid pattern {pattern!r} matches no distribution in {session.lock.path}")
+            warn(printer, f"forbid pattern {pattern!r} matches no distribution in {session.lock.path}", "DM504")
         target = session.target_config.name if session.target_config else None
         audits.append(TargetAudit(session.subject, target, session.request.entries, forbidden, result))
     if chosen == "json":

@@ -25,6 +25,7 @@ from depmin.commands.session import (
     )
 )
 @opt.root
+@opt.lock
 @click.option("--target", "names", multiple=True, metavar="NAME", help="Plan these targets (default: every target).")
 @opt.python
 @opt.platform
@@ -37,6 +38,7 @@ from depmin.commands.session import (
 @handle_errors
 def plan(
     root: Path | None,
+    lock: Path | None,
     names: tuple[str, ...],
     python: str | None,
     platforms: tuple[str, ...],
@@ -52,7 +54,7 @@ def plan(
     from depmin.plan import plan_fleet
 
     printer = Printer(ui)
-    options = AnalysisOptions(root=root, python=python, platforms=platforms, site_packages=site_packages,
+    options = AnalysisOptions(root=root, lock=lock, python=python, platforms=platforms, site_packages=site_packages,
                               cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
     done, errors = analyse_targets(options, printer, names, machine_output=as_json)
     analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]

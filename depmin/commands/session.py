@@ -334,5 +334,5 @@ def regenerate_command(
     return shlex.join(parts)
 
 
-def warn(printer: Printer, message: str, path: str = "") -> None:
-    printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, "DM000")])
+def warn(printer: Printer, message: str, code: str, path: str = "") -> None:
+    printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, code)])

@@ -102,7 +102,7 @@ def test_audit_json_and_unmatched_patterns(runner):
     assert "google-adk" in names and "google-auth" in names
     auth = next(v for v in report["violations"] if v["name"] == "google-auth")
     assert auth["chains"][0]["lock"][-1]["name"] == "google-auth"
-    assert "matches no distribution" in result.stderr
+    assert "matches no distribution" in result.stderr and "[DM504]" in result.stderr
 
 
 def test_audit_without_arguments_audits_every_target(runner):
