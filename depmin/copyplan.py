@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -66,29 +67,35 @@ def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], exclude
     hidden files and what the excludes drop (tests)."""
     excludes = tuple(excludes)
     found: set[str] = set()
+    base = os.fspath(root)
     for module in modules:
         info = index.modules[module]
         directory = info.path.rpartition("/")[0]
         if not info.is_package or not directory:
             continue  # the repository root as a package (package-dir "."): not a wheel's package data
-        stack = [root / directory]
+        stack = [directory]
         while stack:
             folder = stack.pop()
             try:
-                entries = sorted(folder.iterdir())
+                with os.scandir(os.path.join(base, folder)) as listing:
+                    entries = list(listing)
             except OSError:
                 continue
+            if folder != directory and any(e.name == "__init__.py" for e in entries):
+                continue  # a package of its own: its files are its own module's data
             for entry in entries:
-                relative = entry.relative_to(root).as_posix()
+                relative = f"{folder}/{entry.name}"
                 if entry.name.startswith(".") or entry.name in _PROJECT_FILES or is_excluded(relative, excludes):
                     continue
-                if entry.is_symlink() and not resolves_inside(root, entry):
+                if entry.is_symlink() and not resolves_inside(root, Path(entry.path)):
                     continue  # never followed out of the root
-                if entry.is_dir():
-                    if not (entry / "__init__.py").exists():
-                        stack.append(entry)
-                elif entry.is_file() and not entry.name.endswith(_NOT_DATA):
-                    found.add(relative)
+                try:
+                    if entry.is_dir():
+                        stack.append(relative)
+                    elif entry.is_file() and not entry.name.endswith(_NOT_DATA):
+                        found.add(relative)
+                except OSError:
+                    continue
     return sorted(found)
 
 

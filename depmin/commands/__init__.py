@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Any
 
@@ -43,3 +44,7 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="depmin")
 def main(**_: Any) -> None:
     """Find the least a container built for these entry points must carry."""
+    # An analysis allocates millions of small objects and frees few: with the default
+    # thresholds the cyclic collector rescans them all again and again (half of a warm
+    # 10k-file audit). As mypy does, collect far less often.
+    gc.set_threshold(200_000, 30, 30)
