@@ -79,7 +79,7 @@ class ScanCache:
                 return False
         try:
             self.directory.mkdir(parents=True)
-            _write(ignore, f"{_MARK}\n*\n")
+            write_quietly(ignore, f"{_MARK}\n*\n")
         except OSError:
             return False
         return True
@@ -88,10 +88,15 @@ class ScanCache:
         """One per project and target, loaded once however many analyses of this run ask."""
         key = (root, target)
         if key not in self._snapshots:
-            where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
-            name = hashlib.sha256(_SALT + where + f" {target.python_version} {target.platform.name}".encode())
-            self._snapshots[key] = _Snapshot(self.directory / f"snapshot-{name.hexdigest()[:16]}.marshal")
+            self._snapshots[key] = _Snapshot(self.file_for("snapshot", root, target))
         return self._snapshots[key]
+
+    def file_for(self, kind: str, root: Path, target: Target) -> Path:
+        """One of depmin's own files for a project and target; its name carries the salt."""
+        where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
+        name = hashlib.sha256(_SALT + f" {kind} ".encode() + where + f" {target.python_version}".encode())
+        name.update(f" {target.platform.name}".encode())
+        return self.directory / f"{kind}-{name.hexdigest()[:16]}.marshal"
 
     def pack(self) -> _Pack:
         """Scan results by content key, every project and target in one file (loaded when the
@@ -100,6 +105,11 @@ class ScanCache:
             name = hashlib.sha256(_SALT + b" pack").hexdigest()[:16]
             self._pack = _Pack(self.directory / f"pack-{name}.marshal")
         return self._pack
+
+    def save_pack(self) -> None:
+        """Write what this run added; a run that added nothing never even loads the pack."""
+        if self._pack is not None:
+            self._pack.save()
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
@@ -119,7 +129,7 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         return lock_from_data(json.loads(entry.read_text("utf-8")), display)
     except (OSError, ValueError, TypeError, KeyError):
         lock = parse_lock(content, display)
-        _write(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
+        write_quietly(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
         return lock
 
 
@@ -171,7 +181,7 @@ def _from_data(data: dict[str, list[list[Any]]]) -> ScanResult:
     )
 
 
-def _write(path: Path, text: str | bytes) -> None:
+def write_quietly(path: Path, text: str | bytes) -> None:
     try:
         write_atomic(path, text, durable=False)
     except OSError:
@@ -255,7 +265,7 @@ def scan_files(
             cache.pack().put(stored, result)
             snapshot.remember(path, status, stored, result)  # type: ignore[union-attr]
     if cache is not None:
-        cache.pack().save()
+        cache.save_pack()
         snapshot.save()  # type: ignore[union-attr]
     return results
 
@@ -284,7 +294,7 @@ class _Pack:
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        self.entries: dict[str, object] = _read_marshal(file)
+        self.entries: dict[str, object] = read_marshal(file)
         self.added: dict[str, object] = {}
 
     def get(self, key: str) -> ScanResult | None:
@@ -302,17 +312,17 @@ class _Pack:
     def save(self) -> None:
         if not self.added:
             return
-        merged = {**_read_marshal(self.file), **self.added}
+        merged = {**read_marshal(self.file), **self.added}
         if len(merged) > _PACK_LIMIT:
             merged = dict(list(merged.items())[-_PACK_LIMIT:])
-        _write(self.file, marshal.dumps(merged))
+        write_quietly(self.file, marshal.dumps(merged))
         self.entries, self.added = merged, {}
 
 
 _PACK_LIMIT = 200_000
 
 
-def _read_marshal(file: Path) -> dict[str, object]:
+def read_marshal(file: Path) -> dict[str, object]:
     """A marshal file depmin wrote, or {} when it is missing or damaged. Its name carries the
     cache's salt, which a file planted in a repository cannot know (see _SALT)."""
     try:
@@ -331,8 +341,8 @@ class _Snapshot:
         self.entries: dict[str, list[object]] = {}
         self.taken = 0
         # marshal, not JSON: a warm run loads this one file, and marshal reads 10,000 entries
-        # several times faster; a damaged one is read as empty (see _read_marshal).
-        data = _read_marshal(file)
+        # several times faster; a damaged one is read as empty (see read_marshal).
+        data = read_marshal(file)
         try:
             self.taken = int(data["taken"])  # type: ignore[call-overload]
             self.entries = dict(data["entries"])  # type: ignore[call-overload]
@@ -352,6 +362,25 @@ class _Snapshot:
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
+    def key(self, path: str, absolute: str) -> str | None:
+        """The content key of the file as it is now, when its stat still vouches for it."""
+        entry = self.entries.get(path)
+        if entry is None:
+            return None
+        try:
+            stamp, key, _ = entry
+            if list(_stamp(os.stat(absolute))) != stamp or stamp[0] >= self.taken - _RACY_NANOSECONDS:
+                return None
+        except (OSError, ValueError, TypeError):
+            return None
+        return key if isinstance(key, str) else None
+
+    def remembered_key(self, path: str) -> str | None:
+        """The content key of what this run scanned (or last trusted) for `path`."""
+        entry = self.entries.get(path)
+        key = entry[1] if isinstance(entry, list) and len(entry) == 3 else None
+        return key if isinstance(key, str) else None
+
     def remember(self, path: str, status: os.stat_result, key: str, result: ScanResult) -> None:
         """`status` is the open handle's, taken when the bytes were read: an edit during the scan
         changes the file's stamp, so the next run reads it again."""
@@ -360,7 +389,7 @@ class _Snapshot:
 
     def save(self) -> None:
         if self.changed:
-            _write(self.file, marshal.dumps({"taken": time.time_ns(), "entries": self.entries}))
+            write_quietly(self.file, marshal.dumps({"taken": time.time_ns(), "entries": self.entries}))
             self.changed = False
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -78,6 +78,61 @@ def known_modules() -> Mapping[str, tuple[str, ...]]:
         if len(fields) >= 2:
             table[fields[0]] = tuple(canonicalize_name(f) for f in fields[1:])
     return table
+
+
+class LazyTable(Mapping[str, frozenset[str]]):
+    """A module → distributions table built on first use: a warm run whose edges all come from
+    depmin's cache never reads a RECORD."""
+
+    def __init__(self, build: Callable[[], Mapping[str, frozenset[str]]]) -> None:
+        self._build = build
+        self._table: Mapping[str, frozenset[str]] | None = None
+
+    def _get(self) -> Mapping[str, frozenset[str]]:
+        if self._table is None:
+            self._table = self._build()
+        return self._table
+
+    def __getitem__(self, name: str) -> frozenset[str]:
+        return self._get()[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._get()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+def installed_distributions(site_packages: Path) -> dict[str, str]:
+    """{distribution: stamp} of the *.dist-info directories, from one listing (no RECORD read):
+    what the installed table depends on, and which distributions it holds."""
+    found: dict[str, str] = {}
+    try:
+        entries = sorted(os.scandir(site_packages), key=lambda e: e.name)
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.name.endswith(".dist-info"):
+            try:
+                status = entry.stat()
+            except OSError:
+                continue
+            distribution = canonicalize_name(entry.name[: -len(".dist-info")].rsplit("-", 1)[0])
+            found[distribution] = f"{entry.name}:{status.st_ino}:{status.st_mtime_ns}"
+    return found
+
+
+def uv_cache_stamp(cache: Path | None) -> str:
+    """What `cached_modules` depends on: uv unpacks each wheel into a new archive entry and never
+    changes one in place, so the archive directory's own stamp changes with its contents."""
+    try:
+        status = os.stat(cache / "archive-v0") if cache is not None else None
+    except OSError:
+        status = None
+    return f"{cache}:{status.st_ino}:{status.st_mtime_ns}" if status else "none"
 
 
 def installed_modules(site_packages: Path) -> dict[str, frozenset[str]]:
@@ -165,6 +220,9 @@ class DistributionFinder:
     # Built on first use (it lists uv's cache): module → distributions from cached wheels.
     cached: Callable[[], Mapping[str, frozenset[str]]] = dict
     depends: Mapping[str, frozenset[str]] = field(default_factory=dict)  # lock: name → its dependencies
+    # What the answers depend on beyond the fields (the .venv's and uv cache's stamps): equal
+    # fingerprints, equal answers. Empty: not known, so nothing derived from it is kept.
+    fingerprint: str = ""
     _cache_memo: list[Mapping[str, frozenset[str]]] = field(default_factory=list, compare=False, repr=False)
 
     def _cached(self) -> Mapping[str, frozenset[str]]:

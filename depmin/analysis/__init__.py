@@ -70,6 +70,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         entry_points=workspace.entry_points(),
         on_scanned=request.on_scanned,
         memo=workspace.memo(resolver, request.target),
+        store=workspace.store(resolver, request.target, request.cache),
     )
     layers = walked.graph.layers()
     context = Context(project, request, lock, index, names, entries)

@@ -20,7 +20,16 @@ from depmin.files import read_toml, resolves_inside
 from depmin.local import local_pyprojects
 from depmin.lock import LockFile
 from depmin.model import Diagnostic, Target
-from depmin.resolve import DistributionFinder, cached_modules, installed_modules, known_modules, uv_cache_directory
+from depmin.resolve import (
+    DistributionFinder,
+    LazyTable,
+    cached_modules,
+    installed_distributions,
+    installed_modules,
+    known_modules,
+    uv_cache_directory,
+    uv_cache_stamp,
+)
 from depmin.stdlib import SUPPORTED_PYTHONS
 
 
@@ -74,18 +83,33 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
             (project.root / ".venv").glob("Lib/site-packages")
         )
         site_packages = found[0] if found else None
-    installed = installed_modules(site_packages) if site_packages else {}
-    installed_names = {d for dists in installed.values() for d in dists}
+    distributions = installed_distributions(site_packages) if site_packages else {}
+    installed = LazyTable(lambda: installed_modules(site_packages) if site_packages else {})
     locked = frozenset(name for name in lock.names() if not lock.is_local(name))
     # uv's cache answers for locked versions the .venv does not hold (a fresh clone has no .venv)
-    wanted = {name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in installed_names}
+    wanted = {name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in distributions}
+    uv_cache = uv_cache_directory() if request.use_uv_cache else None
+    overrides = project.config.module_map
+    depends = {p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages}
+    fingerprint = repr(
+        (
+            sorted(locked),
+            sorted(overrides.items()),
+            sorted((name, sorted(names)) for name, names in depends.items()),
+            str(site_packages),
+            sorted(distributions.items()),
+            sorted((name, sorted(versions)) for name, versions in wanted.items()),
+            uv_cache_stamp(uv_cache) if request.use_uv_cache else "off",
+        )
+    )
     return DistributionFinder(
         locked=locked,
-        overrides=project.config.module_map,
+        overrides=overrides,
         installed=installed,
         known=known_modules(),
-        cached=lambda: cached_modules(uv_cache_directory(), wanted) if request.use_uv_cache else {},
-        depends={p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages},
+        cached=lambda: cached_modules(uv_cache, wanted) if uv_cache is not None else {},
+        depends=depends,
+        fingerprint=fingerprint,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from depmin.analysis.features import IMPORTED_NAMES, METHODS
+from depmin.analysis.remembered import Edges, EdgeStore
 from depmin.cache import ScanCache, scan_files
 from depmin.discover import ModuleIndex
 from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
@@ -29,18 +30,6 @@ class Walk:
     problems: dict[str, list[Diagnostic]] = field(default_factory=dict)
     ignored: list[Ignored] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # third-party modules reached only by a string
-
-
-@dataclass(frozen=True)
-class Edges:
-    """What one scanned module adds to a walk. It depends only on the module, whether it is an
-    entry, the ignore patterns, the resolver and the target, so many targets share it."""
-
-    edges: tuple[tuple[Hashable, Via], ...]
-    reached: tuple[str, ...]
-    problems: tuple[Diagnostic, ...]
-    ignored: tuple[Ignored, ...]
-    named: tuple[str, ...]
 
 
 @dataclass
@@ -74,6 +63,7 @@ def walk(
     entry_points: Mapping[str, tuple[str, ...]] | None = None,
     on_scanned: Callable[[int], None] | None = None,
     memo: Memo | None = None,
+    store: EdgeStore | None = None,
 ) -> Walk:
     found = Walk()
     graph = found.graph
@@ -108,21 +98,41 @@ def walk(
     entry_set = frozenset(entries)
     groups = entry_points or {}
 
-    def edges_of(module: str) -> Edges:
+    def remembered(module: str) -> Edges | None:
+        """This run's edges of a module, else the ones an earlier run kept (see remembered.py)."""
         key = (module, module in entry_set, ignore)
         known = memo.edges.get(key)
+        if known is None and store is not None:
+            known = store.get(key, index.modules[module].path)
+            if known is not None:
+                memo.edges[key] = known
+        return known
+
+    def edges_of(module: str) -> Edges:
+        known = remembered(module)
         if known is None:
-            recorder, ignored, named, problems = _Recorder(), [], [], {}  # type: ignore[var-annotated]
-            edges = ModuleEdges(index, resolver, recorder, module, module in entry_set, facts, ignore, ignored, named,
-                                groups)  # fmt: skip
+            key = (module, module in entry_set, ignore)
+            recorder, ignored, named, problems, touched = _Recorder(), [], [], {}, set()  # type: ignore[var-annotated]
+            reads: dict[str, None] = {}
+
+            def read(exporter: str) -> ScanResult | None:
+                found = facts(exporter)
+                if found is not None:
+                    reads[exporter] = None
+                return found
+
+            edges = ModuleEdges(index, resolver, recorder, module, module in entry_set, read, ignore, ignored, named,
+                                groups, touched)  # fmt: skip
             reached = edges.add(scans[module], problems)
             known = memo.edges[key] = Edges(tuple(recorder.edges), tuple(reached),
                                             tuple(problems.get(module, ())), tuple(ignored), tuple(named))  # fmt: skip
+            if store is not None:
+                store.remember(key, touched, tuple(reads), known, index.modules[module].path)
         return known
 
     # Breadth-first, one level at a time, so each level's files can be scanned together.
     while frontier:
-        pending = [m for m in frontier if m not in scans]
+        pending = [m for m in frontier if m not in scans and remembered(m) is None]
         if pending:
             scanned = scan_files(root, [index.modules[m].path for m in pending], target, cache, on_scanned=on_scanned)
             scans.update((m, scanned[index.modules[m].path]) for m in pending)
@@ -139,6 +149,8 @@ def walk(
                     seen.add(node)
                     following.append(node)
         frontier = following
+    if store is not None:
+        store.save()
     return found
 
 
@@ -174,6 +186,11 @@ class ModuleEdges:
     ignored: list[Ignored]
     named: list[str]  # third-party modules reached only by a string
     entry_points: Mapping[str, tuple[str, ...]]  # group → "module:attr" the project registers
+    touched: set[str]  # top-level names it resolved: its edges depend on the index under them
+
+    def targets(self, name: str, record: ImportRecord) -> list[Hashable]:
+        self.touched.add(name.partition(".")[0])
+        return targets(self.resolver, name, record)
 
     def skipped(self, name: str, line: int) -> bool:
         """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
@@ -191,6 +208,7 @@ class ModuleEdges:
     def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
         """Add the edges; return the first-party modules they reach."""
         module, info = self.module, self.index.modules[self.module]
+        self.touched.add(module.partition(".")[0])
         reached: list[str] = []
         parent = module.rpartition(".")[0]
         if parent and parent in self.index.modules:
@@ -222,7 +240,7 @@ class ModuleEdges:
             if record.names == ("*",):
                 record = self.star(name, record)
             via = Via(info.path, record.line, module, record.kind, record.guarded, describe(record))
-            for node in targets(self.resolver, name, record):
+            for node in self.targets(name, record):
                 if node == module:
                     continue
                 self.graph.add(module, node, via)
@@ -252,7 +270,7 @@ class ModuleEdges:
             name = value.partition(":")[0].strip()
             record = ImportRecord(name, (), line, Kind.DYNAMIC, False)
             via = Via(path, line, self.module, Kind.DYNAMIC, False, f"entry_points(group={group!r}): {value}")
-            for node in targets(self.resolver, name, record):
+            for node in self.targets(name, record):
                 if node != self.module:
                     self.graph.add(self.module, node, via)
                     if isinstance(node, str):
@@ -279,6 +297,7 @@ class ModuleEdges:
         _, level, target, attribute, polarity = condition
         info = self.index.modules[self.module]
         exporter = absolute_name(self.module, info.is_package, level, target)
+        self.touched.add(exporter.partition(".")[0])
         scanned = self.facts(exporter)
         if scanned is None:
             return True
@@ -287,6 +306,7 @@ class ModuleEdges:
 
     def star(self, name: str, record: ImportRecord) -> ImportRecord:
         """`from pkg import *` imports the submodules that pkg's __all__ names."""
+        self.touched.add(name.partition(".")[0])
         scanned = self.facts(name) if name in self.index.modules else None
         if scanned is None or not scanned.all_names:
             return record

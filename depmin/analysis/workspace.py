@@ -1,14 +1,18 @@
 """What the analyses of many targets in one run share, so that 17 targets cost little more
 than one: the source index, the distribution finder, the resolver's memory, the scans and
-each module's edges. Keyed by everything they depend on; nothing is shared across runs."""
+each module's edges. Keyed by everything they depend on; only the edges (remembered.py) and
+the scans (cache.py) outlive the run."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from depmin.analysis.inputs import Request, finder, source_roots
+from depmin.analysis.remembered import EdgeStore
 from depmin.analysis.walk import Memo
+from depmin.cache import ScanCache
 from depmin.config import Project
 from depmin.discover import ModuleIndex, SourceRoot, build_index
 from depmin.local import project_entry_points
@@ -29,6 +33,7 @@ class Workspace:
     _finders: dict[tuple[Path | None, bool], DistributionFinder] = field(default_factory=dict)
     _resolvers: dict[tuple[int, int, tuple[int, int]], Resolver] = field(default_factory=dict)
     _memos: dict[tuple[int, Target], Memo] = field(default_factory=dict)
+    _stores: dict[tuple[int, Target], EdgeStore] = field(default_factory=dict)
     _entry_points: dict[str, tuple[str, ...]] | None = None
 
     def roots(self) -> tuple[SourceRoot, ...]:
@@ -58,6 +63,30 @@ class Workspace:
         if key not in self._memos:
             self._memos[key] = Memo()
         return self._memos[key]
+
+    def store(self, resolver: Resolver, target: Target, cache: ScanCache | None) -> EdgeStore | None:
+        """The edges earlier runs kept for this project, resolver and target; None without a
+        cache, or when the finder cannot say what its answers depend on."""
+        if cache is None or not cache.prepare() or not resolver.finder.fingerprint:
+            return None
+        key = (id(resolver), target)
+        if key not in self._stores:
+            root, modules = self.project.root, resolver.index.modules
+            snapshot = cache.snapshot(root, target)
+            base = str(root)
+
+            def key_now(module: str) -> str | None:
+                info = modules.get(module)
+                return snapshot.key(info.path, os.path.join(base, info.path)) if info else None
+
+            def key_scanned(module: str) -> str | None:
+                info = modules.get(module)
+                return snapshot.remembered_key(info.path) if info else None
+
+            inputs = repr((resolver.finder.fingerprint, resolver.python, sorted(self.entry_points().items())))
+            file = cache.file_for("edges", root, target)
+            self._stores[key] = EdgeStore.open(file, inputs, resolver.index, key_now, key_scanned)
+        return self._stores[key]
 
     def entry_points(self) -> dict[str, tuple[str, ...]]:
         if self._entry_points is None:
