@@ -18,7 +18,7 @@ import json
 import marshal
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +131,27 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         lock = parse_lock(content, display)
         write_quietly(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
         return lock
+
+
+def remembered_table(
+    cache: ScanCache | None, kind: str, inputs: str, build: Callable[[], Mapping[str, frozenset[str]]]
+) -> Mapping[str, frozenset[str]]:
+    """A module → distributions table (from the .venv's or uv cache's metadata) kept while
+    `inputs`, the stamps it was built from, stay the same: one file per kind, replaced whole."""
+    if cache is None or not cache.prepare():
+        return build()
+    file = cache.directory / f"{kind}-{hashlib.sha256(_SALT + kind.encode()).hexdigest()[:16]}.marshal"
+    digest = hashlib.sha256(inputs.encode()).hexdigest()
+    data = read_marshal(file)
+    kept = data.get("table")
+    if data.get("inputs") == digest and isinstance(kept, dict):
+        try:
+            return {str(name): frozenset(map(str, found)) for name, found in kept.items()}
+        except TypeError:
+            pass  # damaged: rebuilt
+    table = build()
+    write_quietly(file, marshal.dumps({"inputs": digest, "table": {k: tuple(sorted(v)) for k, v in table.items()}}))
+    return table
 
 
 def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:

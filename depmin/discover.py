@@ -237,23 +237,36 @@ def _exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
             (anchored_dirs if directory_only else anchored).append(fnmatch.translate(bare.lstrip("/")))
         else:
             (anywhere_dirs if directory_only else anywhere).append(fnmatch.translate(bare))
-    tests = []
+    directory_tests = []  # what depends on a path's directory only: answered once per directory
+    file_tests = []
     if anywhere_dirs:
         directory = re.compile("|".join(anywhere_dirs))
-        tests.append(lambda parts: any(directory.match(name) for name in parts[:-1]))
+        directory_tests.append(lambda parts: any(directory.match(name) for name in parts))
     if anywhere:
         name_pattern = re.compile("|".join(anywhere))
-        tests.append(lambda parts: any(name_pattern.match(name) for name in parts))
+        directory_tests.append(lambda parts: any(name_pattern.match(name) for name in parts))
+        file_tests.append(lambda parts, path: name_pattern.match(parts[-1]) is not None)
     if anchored_dirs:
         prefix = re.compile("|".join(anchored_dirs))
-        tests.append(lambda parts: any(prefix.match("/".join(parts[:i])) for i in range(1, len(parts))))
+        directory_tests.append(lambda parts: any(prefix.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)))
     if anchored:
         whole = re.compile("|".join(anchored))
-        tests.append(lambda parts: any(whole.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)))
+        directory_tests.append(lambda parts: any(whole.match("/".join(parts[:i])) for i in range(1, len(parts) + 1)))
+        file_tests.append(lambda parts, path: whole.match(path) is not None)
+    directories: dict[str, bool] = {"": False}
+
+    def directory_matches(folder: str) -> bool:
+        found = directories.get(folder)
+        if found is None:
+            parts = folder.split("/")
+            found = directories[folder] = any(test(parts) for test in directory_tests)
+        return found
 
     def matches(path: str) -> bool:
-        parts = path.split("/")
-        return any(test(parts) for test in tests)
+        folder, _, name = path.rpartition("/")
+        if directory_matches(folder):
+            return True
+        return any(test([name], path) for test in file_tests)
 
     return matches
 

@@ -39,6 +39,8 @@ class UnresolvedNode:
 # integer per edge instead of every via.
 _BITS = {Reach.REQUIRED: 1, Reach.OPTIONAL: 2, Reach.TYPE_ONLY: 4}
 _ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 4}
+# an edge's bits → the firmest layer it can carry a path at: 0 required, 1 optional, 2 type-only
+_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 8)}
 # (kind, guarded) → the bit of reach_of(via): one dictionary lookup per edge, not enum comparisons
 _VIA_BITS = {
     (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))] for kind in Kind for guarded in (False, True)
@@ -50,7 +52,10 @@ class ImportGraph:
         # Insertion-ordered: traversals, and so every chain depmin prints, are deterministic.
         self._successors: dict[Hashable, dict[Hashable, list[Via]]] = {ROOT: {}}
         self._predecessors: dict[Hashable, dict[Hashable, None]] = {ROOT: {}}
-        self._edge_bits: dict[tuple[Hashable, Hashable], int] = {}
+        # source → target → the union of its vias' reach bits, beside _successors so that a
+        # traversal reads one small integer per edge and builds no key
+        self._bits: dict[Hashable, dict[Hashable, int]] = {ROOT: {}}
+        self._searches: dict[Reach, dict[Hashable, Hashable]] = {}  # remembered until the next add
 
     def add_entry(self, node: Hashable) -> None:
         self.add(ROOT, node, Via(file="", line=0, module=ROOT, kind=Kind.MODULE, statement="(entry)"))
@@ -60,18 +65,23 @@ class ImportGraph:
         if target not in self._successors:
             self._successors[target] = {}
             self._predecessors[target] = {}
+            self._bits[target] = {}
         successors = self._successors.get(source)
         if successors is None:
             successors = self._successors[source] = {}
             self._predecessors[source] = {}
+            self._bits[source] = {}
+        bit = _VIA_BITS[via.kind, via.guarded]
         vias = successors.get(target)
         if vias is None:
             successors[target] = [via]
             self._predecessors[target][source] = None
+            self._bits[source][target] = bit
         else:
             vias.append(via)
-        key = (source, target)
-        self._edge_bits[key] = self._edge_bits.get(key, 0) | _VIA_BITS[via.kind, via.guarded]
+            self._bits[source][target] |= bit
+        if self._searches:
+            self._searches.clear()
 
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._successors[source][target])
@@ -87,20 +97,21 @@ class ImportGraph:
             for target, vias in targets.items():
                 yield source, target, list(vias)
 
-    def _followed(self, source: Hashable, reach: Reach) -> Iterator[Hashable]:
-        admitted, bits = _ADMITTED[reach], self._edge_bits
-        return (target for target in self._successors.get(source, {}) if bits[(source, target)] & admitted)
-
     def _search(self, reach: Reach) -> dict[Hashable, Hashable]:
         """Breadth-first from the root: every reachable node → the node it was first reached from."""
+        found = self._searches.get(reach)
+        if found is not None:
+            return found
+        admitted, bits = _ADMITTED[reach], self._bits
         parents: dict[Hashable, Hashable] = {ROOT: ROOT}
         queue: deque[Hashable] = deque([ROOT])
         while queue:
             node = queue.popleft()
-            for target in self._followed(node, reach):
-                if target not in parents:
+            for target, bit in bits[node].items():
+                if bit & admitted and target not in parents:
                     parents[target] = node
                     queue.append(target)
+        self._searches[reach] = parents
         return parents
 
     def reachable(self, reach: Reach) -> set[Hashable]:
@@ -108,13 +119,26 @@ class ImportGraph:
         return set(self._search(reach)) - {ROOT}
 
     def layers(self) -> Layers:
-        required = self.reachable(Reach.REQUIRED)
-        runtime = self.reachable(Reach.OPTIONAL)
-        everything = self.reachable(Reach.TYPE_ONLY)
+        """Each node at the firmest reach any path gives it: one pass over the edges, the
+        required frontier first (a path's reach is its weakest edge's)."""
+        level: dict[Hashable, int] = {ROOT: 0}
+        buckets: list[list[Hashable]] = [[ROOT], [], []]
+        for current, bucket in enumerate(buckets):
+            while bucket:
+                node = bucket.pop()
+                if level[node] != current:
+                    continue  # reached more firmly since it was queued here
+                for target, bit in self._bits[node].items():
+                    reached = max(current, _FIRMEST[bit])
+                    if reached < level.get(target, 3):
+                        level[target] = reached
+                        buckets[reached].append(target)
+        del level[ROOT]
+        required = frozenset(n for n, v in level.items() if v == 0)
         return Layers(
-            required=frozenset(required),
-            optional=frozenset(runtime - required),
-            type_only=frozenset(everything - runtime),
+            required=required,
+            optional=frozenset(n for n, v in level.items() if v == 1),
+            type_only=frozenset(n for n, v in level.items() if v == 2),
         )
 
     def shortest_chain(self, node: Hashable, reach: Reach) -> list[Via] | None:

@@ -5,14 +5,14 @@ finder that names distributions, and the target interpreter and platform.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from depmin.cache import ScanCache
+from depmin.cache import ScanCache, remembered_table
 from depmin.config import Project, TargetConfig, parse_platform, parse_python
 from depmin.discover import ModuleIndex, SourceRoot, is_excluded, roots_from_build_config
 from depmin.errors import LockError, UsageError
@@ -84,30 +84,42 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
         )
         site_packages = found[0] if found else None
     distributions = installed_distributions(site_packages) if site_packages else {}
-    installed = LazyTable(lambda: installed_modules(site_packages) if site_packages else {})
+    venv_inputs = repr((str(site_packages), sorted(distributions.items())))
+    installed = LazyTable(
+        lambda: (
+            remembered_table(request.cache, "venv-names", venv_inputs, lambda: installed_modules(site_packages))
+            if site_packages
+            else {}
+        )
+    )
     locked = frozenset(name for name in lock.names() if not lock.is_local(name))
     # uv's cache answers for locked versions the .venv does not hold (a fresh clone has no .venv)
     wanted = {name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in distributions}
     uv_cache = uv_cache_directory() if request.use_uv_cache else None
     overrides = project.config.module_map
     depends = {p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages}
+    cache_inputs = repr((uv_cache_stamp(uv_cache), sorted((name, sorted(v)) for name, v in wanted.items())))
     fingerprint = repr(
         (
             sorted(locked),
             sorted(overrides.items()),
             sorted((name, sorted(names)) for name, names in depends.items()),
-            str(site_packages),
-            sorted(distributions.items()),
-            sorted((name, sorted(versions)) for name, versions in wanted.items()),
-            uv_cache_stamp(uv_cache) if request.use_uv_cache else "off",
+            venv_inputs,
+            cache_inputs if uv_cache is not None else "off",
         )
     )
+
+    def cached() -> Mapping[str, frozenset[str]]:
+        if uv_cache is None:
+            return {}
+        return remembered_table(request.cache, "uv-names", cache_inputs, lambda: cached_modules(uv_cache, wanted))
+
     return DistributionFinder(
         locked=locked,
         overrides=overrides,
         installed=installed,
         known=known_modules(),
-        cached=lambda: cached_modules(uv_cache, wanted) if uv_cache is not None else {},
+        cached=cached,
         depends=depends,
         fingerprint=fingerprint,
     )

@@ -127,3 +127,30 @@ def test_an_unlocked_import_names_the_distributions_considered(runner, tmp_path)
     [error] = json.loads(result.stdout)["errors"]
     assert error["file"] == "main.py" and error["line"] == 1
     assert "considered griffelib, none of them locked" in error["message"] and "uv add" in error["message"]
+
+
+def test_uv_cache_names_are_kept_until_uv_unpacks_another_wheel(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from depmin.analysis import analyse
+    from depmin.cache import ScanCache
+    from depmin.config import load_project
+
+    from ..helpers import request_for
+
+    uv = fake_uv_cache(tmp_path / "uv", {"six-1.17.0": ["weirdname/__init__.py"]})
+    monkeypatch.setenv("UV_CACHE_DIR", str(uv))
+    root = write_tree(tmp_path / "repo", {"main.py": "import weirdname\nimport othername\n"})
+
+    def direct() -> list[str]:
+        request = replace(request_for(root, "main.py"), cache=ScanCache(root / ".depmin_cache"))
+        return [r.name for r in analyse(load_project(root), request).closure.direct]
+
+    assert direct() == ["six"]
+    [table] = (root / ".depmin_cache").glob("uv-names-*.marshal")
+    built = table.stat().st_mtime_ns
+    assert direct() == ["six"] and table.stat().st_mtime_ns == built  # read back, not rebuilt
+    info = uv / "archive-v0" / "new-entry" / "idna-3.20.dist-info"  # as `uv sync` adds a wheel
+    info.mkdir(parents=True)
+    (info / "RECORD").write_text("othername/__init__.py,sha256=x,1\n")
+    assert direct() == ["idna", "six"]  # the kept table (and every kept edge) was not trusted

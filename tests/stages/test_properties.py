@@ -166,6 +166,7 @@ def test_traversals_agree_with_networkx(case):
         Reach.TYPE_ONLY: lambda via: True,
         Reach.REQUIRED: lambda via: via.kind is not Kind.TYPE_CHECKING and not via.guarded,
     }
+    descendants = {}
     for reach, follow in filters.items():
         oracle = nx.DiGraph()
         oracle.add_node("<entries>")
@@ -173,8 +174,14 @@ def test_traversals_agree_with_networkx(case):
             if any(follow(v) for v in vias):
                 oracle.add_edge(source, target)
         expected = nx.descendants(oracle, "<entries>") if "<entries>" in oracle else set()
+        descendants[reach] = expected
         assert graph.reachable(reach) == expected
         for node in expected:
             chain = graph.shortest_chain(node, reach)
             assert chain is not None
             assert len(chain) == nx.shortest_path_length(oracle, "<entries>", node) - 1
+    # layers() computes the three sets in one pass: each must be the oracle's difference
+    layers = graph.layers()
+    assert layers.required == descendants[Reach.REQUIRED]
+    assert layers.optional == descendants[Reach.OPTIONAL] - descendants[Reach.REQUIRED]
+    assert layers.type_only == descendants[Reach.TYPE_ONLY] - descendants[Reach.OPTIONAL]
