@@ -132,33 +132,36 @@ class _Walker:
         self.other_roots = other_roots
         self.diagnostics = diagnostics
         self.seen_files: set[str] = set()
-        self._seen_dirs: set[Path] = set()
+        self._seen_dirs: set[str] = set()  # real paths
 
     def walk(self, top: str) -> Iterator[tuple[str, bool]]:
         """(path, is_dir) for every importable file and sub-directory, parents first, depth first in
         name order. An explicit stack: generated trees nest deeper than Python's recursion limit."""
-        stack = [top]
+        stack = [(top, os.path.realpath(self.repository / top if top else self.repository))]
         while stack:
-            directory = stack.pop()
-            subdirectories = yield from self._walk_one(directory)
+            directory, real = stack.pop()
+            subdirectories = yield from self._walk_one(directory, real, directory == top)
             stack.extend(reversed(subdirectories))
 
-    def _walk_one(self, directory: str) -> Generator[tuple[str, bool], None, list[str]]:
-        absolute = self.repository / directory if directory else self.repository
-        try:
-            real = absolute.resolve()
-        except (OSError, RuntimeError):
-            return []
+    def _walk_one(
+        self, directory: str, real: str, is_top: bool
+    ) -> Generator[tuple[str, bool], None, list[tuple[str, str]]]:
+        """One directory; `real` is its path with symlinks resolved (only links are resolved
+        again: a plain sub-directory's real path is its parent's plus its name)."""
         if real in self._seen_dirs:
             return []  # reached twice through symlinks: walked once is enough
         self._seen_dirs.add(real)
+        absolute = os.path.join(self.repository, directory) if directory else os.fspath(self.repository)
         try:
-            entries = sorted(os.scandir(absolute), key=lambda e: e.name)
+            with os.scandir(absolute) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             self.diagnostics.append(
                 Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING, "DM302")
             )
             return []
+        if not is_top and any(e.name in ("pyvenv.cfg", "pyproject.toml") for e in entries):
+            return []  # a virtual environment, or a separate project (a workspace member is its own root)
         if directory:
             yield directory, True
         files = [e for e in entries if e.name.endswith(".py") and self._is_file(e, directory)]
@@ -167,19 +170,23 @@ class _Walker:
             self.seen_files.add(path)
         for entry in files:
             yield (f"{directory}/{entry.name}" if directory else entry.name), False
-        subdirectories: list[str] = []
+        subdirectories: list[tuple[str, str]] = []
         for entry in entries:
             path = f"{directory}/{entry.name}" if directory else entry.name
             if entry.name.startswith(".") or entry.name in _NEVER_WALKED or not entry.name.isidentifier():
                 continue
             if path in self.other_roots or not self._is_dir(entry, path):
                 continue
-            if entry.is_symlink() and Path(entry.path).resolve() in self._seen_dirs:
-                self.diagnostics.append(Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING, "DM302"))
-                continue
-            if (Path(entry.path) / "pyvenv.cfg").exists() or (Path(entry.path) / "pyproject.toml").exists():
-                continue  # a virtual environment, or a separate project (a workspace member is its own root)
-            subdirectories.append(path)
+            if entry.is_symlink():
+                target = os.path.realpath(entry.path)
+                if target in self._seen_dirs:
+                    self.diagnostics.append(
+                        Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING, "DM302")
+                    )
+                    continue
+            else:
+                target = os.path.join(real, entry.name)
+            subdirectories.append((path, target))
         return subdirectories
 
     def _is_file(self, entry: os.DirEntry[str], directory: str) -> bool:

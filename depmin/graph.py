@@ -83,6 +83,27 @@ class ImportGraph:
         if self._searches:
             self._searches.clear()
 
+    def add_all(self, source: Hashable, edges: Iterable[tuple[Hashable, Via]]) -> None:
+        """add() for each (target, via) of one source, without a call per edge (a warm walk
+        replays 140k edges at 10k files)."""
+        successors, predecessors, all_bits = self._successors, self._predecessors, self._bits
+        if source not in successors:
+            successors[source], predecessors[source], all_bits[source] = {}, {}, {}
+        own, bits, via_bits = successors[source], all_bits[source], _VIA_BITS
+        for target, via in edges:
+            if target not in successors:
+                successors[target], predecessors[target], all_bits[target] = {}, {}, {}
+            bit = via_bits[via.kind, via.guarded]
+            vias = own.get(target)
+            if vias is None:
+                own[target] = [via]
+                predecessors[target][source] = None
+                bits[target] = bit
+            else:
+                vias.append(via)
+                bits[target] |= bit
+        self._searches.clear()
+
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._successors[source][target])
 

@@ -149,10 +149,10 @@ def encode(path: str, module: str, edges: Edges) -> tuple[object, ...] | None:
 
 def decode(path: str, module: str, data: Any) -> Edges:
     rows, reached, problems, ignored, named = data
-    kinds = _KINDS
+    kinds, make = _KINDS, Via._make
     edges = tuple(
-        (_from_node(node), Via(path, line, module, kinds[kind], guarded, statement))
-        for node, line, kind, guarded, statement in rows
+        (node if node.__class__ is str else _from_node(node), make((path, line, module, kinds[kind], guarded, text)))
+        for node, line, kind, guarded, text in rows
     )
     return Edges(
         edges,

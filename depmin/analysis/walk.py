@@ -139,8 +139,7 @@ def walk(
         following: list[str] = []
         for module in frontier:
             edges = edges_of(module)
-            for node, via in edges.edges:
-                graph.add(module, node, via)
+            graph.add_all(module, edges.edges)
             found.problems[module] = list(edges.problems)
             found.ignored.extend(edges.ignored)
             found.named.extend(edges.named)
