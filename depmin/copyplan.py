@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from depmin.discover import ModuleIndex, is_excluded
 from depmin.files import resolves_inside
@@ -22,15 +22,9 @@ def copy_paths(
     """
     wanted = set(files)
     excludes = tuple(excludes)
-    present = {p for p in index.names_by_path if not is_excluded(p, excludes)} | wanted
-    tree: dict[str, Any] = {}
-    for path in present:
-        node = tree
-        *directories, name = path.split("/")
-        for directory in directories:
-            node = node.setdefault(directory, {})
-        node[name] = path
-    sources = _cover(tree, "", wanted)
+    kept = index.derived(("python files kept", excludes), lambda: _Tree.of(
+        p for p in index.names_by_path if not is_excluded(p, excludes)))  # fmt: skip
+    sources = _cover(kept, _Tree.of(wanted - kept.all), wanted)
     copies = [CopyPath(source, _destination(index, source, wanted)) for source in sources]
     problems = []
     for item in data:
@@ -99,34 +93,60 @@ def package_data(root: Path, index: ModuleIndex, modules: Iterable[str], exclude
     return sorted(found)
 
 
-def _cover(tree: dict[str, Any], prefix: str, wanted: set[str]) -> list[str]:
-    """Depth first in name order: a directory whose every file is wanted is one path, otherwise
-    its wanted files and covered sub-directories. Iterative: trees nest deeper than the stack."""
+@dataclass(frozen=True)
+class _Tree:
+    """Files by directory ("" is the root), and how many files each directory holds in all."""
+
+    all: frozenset[str]
+    totals: Mapping[str, int]
+    subdirectories: Mapping[str, tuple[str, ...]]
+    files: Mapping[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> _Tree:
+        every = frozenset(paths)
+        totals: dict[str, int] = {}
+        subdirectories: dict[str, set[str]] = {}
+        files: dict[str, list[str]] = {}
+        for path in every:
+            directory = path.rpartition("/")[0]
+            files.setdefault(directory, []).append(path)
+            while directory:
+                totals[directory] = totals.get(directory, 0) + 1
+                parent = directory.rpartition("/")[0]
+                subdirectories.setdefault(parent, set()).add(directory)
+                directory = parent
+        return cls(
+            every,
+            totals,
+            {d: tuple(sorted(found)) for d, found in subdirectories.items()},
+            {d: tuple(sorted(found)) for d, found in files.items()},
+        )
+
+
+def _cover(kept: _Tree, extra: _Tree, wanted: set[str]) -> list[str]:
+    """The fewest paths covering the wanted files among kept | extra: a directory whose every
+    file is wanted is one path, otherwise its wanted files and covered sub-directories. A
+    directory with nothing wanted is never entered. Iterative: trees nest deeper than the stack."""
+    wanted_under: dict[str, int] = {}
+    for path in wanted:
+        directory = path.rpartition("/")[0]
+        while directory:
+            wanted_under[directory] = wanted_under.get(directory, 0) + 1
+            directory = directory.rpartition("/")[0]
     found: list[str] = []
-    stack: list[tuple[str, Any]] = [(prefix, tree)]
+    stack = [""]
     while stack:
-        name, node = stack.pop()
-        if isinstance(node, str):
-            if node in wanted:
-                found.append(node)
-            continue
-        inside = list(_files(node))
-        if name and inside and all(path in wanted for path in inside):
-            found.append(name + "/")
-            continue
-        children = [(f"{name}/{child}" if name else child, node[child]) for child in sorted(node)]
-        stack.extend(reversed(children))
-    return found
-
-
-def _files(node: dict[str, Any]) -> Iterable[str]:
-    stack = [node]
-    while stack:
-        for child in stack.pop().values():
-            if isinstance(child, str):
-                yield child
-            else:
-                stack.append(child)
+        directory = stack.pop()
+        subdirectories = {*kept.subdirectories.get(directory, ()), *extra.subdirectories.get(directory, ())}
+        for sub in subdirectories:
+            count = wanted_under.get(sub, 0)
+            if count and count == kept.totals.get(sub, 0) + extra.totals.get(sub, 0):
+                found.append(sub + "/")
+            elif count:
+                stack.append(sub)
+        found += [p for p in (*kept.files.get(directory, ()), *extra.files.get(directory, ())) if p in wanted]
+    return sorted(found)
 
 
 def _destination(index: ModuleIndex, source: str, wanted: set[str]) -> str:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
 
 from depmin.model import Diagnostic, Severity
 
 DEFAULT_EXCLUDES: tuple[str, ...] = ("tests/", "test_*.py", "*_test.py", "conftest.py")
+T = TypeVar("T")
 _NEVER_WALKED = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
@@ -47,6 +49,14 @@ class ModuleIndex:
     names_by_path: Mapping[str, tuple[str, ...]]  # file → every module name it has
     diagnostics: tuple[Diagnostic, ...] = field(default=())
     shadowed: Mapping[str, str] = field(default_factory=dict)  # file hidden by an earlier root → its module
+    # what later stages compute from the index alone, once per index (see `derived`)
+    _derived: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def derived(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()`, remembered under `key` for this index: many targets share one index."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def modules_under(self, directory: str) -> list[str]:
         prefix = directory.rstrip("/") + "/" if directory.strip("/") else ""
