@@ -5,9 +5,9 @@ and the target, so an upgrade or a different target never reuses a stale entry
 and nothing ever needs clearing by hand. Entries are written atomically (temp
 file + rename), so concurrent runs can only race to write the same bytes; an
 entry that does not parse back is ignored and rewritten. A per-project snapshot
-of (mtime, size) → result lets a warm run skip reading and hashing unchanged
-files; it is only a shortcut to the same entries and is never trusted for files
-changed within two seconds of it.
+of stat stamp → key lets a warm run skip reading and hashing unchanged files; it
+is only a shortcut to the same entries and is never trusted for files changed
+within two seconds of it.
 """
 
 from __future__ import annotations
@@ -230,9 +230,9 @@ def scan_files(
     """Scan results for root-relative paths: from the cache where it has them, the rest scanned
     (in parallel over processes when there is enough work) and stored.
 
-    Two levels of cache: a per-target snapshot {path: (mtime, size, key, result)} answers a
-    warm run from one file and one stat per source; entries keyed by content answer
-    everything else (another branch, another checkout, a touched but unchanged file).
+    Two levels of cache: a per-target snapshot {path: (stamp, key)} names a warm file's key
+    from one stat, without reading it; the pack of results keyed by content answers for that
+    key and for everything else (another branch, another checkout, a touched but unchanged file).
     """
     results: dict[str, ScanResult] = {}
     pending: list[tuple[str, bytes, str | None, os.stat_result]] = []
@@ -245,7 +245,8 @@ def scan_files(
     for path in paths:
         absolute = os.path.join(base, path)
         if snapshot is not None:
-            known = snapshot.lookup(path, absolute)
+            vouched = snapshot.key(path, absolute)
+            known = cache.pack().get(vouched) if vouched is not None else None  # type: ignore[union-attr]
             if known is not None:
                 cache.hits += 1  # type: ignore[union-attr]
                 results[path] = known
@@ -264,7 +265,7 @@ def scan_files(
         if cached is not None:
             cache.hits += 1
             results[path] = cached
-            snapshot.remember(path, status, key, cached)  # type: ignore[union-attr]
+            snapshot.remember(path, status, key)  # type: ignore[union-attr]
         else:
             cache.misses += 1
             pending.append((path, source, key, status))
@@ -284,7 +285,7 @@ def scan_files(
         results[path] = result
         if cache is not None and stored is not None:
             cache.pack().put(stored, result)
-            snapshot.remember(path, status, stored, result)  # type: ignore[union-attr]
+            snapshot.remember(path, status, stored)  # type: ignore[union-attr]
     if cache is not None:
         cache.save_pack()
         snapshot.save()  # type: ignore[union-attr]
@@ -354,7 +355,9 @@ def read_marshal(file: Path) -> dict[str, object]:
 
 
 class _Snapshot:
-    """{path: [mtime_ns, size, key, result]} for one project and target, loaded and saved whole."""
+    """{path: [stamp, content key]} for one project and target, loaded and saved whole: a file
+    whose stat still matches is known by its key without being read (its scan is in the pack,
+    its edges in the edge store)."""
 
     def __init__(self, file: Path) -> None:
         self.file = file
@@ -370,26 +373,13 @@ class _Snapshot:
         except (ValueError, TypeError, KeyError):
             self.entries = {}  # missing or damaged: start afresh, never trust it
 
-    def lookup(self, path: str, absolute: str) -> ScanResult | None:
-        entry = self.entries.get(path)
-        if entry is None:
-            return None
-        try:
-            status = os.stat(absolute)
-            stamp, _, data = entry
-            if list(_stamp(status)) != stamp or stamp[0] >= self.taken - _RACY_NANOSECONDS:
-                return None
-            return _from_data(data)  # type: ignore[arg-type]
-        except (OSError, ValueError, TypeError, KeyError):
-            return None
-
     def key(self, path: str, absolute: str) -> str | None:
         """The content key of the file as it is now, when its stat still vouches for it."""
         entry = self.entries.get(path)
         if entry is None:
             return None
         try:
-            stamp, key, _ = entry
+            stamp, key = entry
             if list(_stamp(os.stat(absolute))) != stamp or stamp[0] >= self.taken - _RACY_NANOSECONDS:
                 return None
         except (OSError, ValueError, TypeError):
@@ -399,13 +389,13 @@ class _Snapshot:
     def remembered_key(self, path: str) -> str | None:
         """The content key of what this run scanned (or last trusted) for `path`."""
         entry = self.entries.get(path)
-        key = entry[1] if isinstance(entry, list) and len(entry) == 3 else None
+        key = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
         return key if isinstance(key, str) else None
 
-    def remember(self, path: str, status: os.stat_result, key: str, result: ScanResult) -> None:
+    def remember(self, path: str, status: os.stat_result, key: str) -> None:
         """`status` is the open handle's, taken when the bytes were read: an edit during the scan
         changes the file's stamp, so the next run reads it again."""
-        self.entries[path] = [list(_stamp(status)), key, _to_data(result)]
+        self.entries[path] = [list(_stamp(status)), key]
         self.changed = True
 
     def save(self) -> None:
