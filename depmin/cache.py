@@ -106,10 +106,12 @@ class ScanCache:
             self._pack = _Pack(self.directory / f"pack-{name}.marshal")
         return self._pack
 
-    def save_pack(self) -> None:
+    def save(self) -> None:
         """Write what this run added; a run that added nothing never even loads the pack."""
         if self._pack is not None:
             self._pack.save()
+        for snapshot in self._snapshots.values():
+            snapshot.save()
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
@@ -226,6 +228,7 @@ def scan_files(
     *,
     workers: int | None = None,
     on_scanned: Callable[[int], None] | None = None,
+    save: bool = True,
 ) -> dict[str, ScanResult]:
     """Scan results for root-relative paths: from the cache where it has them, the rest scanned
     (in parallel over processes when there is enough work) and stored.
@@ -233,6 +236,8 @@ def scan_files(
     Two levels of cache: a per-target snapshot {path: (stamp, key)} names a warm file's key
     from one stat, without reading it; the pack of results keyed by content answers for that
     key and for everything else (another branch, another checkout, a touched but unchanged file).
+    With save=False the caller saves the cache (ScanCache.save) once it is done with it: a walk
+    that scans one module at a time for its facts must not rewrite the pack each time.
     """
     results: dict[str, ScanResult] = {}
     pending: list[tuple[str, bytes, str | None, os.stat_result]] = []
@@ -286,9 +291,8 @@ def scan_files(
         if cache is not None and stored is not None:
             cache.pack().put(stored, result)
             snapshot.remember(path, status, stored)  # type: ignore[union-attr]
-    if cache is not None:
-        cache.save_pack()
-        snapshot.save()  # type: ignore[union-attr]
+    if cache is not None and save:
+        cache.save()
     return results
 
 

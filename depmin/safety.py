@@ -20,6 +20,7 @@ _HASH = re.compile(r"^[a-z0-9]+:[0-9a-f]+$")
 # Characters a path may hold to be written into a Dockerfile, a .dockerignore, a copy list or a
 # requirements comment as it is: no quoting, variable ($) or glob (* ? [ ]) meaning anywhere.
 _PATH_PUNCTUATION = frozenset("._/@+=,- ")
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
 
 
@@ -27,6 +28,8 @@ def breaks_line(text: str) -> bool:
     """True when `text` holds anything a line-based format (requirements, Dockerfile, pip's own
     splitlines, which also splits on U+2028, U+2029 and U+0085) would read as a line break or
     that a terminal would interpret: control characters, line and paragraph separators."""
+    if text.isascii():  # ASCII has no Cf, Zl or Zp characters: only the C0 controls and DEL
+        return _ASCII_CONTROL.search(text) is not None
     return any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in text)
 
 

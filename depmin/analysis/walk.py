@@ -92,7 +92,7 @@ def walk(
         if info is None:
             return None
         if module not in scans:
-            scans[module] = scan_files(root, [info.path], target, cache)[info.path]
+            scans[module] = scan_files(root, [info.path], target, cache, save=False)[info.path]
         return scans[module]
 
     entry_set = frozenset(entries)
@@ -134,7 +134,8 @@ def walk(
     while frontier:
         pending = [m for m in frontier if m not in scans and remembered(m) is None]
         if pending:
-            scanned = scan_files(root, [index.modules[m].path for m in pending], target, cache, on_scanned=on_scanned)
+            paths = [index.modules[m].path for m in pending]
+            scanned = scan_files(root, paths, target, cache, on_scanned=on_scanned, save=False)
             scans.update((m, scanned[index.modules[m].path]) for m in pending)
         following: list[str] = []
         for module in frontier:
@@ -148,6 +149,8 @@ def walk(
                     seen.add(node)
                     following.append(node)
         frontier = following
+    if cache is not None and cache.prepare():
+        cache.save()
     if store is not None:
         store.save()
     return found
