@@ -1,14 +1,15 @@
 """Speed at monorepo scale: depmin against grimp on generated monorepos of 1k, 10k and 30k files,
 each with the seed's 17 targets (bench/make_monorepo.py --targets 17).
 
-    python bench/scale_bench.py [--sizes 1000 10000 30000] [--repeat 3] [--write]
+    python bench/scale_bench.py [--sizes 1000 10000 30000] [--repeat 3]
 
 Figures, all measured in this one run, each a whole process (start-up included):
 - grimp cold: `grimp.build_graph(<every top-level package>, cache_dir=None)`;
 - depmin whole-repository audit (`depmin audit --forbid torch ./`), cold (no scan cache) and warm;
 - depmin warm `check` of all 17 targets (after one `sync`);
+- the same audit and check after one module's content changed (an incremental run);
 - peak resident memory of each process (its own, from wait4).
-With --write the table is appended to bench/RESULTS.md.
+bench/run.py runs the same measurements and writes them, with the goals, into RESULTS.md.
 """
 
 from __future__ import annotations
@@ -82,23 +83,43 @@ def measure(size: int, repeat: int, grimp_python: Path) -> dict[str, float]:
     figures["grimp cold"], figures["grimp cold MiB"] = median(grimp, tree, repeat, clear)
     figures["audit cold"], figures["audit cold MiB"] = median(audit, tree, 1 if size > 10_000 else repeat, clear)
     figures["audit warm"], figures["audit warm MiB"] = median(audit, tree, repeat)
+    edit = one_edit(tree)
+    figures["audit one change"], _ = median(audit, tree, repeat, edit)
     subprocess.run([*depmin, "sync", "-q"], cwd=tree, check=True)
-    figures["check warm"], figures["check warm MiB"] = median([*depmin, "check", "-q"], tree, repeat)
+    check = [*depmin, "check", "-q"]
+    figures["check warm"], figures["check warm MiB"] = median(check, tree, repeat)
+    figures["check one change"], _ = median(check, tree, repeat, edit)
     return figures
+
+
+def one_edit(tree: Path):
+    """Before each run, a new line in one module in the middle of the tree (its content, and
+    so its key, changes; what it imports does not): an incremental run, as on a commit."""
+    files = sorted(p for p in tree.rglob("*.py") if ".depmin_cache" not in p.parts)
+    victim = files[len(files) // 2]
+    count = [0]
+
+    def before() -> None:
+        count[0] += 1
+        victim.write_text(victim.read_text() + f"\n# edit {count[0]}\n")
+
+    return before
 
 
 def table(results: dict[int, dict[str, float]]) -> str:
     lines = [
-        "| files | grimp cold | depmin audit cold | ratio (goal ≤ 4×) | audit warm | ratio (goal ≤ 1.0×) "
-        "| check 17 targets warm | ratio (goal ≤ 1.5×) | peak MiB (cold / warm / check) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| files | grimp cold | audit cold | ÷ grimp | audit warm | ÷ grimp | audit, 1 file changed | check 17 warm "
+        "| ÷ grimp | check, 1 file changed | peak MiB: grimp / cold / warm / check |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size, f in sorted(results.items()):
         g = f["grimp cold"]
         lines.append(
             f"| {size:,} | {g:.2f} s | {f['audit cold']:.2f} s | {f['audit cold'] / g:.2f}× | {f['audit warm']:.2f} s "
-            f"| {f['audit warm'] / g:.2f}× | {f['check warm']:.2f} s | {f['check warm'] / g:.2f}× "
-            f"| {f['audit cold MiB']:.0f} / {f['audit warm MiB']:.0f} / {f['check warm MiB']:.0f} |"
+            f"| {f['audit warm'] / g:.2f}× | {f['audit one change']:.2f} s | {f['check warm']:.2f} s "
+            f"| {f['check warm'] / g:.2f}× | {f['check one change']:.2f} s "
+            f"| {f['grimp cold MiB']:.0f} / {f['audit cold MiB']:.0f} / {f['audit warm MiB']:.0f} / "
+            f"{f['check warm MiB']:.0f} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -107,22 +128,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 30_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
     arguments = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    grimp_python = peers()
-    results = {size: measure(size, arguments.repeat, grimp_python) for size in arguments.sizes}
-    text = table(results)
-    print(text)
-    if arguments.write:
-        stamp = time.strftime("%Y-%m-%d", time.gmtime())
-        with open(HERE / "RESULTS.md", "a", encoding="utf-8") as results_file:
-            results_file.write(
-                f"\n## Scale: generated monorepos with 17 targets, against grimp ({stamp}, bench/scale_bench.py)\n\n"
-                f"Median of {arguments.repeat} runs (one for the 30k cold audit), whole processes, on this machine "
-                f"({os.cpu_count()} cores); grimp {GRIMP} builds the graph of every top-level package without "
-                "its cache.\n\n" + text
-            )
+    results = {size: measure(size, arguments.repeat, peers()) for size in arguments.sizes}
+    print(table(results))
 
 
 if __name__ == "__main__":
