@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from depmin.model import Kind, Reach, Via, reach_of
 
 ROOT = "<entries>"
+
+# A via kept as data: (target as kept, line, kind value, guarded, statement); the source module and
+# its file are the graph's. Made into a Via only when asked for (most never are).
+Row = tuple[object, int, str, bool, str]
+_KINDS = {kind.value: kind for kind in Kind}
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,6 +51,7 @@ _FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 8
 _VIA_BITS = {
     (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))] for kind in Kind for guarded in (False, True)
 }
+_ROW_BITS = {(kind.value, guarded): bit for (kind, guarded), bit in _VIA_BITS.items()}
 
 
 class ImportGraph:
@@ -56,6 +63,7 @@ class ImportGraph:
         # traversal reads one small integer per edge and builds no key
         self._bits: dict[Hashable, dict[Hashable, int]] = {ROOT: {}}
         self._searches: dict[Reach, dict[Hashable, Hashable]] = {}  # remembered until the next add
+        self._files: dict[Hashable, str] = {}  # source → its file, for its vias kept as rows
 
     def add_entry(self, node: Hashable) -> None:
         self.add(ROOT, node, Via(file="", line=0, module=ROOT, kind=Kind.MODULE, statement="(entry)"))
@@ -104,8 +112,40 @@ class ImportGraph:
                 bits[target] |= bit
         self._searches.clear()
 
+    def add_rows(self, source: Hashable, file: str, rows: Iterable[Row], node: Callable[[Any], Hashable]) -> None:
+        """add_all() for vias kept as rows (`node` makes a graph node of a kept target)."""
+        successors, predecessors, all_bits = self._successors, self._predecessors, self._bits
+        if source not in successors:
+            successors[source], predecessors[source], all_bits[source] = {}, {}, {}
+        self._files[source] = file
+        own, bits, row_bits = successors[source], all_bits[source], _ROW_BITS
+        for row in rows:
+            target = row[0]
+            if target.__class__ is not str:
+                target = node(target)
+            if target not in successors:
+                successors[target], predecessors[target], all_bits[target] = {}, {}, {}
+            bit = row_bits[row[2], row[3]]
+            vias = own.get(target)
+            if vias is None:
+                own[target] = [row]  # type: ignore[list-item]  # a Via once _materialised
+                predecessors[target][source] = None
+                bits[target] = bit
+            else:
+                vias.append(row)  # type: ignore[arg-type]
+                bits[target] |= bit
+        self._searches.clear()
+
+    def _materialised(self, source: Hashable, target: Hashable) -> list[Via]:
+        vias: list[Any] = self._successors[source][target]
+        for position, item in enumerate(vias):
+            if type(item) is not Via:
+                _, line, kind, guarded, statement = item
+                vias[position] = Via(self._files[source], line, str(source), _KINDS[kind], guarded, statement)
+        return vias
+
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
-        return list(self._successors[source][target])
+        return list(self._materialised(source, target))
 
     def predecessors(self, node: Hashable) -> Iterator[Hashable]:
         return iter(self._predecessors.get(node, {}))
@@ -115,8 +155,8 @@ class ImportGraph:
 
     def edges(self) -> Iterator[tuple[Hashable, Hashable, list[Via]]]:
         for source, targets in self._successors.items():
-            for target, vias in targets.items():
-                yield source, target, list(vias)
+            for target in targets:
+                yield source, target, self.vias(source, target)
 
     def _search(self, reach: Reach) -> dict[Hashable, Hashable]:
         """Breadth-first from the root: every reachable node → the node it was first reached from."""
@@ -189,7 +229,7 @@ class ImportGraph:
     def _hops(self, path: list[Hashable], reach: Reach) -> list[Via]:
         hops = []
         for source, target in itertools.pairwise(path[1:]):
-            vias = [v for v in self._successors[source][target] if reach.admits(v)]
+            vias = [v for v in self._materialised(source, target) if reach.admits(v)]
             hops.append(min(vias, key=_via_order))
         return hops
 

@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from depmin.cache import read_marshal, write_quietly
+from depmin.cache import write_quietly
 from depmin.discover import ModuleIndex
-from depmin.graph import DistributionNode, UnresolvedNode
-from depmin.model import Diagnostic, Ignored, Kind, Severity, Via
+from depmin.files import read_regular_with_stat
+from depmin.graph import DistributionNode, Row, UnresolvedNode
+from depmin.model import Diagnostic, Ignored, Severity, Via
 
 EdgeKey = tuple[str, bool, tuple[tuple[str, str], ...]]  # module, is an entry, ignore patterns
 
-_KINDS = {kind.value: kind for kind in Kind}
 _SEVERITIES = {severity.value: severity for severity in Severity}
 
 
@@ -51,6 +51,10 @@ class Edges:
     problems: tuple[Diagnostic, ...]
     ignored: tuple[Ignored, ...]
     named: tuple[str, ...]
+    # Remembered edges come as the rows they were kept as, with the module's file: the graph
+    # makes a Via of a row only when something asks for it (see ImportGraph.add_rows).
+    rows: tuple[Row, ...] = ()
+    file: str = ""
 
 
 @dataclass
@@ -79,7 +83,7 @@ class EdgeStore:
         tops = index_tops(index)
         fingerprint = hashlib.sha256(f"{fingerprint}\n{sorted(tops)}".encode()).hexdigest()
         store = cls(file, fingerprint, tops, key_now, key_scanned)
-        store.entries = _entries(read_marshal(file), fingerprint)
+        store.entries = _entries(_read(file), fingerprint)
         return store
 
     def get(self, key: EdgeKey, path: str) -> Edges | None:
@@ -96,7 +100,7 @@ class EdgeStore:
                 return None
             if any(self.key_now(module) != read for module, read in reads):
                 return None
-            edges = decode(path, key[0], data)
+            edges = decode(path, data)
         except (ValueError, TypeError, KeyError, IndexError):
             return None
         self.hits += 1
@@ -116,9 +120,32 @@ class EdgeStore:
         """Merged with what another run saved meanwhile under the same fingerprint."""
         if not self.added:
             return
-        merged = {**_entries(read_marshal(self.file), self.fingerprint), **self.added}
-        write_quietly(self.file, marshal.dumps({"fingerprint": self.fingerprint, "entries": merged}))
+        merged = {**_entries(_read(self.file), self.fingerprint), **self.added}
+        payload = marshal.dumps({"fingerprint": self.fingerprint, "entries": merged})
+        write_quietly(self.file, _MAGIC + hashlib.blake2b(payload, digest_size=16).digest() + payload)
         self.entries, self.added = merged, {}
+
+
+# The edges are handed to the graph as they were read (see ImportGraph.add_rows), not checked
+# one by one: the file carries a digest of its contents, and a damaged one is read as empty.
+_MAGIC = b"depmin-edges-2\n"
+
+
+def _read(file: Path) -> dict[str, object]:
+    try:
+        content = read_regular_with_stat(file, None)[0]
+    except OSError:
+        return {}
+    head = len(_MAGIC) + 16
+    payload = content[head:]
+    digest = hashlib.blake2b(payload, digest_size=16).digest()
+    if content[: len(_MAGIC)] != _MAGIC or content[len(_MAGIC) : head] != digest:
+        return {}
+    try:
+        data = marshal.loads(payload)
+    except (ValueError, TypeError, EOFError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _entries(data: dict[str, object], fingerprint: str) -> dict[EdgeKey, list[Any]]:
@@ -147,21 +174,16 @@ def encode(path: str, module: str, edges: Edges) -> tuple[object, ...] | None:
     )
 
 
-def decode(path: str, module: str, data: Any) -> Edges:
+def decode(path: str, data: Any) -> Edges:
     rows, reached, problems, ignored, named = data
-    kinds, make = _KINDS, Via._make
-    edges = tuple(
-        (node if node.__class__ is str else _from_node(node), make((path, line, module, kinds[kind], guarded, text)))
-        for node, line, kind, guarded, text in rows
-    )
     return Edges(
-        edges,
+        (),
         tuple(reached),
-        tuple(
-            Diagnostic(p, line, message, _SEVERITIES[severity], code) for p, line, message, severity, code in problems
-        ),
+        tuple(Diagnostic(p, line, text, _SEVERITIES[severity], code) for p, line, text, severity, code in problems),
         tuple(Ignored(name, file, line, reason) for name, file, line, reason in ignored),
         tuple(named),
+        rows,
+        path,
     )
 
 
@@ -175,7 +197,8 @@ def _node(node: Hashable) -> object:
     raise TypeError(f"not a graph node: {node!r}")
 
 
-def _from_node(data: Any) -> Hashable:
+def node_from_data(data: Any) -> Hashable:
+    """A graph node as `encode` kept it (a module name is kept as itself)."""
     if isinstance(data, str):
         return data
     if data[0] == "d":

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from depmin.analysis.features import IMPORTED_NAMES, METHODS
-from depmin.analysis.remembered import Edges, EdgeStore
+from depmin.analysis.remembered import Edges, EdgeStore, node_from_data
 from depmin.cache import ScanCache, scan_files
 from depmin.discover import ModuleIndex
 from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
@@ -140,7 +140,10 @@ def walk(
         following: list[str] = []
         for module in frontier:
             edges = edges_of(module)
-            graph.add_all(module, edges.edges)
+            if edges.rows:
+                graph.add_rows(module, edges.file, edges.rows, node_from_data)
+            else:
+                graph.add_all(module, edges.edges)
             found.problems[module] = list(edges.problems)
             found.ignored.extend(edges.ignored)
             found.named.extend(edges.named)
