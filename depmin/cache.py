@@ -320,6 +320,7 @@ class _Pack:
 
     def __init__(self, file: Path) -> None:
         self.file = file
+        self.stamp = file_stamp(file)  # taken before the read: a later change shows at save
         self.entries: dict[str, object] = read_marshal(file)
         self.added: dict[str, object] = {}
 
@@ -338,14 +339,26 @@ class _Pack:
     def save(self) -> None:
         if not self.added:
             return
-        merged = {**read_marshal(self.file), **self.added}
+        if file_stamp(self.file) == self.stamp:
+            merged = self.entries  # nobody saved since it was read: nothing to merge
+        else:
+            merged = {**read_marshal(self.file), **self.added}
         if len(merged) > _PACK_LIMIT:
             merged = dict(list(merged.items())[-_PACK_LIMIT:])
         write_quietly(self.file, marshal.dumps(merged))
-        self.entries, self.added = merged, {}
+        self.entries, self.added, self.stamp = merged, {}, file_stamp(self.file)
 
 
 _PACK_LIMIT = 200_000
+
+
+def file_stamp(file: Path) -> tuple[int, int, int] | None:
+    """What changes when another run replaces one of depmin's files (they are written by rename)."""
+    try:
+        status = os.stat(file)
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size, status.st_ino
 
 
 def read_marshal(file: Path) -> dict[str, object]:

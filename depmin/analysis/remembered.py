@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from depmin.cache import write_quietly
+from depmin.cache import file_stamp, write_quietly
 from depmin.discover import ModuleIndex
 from depmin.files import read_regular_with_stat
 from depmin.graph import DistributionNode, Row, UnresolvedNode
@@ -70,6 +70,7 @@ class EdgeStore:
     entries: dict[EdgeKey, list[Any]] = field(default_factory=dict)
     added: dict[EdgeKey, list[Any]] = field(default_factory=dict)
     hits: int = 0
+    stamp: tuple[int, int, int] | None = None  # the file's, when it was read
 
     @classmethod
     def open(
@@ -82,7 +83,7 @@ class EdgeStore:
     ) -> EdgeStore:
         tops = index_tops(index)
         fingerprint = hashlib.sha256(f"{fingerprint}\n{sorted(tops)}".encode()).hexdigest()
-        store = cls(file, fingerprint, tops, key_now, key_scanned)
+        store = cls(file, fingerprint, tops, key_now, key_scanned, stamp=file_stamp(file))
         store.entries = _entries(_read(file), fingerprint)
         return store
 
@@ -120,10 +121,13 @@ class EdgeStore:
         """Merged with what another run saved meanwhile under the same fingerprint."""
         if not self.added:
             return
-        merged = {**_entries(_read(self.file), self.fingerprint), **self.added}
+        if file_stamp(self.file) == self.stamp:
+            merged = self.entries  # nobody saved since it was read: nothing to merge
+        else:
+            merged = {**_entries(_read(self.file), self.fingerprint), **self.added}
         payload = marshal.dumps({"fingerprint": self.fingerprint, "entries": merged})
         write_quietly(self.file, _MAGIC + hashlib.blake2b(payload, digest_size=16).digest() + payload)
-        self.entries, self.added = merged, {}
+        self.entries, self.added, self.stamp = merged, {}, file_stamp(self.file)
 
 
 # The edges are handed to the graph as they were read (see ImportGraph.add_rows), not checked
