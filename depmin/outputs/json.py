@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from depmin.explain import Explanation, TargetAudit
 from depmin.freshness import TargetCheck
 from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement
-from depmin.plan import FleetPlan
-from depmin.report import SizeReport
-from depmin.verify import VerifyResult
+
+if TYPE_CHECKING:
+    from depmin.plan import FleetPlan
+    from depmin.report import SizeReport
+    from depmin.verify import VerifyResult
 
 
 def dumps(data: Any) -> str:

@@ -18,12 +18,13 @@ from depmin.model import Closure, Diagnostic, Kind, Reach, Requirement
 from depmin.outputs.findings import group_message
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import human_bytes, place, plural, row_value, wrapped
-from depmin.plan import FleetPlan
-from depmin.report import SizeReport
-from depmin.verify import VerifyResult
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from depmin.plan import FleetPlan
+    from depmin.report import SizeReport
+    from depmin.verify import VerifyResult
 
 
 def diagnostic_lines(diagnostics: Iterable[Diagnostic], width: int = 80) -> list[str]:
