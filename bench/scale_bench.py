@@ -57,6 +57,11 @@ def peers() -> Path:
         uv = shutil.which("uv") or "uv"
         subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True)
         subprocess.run([uv, "pip", "install", "-q", "--python", str(python), f"grimp=={GRIMP}"], check=True)
+    # Where PYTHONDONTWRITEBYTECODE is set (it is here) grimp would compile its own modules on every
+    # run; depmin's are compiled too (bench/run.py's compile_bytecode), so each starts the same way.
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    purelib = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([str(python), "-m", "compileall", "-q", purelib], capture_output=True, check=False)
     return python
 
 

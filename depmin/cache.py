@@ -20,7 +20,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from depmin import __version__
 from depmin.files import NotRegularFile, read_regular, read_regular_with_stat, write_atomic
@@ -39,6 +39,8 @@ def _libcst_stamp() -> str:
     return f"{spec.origin}:{status.st_size}:{status.st_mtime_ns}"
 
 
+K = TypeVar("K")
+V = TypeVar("V")
 _MARK = "# created by depmin"
 _SALT = f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
 
@@ -339,10 +341,7 @@ class _Pack:
     def save(self) -> None:
         if not self.added:
             return
-        if file_stamp(self.file) == self.stamp:
-            merged = self.entries  # nobody saved since it was read: nothing to merge
-        else:
-            merged = {**read_marshal(self.file), **self.added}
+        merged = merged_for_save(self.file, self.stamp, self.entries, self.added, read_marshal)
         if len(merged) > _PACK_LIMIT:
             merged = dict(list(merged.items())[-_PACK_LIMIT:])
         write_quietly(self.file, marshal.dumps(merged))
@@ -350,6 +349,18 @@ class _Pack:
 
 
 _PACK_LIMIT = 200_000
+
+
+def merged_for_save(
+    file: Path, stamp: tuple[int, int, int] | None, entries: dict[K, V], added: dict[K, V],
+    read: Callable[[Path], dict[K, V]],
+) -> dict[K, V]:  # fmt: skip
+    """What a run that read `file` (with this `stamp`) should write back: its `entries` when nobody
+    replaced the file since, else what is there now with this run's `added` on top (another run's
+    additions are kept; a lost one only costs recomputing it)."""
+    if file_stamp(file) == stamp:
+        return entries
+    return {**read(file), **added}
 
 
 def file_stamp(file: Path) -> tuple[int, int, int] | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from depmin.cache import file_stamp, write_quietly
+from depmin.cache import file_stamp, merged_for_save, write_quietly
 from depmin.discover import ModuleIndex
 from depmin.files import read_regular_with_stat
 from depmin.graph import DistributionNode, Row, UnresolvedNode
@@ -121,10 +121,9 @@ class EdgeStore:
         """Merged with what another run saved meanwhile under the same fingerprint."""
         if not self.added:
             return
-        if file_stamp(self.file) == self.stamp:
-            merged = self.entries  # nobody saved since it was read: nothing to merge
-        else:
-            merged = {**_entries(_read(self.file), self.fingerprint), **self.added}
+        merged = merged_for_save(
+            self.file, self.stamp, self.entries, self.added, lambda file: _entries(_read(file), self.fingerprint)
+        )
         payload = marshal.dumps({"fingerprint": self.fingerprint, "entries": merged})
         write_quietly(self.file, _MAGIC + hashlib.blake2b(payload, digest_size=16).digest() + payload)
         self.entries, self.added, self.stamp = merged, {}, file_stamp(self.file)

@@ -13,8 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depmin.analysis import analyse
+from depmin.analysis.remembered import Edges, EdgeStore
 from depmin.cache import ScanCache
 from depmin.config import load_project
+from depmin.discover import SourceRoot, build_index
+from depmin.graph import DistributionNode
+from depmin.model import Kind, Via
 
 from ..helpers import CARAMBA_LOCK, FIXTURES, request_for, write_tree
 
@@ -150,3 +154,27 @@ def test_after_any_edits_the_warm_analysis_is_the_cold_one(first, changes):
         for step, (path, content) in enumerate(changes, start=1):
             edit(root / path, None if content is None else content + "\n", step)
             same_as_without_cache(root, "main", lock=SMALL_LOCK)
+
+
+def test_two_runs_saving_at_once_keep_each_others_edges(tmp_path):
+    write_tree(tmp_path, {"a.py": "import rich\n", "b.py": "import six\n"})
+    index = build_index(tmp_path, (SourceRoot(""),))
+
+    def opened() -> EdgeStore:
+        return EdgeStore.open(tmp_path / "edges.marshal", "inputs", index, lambda m: "key", lambda m: "key")
+
+    def edges(module: str, distribution: str) -> Edges:
+        via = Via(f"{module}.py", 1, module, Kind.MODULE, False, f"import {distribution}")
+        return Edges(((DistributionNode(distribution), via),), (), (), (), ())
+
+    first, second = opened(), opened()  # both read the store before either saves
+    first.remember(("a", False, ()), ["a"], [], edges("a", "rich"), "a.py")
+    second.remember(("b", False, ()), ["b"], [], edges("b", "six"), "b.py")
+    first.save()
+    second.save()  # the file changed since it read it: merged, not overwritten
+    third = opened()
+    assert third.get(("a", False, ()), "a.py") is not None and third.get(("b", False, ()), "b.py") is not None
+    unchanged = opened()
+    unchanged.remember(("c", False, ()), ["c"], [], edges("c", "idna"), "c.py")
+    unchanged.save()  # nobody saved since it read: its own entries, the others' included
+    assert len(opened().entries) == 3
