@@ -12,6 +12,7 @@ within two seconds of it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -20,13 +21,15 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from depmin import __version__
+from depmin import SCANNER_VERSION, __version__
 from depmin.files import NotRegularFile, read_regular, read_regular_with_stat, write_atomic
 from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import ImportRecord, Kind, Target
-from depmin.scan import SCANNER_VERSION, Problem, ScanResult, scan_source
+
+if TYPE_CHECKING:
+    from depmin.scan import ScanResult
 
 
 def _libcst_stamp() -> str:
@@ -42,7 +45,12 @@ def _libcst_stamp() -> str:
 K = TypeVar("K")
 V = TypeVar("V")
 _MARK = "# created by depmin"
-_SALT = f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
+
+
+@functools.cache
+def _salt() -> bytes:
+    """What every key and file name carries (built once, on first use)."""
+    return f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
 
 
 class ScanCache:
@@ -55,7 +63,7 @@ class ScanCache:
         self._pack: _Pack | None = None
 
     def key(self, source: bytes, target: Target) -> str:
-        digest = hashlib.sha256(_SALT)
+        digest = hashlib.sha256(_salt())
         digest.update(f"{target.python_version} {target.platform.name}".encode())
         digest.update(source)
         return digest.hexdigest()
@@ -96,7 +104,7 @@ class ScanCache:
     def file_for(self, kind: str, root: Path, target: Target) -> Path:
         """One of depmin's own files for a project and target; its name carries the salt."""
         where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
-        name = hashlib.sha256(_SALT + f" {kind} ".encode() + where + f" {target.python_version}".encode())
+        name = hashlib.sha256(_salt() + f" {kind} ".encode() + where + f" {target.python_version}".encode())
         name.update(f" {target.platform.name}".encode())
         return self.directory / f"{kind}-{name.hexdigest()[:16]}.marshal"
 
@@ -104,7 +112,7 @@ class ScanCache:
         """Scan results by content key, every project and target in one file (loaded when the
         snapshot cannot answer: a cold run, another branch, a touched but unchanged file)."""
         if self._pack is None:
-            name = hashlib.sha256(_SALT + b" pack").hexdigest()[:16]
+            name = hashlib.sha256(_salt() + b" pack").hexdigest()[:16]
             self._pack = _Pack(self.directory / f"pack-{name}.marshal")
         return self._pack
 
@@ -127,7 +135,7 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         content = read_regular(path)
     except OSError:
         return read_lock(path, display)  # words the error
-    digest = hashlib.sha256(_SALT + b"uv.lock" + content).hexdigest()
+    digest = hashlib.sha256(_salt() + b"uv.lock" + content).hexdigest()
     entry = cache.entry(digest)
     try:
         return lock_from_data(json.loads(entry.read_text("utf-8")), display)
@@ -144,7 +152,7 @@ def remembered_table(
     `inputs`, the stamps it was built from, stay the same: one file per kind, replaced whole."""
     if cache is None or not cache.prepare():
         return build()
-    file = cache.directory / f"{kind}-{hashlib.sha256(_SALT + kind.encode()).hexdigest()[:16]}.marshal"
+    file = cache.directory / f"{kind}-{hashlib.sha256(_salt() + kind.encode()).hexdigest()[:16]}.marshal"
     digest = hashlib.sha256(inputs.encode()).hexdigest()
     data = read_marshal(file)
     kept = data.get("table")
@@ -197,6 +205,8 @@ def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
 
 
 def _from_data(data: dict[str, list[list[Any]]]) -> ScanResult:
+    from depmin.scan import Problem, ScanResult
+
     records = _records(data["records"])
     problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
     constants = tuple((str(name), bool(value)) for name, value in data["constants"])
@@ -241,6 +251,8 @@ def scan_files(
     With save=False the caller saves the cache (ScanCache.save) once it is done with it: a walk
     that scans one module at a time for its facts must not rewrite the pack each time.
     """
+    from depmin.scan import Problem, ScanResult, scan_source
+
     results: dict[str, ScanResult] = {}
     pending: list[tuple[str, bytes, str | None, os.stat_result]] = []
     base = str(root)
@@ -303,6 +315,8 @@ def _scan_in_processes(
 ) -> list[ScanResult]:
     import multiprocessing  # only cold runs with much to scan pay for these imports
     from concurrent.futures import ProcessPoolExecutor
+
+    from depmin.scan import scan_source
 
     context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     chunk = max(1, min(64, len(sources) // (workers * 8)))
@@ -374,7 +388,7 @@ def file_stamp(file: Path) -> tuple[int, int, int] | None:
 
 def read_marshal(file: Path) -> dict[str, object]:
     """A marshal file depmin wrote, or {} when it is missing or damaged. Its name carries the
-    cache's salt, which a file planted in a repository cannot know (see _SALT)."""
+    cache's salt, which a file planted in a repository cannot know (see _salt)."""
     try:
         data = marshal.loads(read_regular_with_stat(file, None)[0])
     except (OSError, ValueError, TypeError, EOFError):

@@ -143,8 +143,12 @@ class Reach(enum.StrEnum):
     UNREACHABLE = "unreachable"
 
     def admits(self, via: Via) -> bool:
-        """Whether a walk at this reach follows the import `via`."""
-        return _RANK[reach_of(via)] <= _RANK[self]
+        """Whether a walk at this reach follows the import `via`: reach_of(via) is no weaker than
+        this reach. Identity tests, not a ranked lookup: an enum member hashes in Python, and
+        explanations ask this of every via of every importer."""
+        if via.kind is Kind.TYPE_CHECKING:
+            return self is Reach.TYPE_ONLY or self is Reach.UNREACHABLE
+        return self is not Reach.REQUIRED if via.guarded else True
 
 
 def reach_of(via: Via) -> Reach:
@@ -153,7 +157,6 @@ def reach_of(via: Via) -> Reach:
     return Reach.OPTIONAL if via.guarded else Reach.REQUIRED
 
 
-_RANK = {Reach.REQUIRED: 0, Reach.OPTIONAL: 1, Reach.TYPE_ONLY: 2, Reach.UNREACHABLE: 3}
 ViaFilter = Callable[[Via], bool]
 
 

@@ -9,6 +9,7 @@ import fnmatch
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from depmin.analysis.features import IMPORTED_NAMES, METHODS
 from depmin.analysis.remembered import Edges, EdgeStore, node_from_data
@@ -17,7 +18,9 @@ from depmin.discover import ModuleIndex
 from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
 from depmin.model import Condition, Diagnostic, Ignored, ImportRecord, Kind, Severity, Target, Via
 from depmin.resolve import Category, RelativeImportError, Resolver, absolute_name
-from depmin.scan import ScanResult, describe
+
+if TYPE_CHECKING:
+    from depmin.scan import ScanResult
 
 HIDDEN = "<hidden-imports>"
 
@@ -212,6 +215,8 @@ class ModuleEdges:
 
     def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
         """Add the edges; return the first-party modules they reach."""
+        from depmin.scan import describe  # a warm run whose edges are all remembered never parses
+
         module, info = self.module, self.index.modules[self.module]
         self.touched.add(module.partition(".")[0])
         reached: list[str] = []

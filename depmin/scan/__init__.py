@@ -18,14 +18,13 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from depmin import SCANNER_VERSION  # kept beside __version__ (see there)
 from depmin.model import ImportRecord, Kind, Target
 from depmin.scan import from_ast, ir
 from depmin.scan.core import Problem, ScanResult, collect
 
 __all__ = ["SCANNER_VERSION", "Problem", "ScanResult", "describe", "scan_source", "scan_source_cst"]
 
-# Bump when the records produced for the same source could change: cache keys include it.
-SCANNER_VERSION = "8"
 
 # CPython refuses these outright; LibCST's native parser may overflow its stack on them.
 _TOO_DEEP = ("too many nested parentheses", "too many statically nested blocks")

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from depmin.graph import ImportGraph
-from depmin.model import Kind, Reach, Target, Via
+from depmin.model import Kind, Reach, Target, Via, reach_of
 from depmin.scan import scan_source
 
 CONTEXTS = ("def", "class", "try", "type_checking", "unknown_if", "suppress", "else_of_type_checking")
@@ -185,3 +185,12 @@ def test_traversals_agree_with_networkx(case):
     assert layers.required == descendants[Reach.REQUIRED]
     assert layers.optional == descendants[Reach.OPTIONAL] - descendants[Reach.REQUIRED]
     assert layers.type_only == descendants[Reach.TYPE_ONLY] - descendants[Reach.OPTIONAL]
+
+
+def test_a_reach_admits_exactly_the_vias_no_weaker_than_itself():
+    rank = [Reach.REQUIRED, Reach.OPTIONAL, Reach.TYPE_ONLY, Reach.UNREACHABLE]
+    for reach in Reach:
+        for kind in Kind:
+            for guarded in (False, True):
+                via = Via("a.py", 1, "a", kind, guarded)
+                assert reach.admits(via) is (rank.index(reach_of(via)) <= rank.index(reach)), (reach, kind, guarded)
