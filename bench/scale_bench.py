@@ -86,6 +86,8 @@ def measure(size: int, repeat: int, grimp_python: Path) -> dict[str, float]:
     audit = [*depmin, "audit", "-q", "--forbid", "torch", "./"]
     figures: dict[str, float] = {}
     figures["grimp cold"], figures["grimp cold MiB"] = median(grimp, tree, repeat, clear)
+    startup = [sys.executable, "-c", "import depmin.commands.audit"]  # Python, click and depmin's imports
+    figures["start-up"], _ = median(startup, tree, repeat)
     figures["audit cold"], figures["audit cold MiB"] = median(audit, tree, 1 if size > 10_000 else repeat, clear)
     figures["audit warm"], figures["audit warm MiB"] = median(audit, tree, repeat)
     edit = one_edit(tree)
