@@ -84,6 +84,7 @@ def measure(
     for _ in range(repeat):
         if before is not None:
             before()
+        scale_bench.read_tree(cwd)  # every tool starts with the sources in the page cache
         try:
             elapsed, peak, completed = run(command, cwd, env)
         except subprocess.TimeoutExpired:
