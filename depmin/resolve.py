@@ -82,7 +82,7 @@ def known_modules() -> Mapping[str, tuple[str, ...]]:
 
 class LazyTable(Mapping[str, frozenset[str]]):
     """A module → distributions table built on first use: a warm run whose edges all come from
-    depmin's cache never reads a RECORD."""
+    depmin's cache never reads a RECORD nor lists uv's cache."""
 
     def __init__(self, build: Callable[[], Mapping[str, frozenset[str]]]) -> None:
         self._build = build
@@ -217,18 +217,12 @@ class DistributionFinder:
     overrides: Mapping[str, tuple[str, ...]]
     installed: Mapping[str, frozenset[str]]
     known: Mapping[str, tuple[str, ...]]
-    # Built on first use (it lists uv's cache): module → distributions from cached wheels.
-    cached: Callable[[], Mapping[str, frozenset[str]]] = dict
+    # module → distributions from the wheels in uv's cache (a LazyTable: it lists uv's cache)
+    cached: Mapping[str, frozenset[str]] = field(default_factory=dict)
     depends: Mapping[str, frozenset[str]] = field(default_factory=dict)  # lock: name → its dependencies
     # What the answers depend on beyond the fields (the .venv's and uv cache's stamps): equal
     # fingerprints, equal answers. Empty: not known, so nothing derived from it is kept.
     fingerprint: str = ""
-    _cache_memo: list[Mapping[str, frozenset[str]]] = field(default_factory=list, compare=False, repr=False)
-
-    def _cached(self) -> Mapping[str, frozenset[str]]:
-        if not self._cache_memo:
-            self._cache_memo.append(self.cached())
-        return self._cache_memo[0]
 
     def find(self, name: str) -> tuple[tuple[str, ...], str]:
         """(distributions, how found) for a dotted import name; longest dotted prefix wins.
@@ -249,7 +243,7 @@ class DistributionFinder:
                 locked = self._untie(d for d in self.installed[prefix] if d in self.locked)
                 if locked:
                     return locked, "installed metadata"
-            cached = self._cached().get(prefix)
+            cached = self.cached.get(prefix)
             if cached:
                 locked = self._untie(d for d in cached if d in self.locked)
                 if locked:

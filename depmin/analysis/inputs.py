@@ -5,7 +5,7 @@ finder that names distributions, and the target interpreter and platform.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,10 +109,13 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
         )
     )
 
-    def cached() -> Mapping[str, frozenset[str]]:
-        if uv_cache is None:
-            return {}
-        return remembered_table(request.cache, "uv-names", cache_inputs, lambda: cached_modules(uv_cache, wanted))
+    cached = LazyTable(
+        lambda: (
+            remembered_table(request.cache, "uv-names", cache_inputs, lambda: cached_modules(uv_cache, wanted))
+            if uv_cache is not None
+            else {}
+        )
+    )
 
     return DistributionFinder(
         locked=locked,
