@@ -112,9 +112,12 @@ class ScanCache:
         """Scan results by content key, every project and target in one file (loaded when the
         snapshot cannot answer: a cold run, another branch, a touched but unchanged file)."""
         if self._pack is None:
-            name = hashlib.sha256(_salt() + b" pack").hexdigest()[:16]
-            self._pack = _Pack(self.directory / f"pack-{name}.marshal")
+            self._pack = _Pack(self.shared_file("pack"))
         return self._pack
+
+    def shared_file(self, kind: str) -> Path:
+        """One of depmin's own files shared by every project and target; its name carries the salt."""
+        return self.directory / f"{kind}-{hashlib.sha256(_salt() + f' {kind}'.encode()).hexdigest()[:16]}.marshal"
 
     def save(self) -> None:
         """Write what this run added; a run that added nothing never even loads the pack."""
@@ -152,7 +155,7 @@ def remembered_table(
     `inputs`, the stamps it was built from, stay the same: one file per kind, replaced whole."""
     if cache is None or not cache.prepare():
         return build()
-    file = cache.directory / f"{kind}-{hashlib.sha256(_salt() + kind.encode()).hexdigest()[:16]}.marshal"
+    file = cache.shared_file(kind)
     digest = hashlib.sha256(inputs.encode()).hexdigest()
     data = read_marshal(file)
     kept = data.get("table")

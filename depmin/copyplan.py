@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,13 +109,10 @@ class _Tree:
         subdirectories: dict[str, set[str]] = {}
         files: dict[str, list[str]] = {}
         for path in every:
-            directory = path.rpartition("/")[0]
-            files.setdefault(directory, []).append(path)
-            while directory:
+            files.setdefault(path.rpartition("/")[0], []).append(path)
+            for directory in _ancestors(path):
                 totals[directory] = totals.get(directory, 0) + 1
-                parent = directory.rpartition("/")[0]
-                subdirectories.setdefault(parent, set()).add(directory)
-                directory = parent
+                subdirectories.setdefault(directory.rpartition("/")[0], set()).add(directory)
         return cls(
             every,
             totals,
@@ -124,16 +121,22 @@ class _Tree:
         )
 
 
+def _ancestors(path: str) -> Iterator[str]:
+    """`a/b/c.py` → `a/b`, `a` (never the root)."""
+    directory = path.rpartition("/")[0]
+    while directory:
+        yield directory
+        directory = directory.rpartition("/")[0]
+
+
 def _cover(kept: _Tree, extra: _Tree, wanted: set[str]) -> list[str]:
     """The fewest paths covering the wanted files among kept | extra: a directory whose every
     file is wanted is one path, otherwise its wanted files and covered sub-directories. A
     directory with nothing wanted is never entered. Iterative: trees nest deeper than the stack."""
     wanted_under: dict[str, int] = {}
     for path in wanted:
-        directory = path.rpartition("/")[0]
-        while directory:
+        for directory in _ancestors(path):
             wanted_under[directory] = wanted_under.get(directory, 0) + 1
-            directory = directory.rpartition("/")[0]
     found: list[str] = []
     stack = [""]
     while stack:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from depmin.analysis.features import IMPORTED_NAMES, METHODS
-from depmin.analysis.remembered import Edges, EdgeStore, node_from_data
+from depmin.analysis.remembered import EdgeKey, Edges, EdgeStore, node_from_data
 from depmin.cache import ScanCache, scan_files
 from depmin.discover import ModuleIndex
 from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
@@ -40,7 +40,7 @@ class Memo:
     """Scans and edges remembered across the walks of one run (one per resolver and target)."""
 
     scans: dict[str, ScanResult] = field(default_factory=dict)
-    edges: dict[tuple[str, bool, tuple[tuple[str, str], ...]], Edges] = field(default_factory=dict)
+    edges: dict[EdgeKey, Edges] = field(default_factory=dict)
 
 
 class _Recorder:
@@ -101,9 +101,12 @@ def walk(
     entry_set = frozenset(entries)
     groups = entry_points or {}
 
+    def edge_key(module: str) -> EdgeKey:
+        return module, module in entry_set, ignore
+
     def remembered(module: str) -> Edges | None:
         """This run's edges of a module, else the ones an earlier run kept (see remembered.py)."""
-        key = (module, module in entry_set, ignore)
+        key = edge_key(module)
         known = memo.edges.get(key)
         if known is None and store is not None:
             known = store.get(key, index.modules[module].path)
@@ -114,7 +117,7 @@ def walk(
     def edges_of(module: str) -> Edges:
         known = remembered(module)
         if known is None:
-            key = (module, module in entry_set, ignore)
+            key = edge_key(module)
             recorder, ignored, named, problems, touched = _Recorder(), [], [], {}, set()  # type: ignore[var-annotated]
             reads: dict[str, None] = {}
 
