@@ -354,72 +354,9 @@ def main() -> None:
         before=clear_cache(mono),
     )
     measure(results, "monorepo", "depmin", "closure ai/ console/ (warm)", depmin_command(*agent), mono, repeat=repeat)
-    audit_mono = ["audit", "--forbid", "torch", "--json", "./"]
-    measure(
-        results,
-        "monorepo",
-        "depmin",
-        "audit whole repo (cold)",
-        depmin_command(*audit_mono),
-        mono,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-        before=clear_cache(mono),
-    )
-    measure(
-        results,
-        "monorepo",
-        "depmin",
-        "audit whole repo (warm)",
-        depmin_command(*audit_mono),
-        mono,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-    )
-    measure(
-        results,
-        "monorepo",
-        "depmin",
-        "audit whole repo (--no-cache)",
-        depmin_command(*audit_mono, "--no-cache"),
-        mono,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-    )
-
+    audits(results, "monorepo", mono, "./", "audit whole repo", repeat)
     sympy = trees["sympy"]
-    audit_sympy = ["audit", "--forbid", "torch", "--json", "sympy/"]
-    measure(
-        results,
-        "sympy",
-        "depmin",
-        "audit sympy/ (cold)",
-        depmin_command(*audit_sympy),
-        sympy,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-        before=clear_cache(sympy),
-    )
-    measure(
-        results,
-        "sympy",
-        "depmin",
-        "audit sympy/ (warm)",
-        depmin_command(*audit_sympy),
-        sympy,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-    )
-    measure(
-        results,
-        "sympy",
-        "depmin",
-        "audit sympy/ (--no-cache)",
-        depmin_command(*audit_sympy, "--no-cache"),
-        sympy,
-        repeat=repeat,
-        ok_codes=(0, 1, 2),
-    )
+    audits(results, "sympy", sympy, "sympy/", "audit sympy/", repeat)
     if venv is not None:
         peer_runs(results, "sympy", sympy, venv, ["sympy"], repeat)
         peer_runs(results, "monorepo", mono, venv, top_packages(mono), repeat)
@@ -428,6 +365,18 @@ def main() -> None:
     floors = {size: parse_floor(scale_bench.WORK / f"mono{size}") for size in arguments.scale_sizes}
     sympy_floor = parse_floor(sympy)
     write_results(results, rescans, repeat, venv is not None, scale, floors, sympy_floor)
+
+
+def audits(results: list[Measurement], name: str, tree: Path, entry: str, case: str, repeat: int) -> None:
+    """depmin's whole-tree audit: cold (cache cleared before each run), warm, and --no-cache."""
+    audit = ["audit", "--forbid", "torch", "--json", entry]
+    for state, extra, before in (
+        ("cold", (), clear_cache(tree)),
+        ("warm", (), None),
+        ("--no-cache", ("--no-cache",), None),
+    ):
+        measure(results, name, "depmin", f"{case} ({state})", depmin_command(*audit, *extra), tree,
+                repeat=repeat, ok_codes=(0, 1, 2), before=before)  # fmt: skip
 
 
 def parse_floor(tree: Path) -> float:
