@@ -66,7 +66,7 @@ def calls_can_import(source: bytes) -> bool:
 
 def scan_source(source: bytes, target: Target) -> ScanResult:
     """Every import in `source`, as the target interpreter would see it."""
-    if b"import" not in source and b"=" not in source:  # no import, no constant, no __all__
+    if not source.strip():  # an empty __init__.py: nothing to parse, nothing to report
         return ScanResult(records=())
     try:
         tree = ast.parse(source)

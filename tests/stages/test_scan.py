@@ -190,6 +190,12 @@ def test_syntax_error_is_one_fatal_problem_with_its_line():
     assert result.problems[0].message.startswith("syntax error")
 
 
+def test_a_syntax_error_is_reported_in_a_file_without_imports_or_assignments():
+    result = scan("def broken(:\n    pass\n")  # the image would fail to import it all the same
+    assert result.failed and result.problems[0].line == 1
+    assert not scan("\n  \n").problems
+
+
 def test_encodings_cookie_and_bom():
     latin = "# -*- coding: latin-1 -*-\nimport os\nname = 'caf\xe9'\n".encode("latin-1")
     assert [r.target for r in scan_source(latin, PY312).records] == ["os"]
