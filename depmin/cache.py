@@ -15,21 +15,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
 import marshal
 import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from depmin import SCANNER_VERSION, __version__
-from depmin.files import NotRegularFile, read_regular, read_regular_with_stat, write_atomic
-from depmin.lock import LockFile, lock_from_data, lock_to_data, parse_lock, read_lock
-from depmin.model import ImportRecord, Kind, Target
+from depmin.files.reading import read_regular_with_stat
+from depmin.files.writing import write_atomic
+from depmin.model import Target
 
 if TYPE_CHECKING:
-    from depmin.scan import ScanResult
+    pass
 
 
 def _libcst_stamp() -> str:
@@ -43,12 +42,16 @@ def _libcst_stamp() -> str:
 
 
 K = TypeVar("K")
+
+
 V = TypeVar("V")
+
+
 _MARK = "# created by depmin"
 
 
 @functools.cache
-def _salt() -> bytes:
+def salt() -> bytes:
     """What every key and file name carries (built once, on first use)."""
     return f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
 
@@ -63,7 +66,7 @@ class ScanCache:
         self._pack: _Pack | None = None
 
     def key(self, source: bytes, target: Target) -> str:
-        digest = hashlib.sha256(_salt())
+        digest = hashlib.sha256(salt())
         digest.update(f"{target.python_version} {target.platform.name}".encode())
         digest.update(source)
         return digest.hexdigest()
@@ -104,7 +107,7 @@ class ScanCache:
     def file_for(self, kind: str, root: Path, target: Target) -> Path:
         """One of depmin's own files for a project and target; its name carries the salt."""
         where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
-        name = hashlib.sha256(_salt() + f" {kind} ".encode() + where + f" {target.python_version}".encode())
+        name = hashlib.sha256(salt() + f" {kind} ".encode() + where + f" {target.python_version}".encode())
         name.update(f" {target.platform.name}".encode())
         return self.directory / f"{kind}-{name.hexdigest()[:16]}.marshal"
 
@@ -117,7 +120,7 @@ class ScanCache:
 
     def shared_file(self, kind: str) -> Path:
         """One of depmin's own files shared by every project and target; its name carries the salt."""
-        return self.directory / f"{kind}-{hashlib.sha256(_salt() + f' {kind}'.encode()).hexdigest()[:16]}.marshal"
+        return self.directory / f"{kind}-{hashlib.sha256(salt() + f' {kind}'.encode()).hexdigest()[:16]}.marshal"
 
     def save(self) -> None:
         """Write what this run added; a run that added nothing never even loads the pack."""
@@ -128,24 +131,6 @@ class ScanCache:
 
     def entry(self, key: str) -> Path:
         return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
-
-
-def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockFile:
-    """uv.lock parsed once per content: the cache keeps it as JSON, keyed by its bytes."""
-    if cache is None or not cache.prepare():
-        return read_lock(path, display)
-    try:
-        content = read_regular(path)
-    except OSError:
-        return read_lock(path, display)  # words the error
-    digest = hashlib.sha256(_salt() + b"uv.lock" + content).hexdigest()
-    entry = cache.entry(digest)
-    try:
-        return lock_from_data(json.loads(entry.read_text("utf-8")), display)
-    except (OSError, ValueError, TypeError, KeyError):
-        lock = parse_lock(content, display)
-        write_quietly(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))
-        return lock
 
 
 def remembered_table(
@@ -169,56 +154,6 @@ def remembered_table(
     return table
 
 
-def _records_data(records: tuple[ImportRecord, ...]) -> list[list[object]]:
-    return [
-        [r.target, list(r.names), r.line, r.kind.value, r.guarded, r.level, r.anchor, [list(c) for c in r.when]]
-        for r in records
-    ]
-
-
-_KINDS = {kind.value: kind for kind in Kind}
-
-
-def _records(rows: list[list[Any]]) -> tuple[ImportRecord, ...]:
-    kinds = _KINDS
-    return tuple(
-        ImportRecord(
-            str(target),
-            tuple(map(str, names)),
-            int(line),
-            kinds[kind],
-            bool(guarded),
-            int(level),
-            None if anchor is None else str(anchor),
-            tuple(tuple(c) for c in when) if when else (),
-        )
-        for target, names, line, kind, guarded, level, anchor, when in rows
-    )
-
-
-def _to_data(result: ScanResult) -> dict[str, list[list[object]]]:
-    return {
-        "records": _records_data(result.records),
-        "ignored": _records_data(result.ignored),
-        "problems": [[p.line, p.message, p.fatal] for p in result.problems],
-        "constants": [[name, value] for name, value in result.constants],
-        "all": [list(result.all_names)],
-        "features": [[name, line] for name, line in result.features],
-    }
-
-
-def _from_data(data: dict[str, list[list[Any]]]) -> ScanResult:
-    from depmin.scan import Problem, ScanResult
-
-    records = _records(data["records"])
-    problems = tuple(Problem(int(line), str(message), bool(fatal)) for line, message, fatal in data["problems"])
-    constants = tuple((str(name), bool(value)) for name, value in data["constants"])
-    features = tuple((str(name), int(line)) for name, line in data["features"])
-    return ScanResult(
-        records, problems, constants, tuple(map(str, data["all"][0])), _records(data["ignored"]), features
-    )
-
-
 def write_quietly(path: Path, text: str | bytes) -> None:
     try:
         write_atomic(path, text, durable=False)
@@ -226,114 +161,13 @@ def write_quietly(path: Path, text: str | bytes) -> None:
         pass  # a read-only or full cache directory slows depmin down, it never breaks it
 
 
-# -- many files at once ---------------------------------------------------------------------
-
-# Below this much uncached source a process pool costs more than it saves.
-PARALLEL_MIN_BYTES = 4_000_000
 # A file whose mtime is this close to the snapshot's own time may have changed within the
 # same clock tick without changing size: it is read and hashed, never trusted by its stat.
 _RACY_NANOSECONDS = 2_000_000_000
 
 
-def scan_files(
-    root: Path,
-    paths: list[str],
-    target: Target,
-    cache: ScanCache | None,
-    *,
-    workers: int | None = None,
-    on_scanned: Callable[[int], None] | None = None,
-    save: bool = True,
-) -> dict[str, ScanResult]:
-    """Scan results for root-relative paths: from the cache where it has them, the rest scanned
-    (in parallel over processes when there is enough work) and stored.
-
-    Two levels of cache: a per-target snapshot {path: (stamp, key)} names a warm file's key
-    from one stat, without reading it; the pack of results keyed by content answers for that
-    key and for everything else (another branch, another checkout, a touched but unchanged file).
-    With save=False the caller saves the cache (ScanCache.save) once it is done with it: a walk
-    that scans one module at a time for its facts must not rewrite the pack each time.
-    """
-    from depmin.scan import Problem, ScanResult, scan_source
-
-    results: dict[str, ScanResult] = {}
-    pending: list[tuple[str, bytes, str | None, os.stat_result]] = []
-    base = str(root)
-    snapshot = None
-    if cache is not None and not cache.prepare():
-        cache = None
-    if cache is not None:
-        snapshot = cache.snapshot(root, target)
-    for path in paths:
-        absolute = os.path.join(base, path)
-        if snapshot is not None:
-            vouched = snapshot.key(path, absolute)
-            known = cache.pack().get(vouched) if vouched is not None else None  # type: ignore[union-attr]
-            if known is not None:
-                cache.hits += 1  # type: ignore[union-attr]
-                results[path] = known
-                continue
-        try:
-            source, status = read_regular_with_stat(absolute, None)
-        except OSError as exc:
-            reason = str(exc).split(": ", 1)[-1] if isinstance(exc, NotRegularFile) else exc.strerror or exc
-            results[path] = ScanResult((), (Problem(0, f"cannot read: {reason}", True),))
-            continue
-        if cache is None:
-            pending.append((path, source, None, status))
-            continue
-        key = cache.key(source, target)
-        cached = cache.pack().get(key)
-        if cached is not None:
-            cache.hits += 1
-            results[path] = cached
-            snapshot.remember(path, status, key)  # type: ignore[union-attr]
-        else:
-            cache.misses += 1
-            pending.append((path, source, key, status))
-    if on_scanned is not None and results:
-        on_scanned(len(results))
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    sources = [source for _, source, _, _ in pending]
-    scanned: list[ScanResult] = []
-    if workers > 1 and len(sources) > 1 and sum(len(source) for source in sources) >= PARALLEL_MIN_BYTES:
-        scanned = _scan_in_processes(sources, target, workers, on_scanned)
-    else:
-        for source in sources:
-            scanned.append(scan_source(source, target))
-            if on_scanned is not None:
-                on_scanned(1)
-    for (path, _, stored, status), result in zip(pending, scanned, strict=True):
-        results[path] = result
-        if cache is not None and stored is not None:
-            cache.pack().put(stored, result)
-            snapshot.remember(path, status, stored)  # type: ignore[union-attr]
-    if cache is not None and save:
-        cache.save()
-    return results
-
-
-def _scan_in_processes(
-    sources: list[bytes], target: Target, workers: int, on_scanned: Callable[[int], None] | None
-) -> list[ScanResult]:
-    import multiprocessing  # only cold runs with much to scan pay for these imports
-    from concurrent.futures import ProcessPoolExecutor
-
-    from depmin.scan import scan_source
-
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    chunk = max(1, min(64, len(sources) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        results = []
-        for result in pool.map(scan_source, sources, [target] * len(sources), chunksize=chunk):
-            results.append(result)
-            if on_scanned is not None:
-                on_scanned(1)
-        return results
-
-
 class _Pack:
-    """{content key: result} in one file, so a cold run writes one file and not one per module.
+    """{content key: data} in one file, so a cold run writes one file and not one per module.
     Saved by merging with what another run saved meanwhile (a lost entry only costs a rescan),
     the oldest dropped past _PACK_LIMIT."""
 
@@ -343,17 +177,12 @@ class _Pack:
         self.entries: dict[str, object] = read_marshal(file)
         self.added: dict[str, object] = {}
 
-    def get(self, key: str) -> ScanResult | None:
-        data = self.entries.get(key)
-        if data is None:
-            return None
-        try:
-            return _from_data(data)  # type: ignore[arg-type]
-        except (ValueError, TypeError, KeyError, IndexError):
-            return None  # damaged: rescan, never trust
+    def get(self, key: str) -> object | None:
+        """The data kept under `key` (whoever reads it decodes it, and never trusts a damaged one)."""
+        return self.entries.get(key)
 
-    def put(self, key: str, result: ScanResult) -> None:
-        self.entries[key] = self.added[key] = _to_data(result)
+    def put(self, key: str, data: object) -> None:
+        self.entries[key] = self.added[key] = data
 
     def save(self) -> None:
         if not self.added:
@@ -391,7 +220,7 @@ def file_stamp(file: Path) -> tuple[int, int, int] | None:
 
 def read_marshal(file: Path) -> dict[str, object]:
     """A marshal file depmin wrote, or {} when it is missing or damaged. Its name carries the
-    cache's salt, which a file planted in a repository cannot know (see _salt)."""
+    cache's salt, which a file planted in a repository cannot know (see salt)."""
     try:
         data = marshal.loads(read_regular_with_stat(file, None)[0])
     except (OSError, ValueError, TypeError, EOFError):

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from depmin.analysis import Analysis, Request, analyse
-from depmin.config import load_project
-from depmin.discover import DEFAULT_EXCLUDES
 from depmin.model import PLATFORMS, Closure, Target
+from depmin.project.config import load_project
+from depmin.project.module_index import DEFAULT_EXCLUDES
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 FIXTURES = REPOSITORY / "fixtures"

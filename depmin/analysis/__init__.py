@@ -12,14 +12,16 @@ from depmin.analysis.assemble import Context, assemble
 from depmin.analysis.inputs import Request, entry_modules, script_directories
 from depmin.analysis.walk import walk
 from depmin.analysis.workspace import Workspace
-from depmin.config import Project
-from depmin.discover import ModuleIndex
-from depmin.files import display_path
-from depmin.graph import ImportGraph, Layers
-from depmin.lock import LockFile, lock_mismatches, read_lock
+from depmin.files.reading import display_path
+from depmin.imports.distributions import DistributionFinder
+from depmin.imports.graph import ImportGraph, Layers
+from depmin.imports.stdlib import is_stdlib
+from depmin.lock.declarations import lock_mismatches
+from depmin.lock.model import LockFile
+from depmin.lock.parse import read_lock
 from depmin.model import Closure, Diagnostic, Pin, Severity
-from depmin.resolve import DistributionFinder
-from depmin.stdlib import is_stdlib
+from depmin.project.config import Project
+from depmin.project.module_index import ModuleIndex
 
 __all__ = ["Analysis", "Request", "Workspace", "analyse"]
 

@@ -11,14 +11,16 @@ from packaging.utils import canonicalize_name
 from depmin.analysis import checks
 from depmin.analysis.inputs import Entries, Request
 from depmin.analysis.walk import Walk
-from depmin.config import Project
-from depmin.copyplan import copy_paths, package_data
-from depmin.discover import ModuleIndex, SourceRoot
-from depmin.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode
-from depmin.local import image_path, local_distributions
-from depmin.lock import LockFile, declared_extras, declared_names, pinned_closure, select
+from depmin.imports.copy_plan import copy_paths, package_data
+from depmin.imports.distributions import DistributionFinder
+from depmin.imports.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode
+from depmin.lock.closure import pinned_closure, select
+from depmin.lock.declarations import declared_extras, declared_names
+from depmin.lock.model import LockFile
 from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement, Severity, Target, Via
-from depmin.resolve import DistributionFinder
+from depmin.project.config import Project
+from depmin.project.local_distributions import image_path, local_distributions
+from depmin.project.module_index import ModuleIndex, SourceRoot
 
 
 @dataclass(frozen=True)

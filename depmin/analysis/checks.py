@@ -9,12 +9,13 @@ from collections.abc import Iterable, Mapping
 
 from packaging.utils import canonicalize_name
 
-from depmin.discover import ModuleIndex
-from depmin.graph import ImportGraph, Layers, UnresolvedNode
-from depmin.lock import LockFile, marker_holds
+from depmin.imports.distributions import DistributionFinder, known_modules
+from depmin.imports.graph import ImportGraph, Layers, UnresolvedNode
+from depmin.imports.stdlib import is_stdlib
+from depmin.lock.markers import marker_holds
+from depmin.lock.model import LockFile
 from depmin.model import Diagnostic, LocalDistribution, Reach, Requirement, Severity, Target, Via
-from depmin.resolve import DistributionFinder, known_modules
-from depmin.stdlib import is_stdlib
+from depmin.project.module_index import ModuleIndex
 
 
 def index_problems(index: ModuleIndex, directories: Iterable[str], modules: set[str]) -> list[Diagnostic]:

@@ -13,14 +13,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.cache import ScanCache, remembered_table
-from depmin.config import Project, TargetConfig, parse_platform, parse_python
-from depmin.discover import ModuleIndex, SourceRoot, is_excluded, roots_from_build_config
 from depmin.errors import LockError, UsageError
-from depmin.files import read_toml, resolves_inside
-from depmin.local import local_pyprojects
-from depmin.lock import LockFile
-from depmin.model import Diagnostic, Target
-from depmin.resolve import (
+from depmin.files.reading import read_toml, resolves_inside
+from depmin.imports.distributions import (
     DistributionFinder,
     LazyTable,
     cached_modules,
@@ -30,7 +25,13 @@ from depmin.resolve import (
     uv_cache_directory,
     uv_cache_stamp,
 )
-from depmin.stdlib import SUPPORTED_PYTHONS
+from depmin.imports.stdlib import SUPPORTED_PYTHONS
+from depmin.lock.model import LockFile
+from depmin.model import Diagnostic, Target
+from depmin.project.build_config import roots_from_build_config
+from depmin.project.config import Project, TargetConfig, parse_platform, parse_python
+from depmin.project.local_distributions import local_pyprojects
+from depmin.project.module_index import ModuleIndex, SourceRoot, is_excluded
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from depmin.cache import file_stamp, merged_for_save, write_quietly
-from depmin.discover import ModuleIndex
-from depmin.files import read_regular_with_stat
-from depmin.graph import DistributionNode, Row, UnresolvedNode
+from depmin.files.reading import read_regular_with_stat
+from depmin.imports.graph import DistributionNode, Row, UnresolvedNode
 from depmin.model import Diagnostic, Ignored, Severity, Via
+from depmin.project.module_index import ModuleIndex
 
 EdgeKey = tuple[str, bool, tuple[tuple[str, str], ...]]  # module, is an entry, ignore patterns
 

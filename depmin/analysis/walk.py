@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from depmin.analysis.features import IMPORTED_NAMES, METHODS
 from depmin.analysis.remembered import EdgeKey, Edges, EdgeStore, node_from_data
-from depmin.cache import ScanCache, scan_files
-from depmin.discover import ModuleIndex
-from depmin.graph import DistributionNode, ImportGraph, UnresolvedNode
+from depmin.analysis.scanning import scan_files
+from depmin.cache import ScanCache
+from depmin.imports.graph import DistributionNode, ImportGraph, UnresolvedNode
+from depmin.imports.resolve import Category, RelativeImportError, Resolver, absolute_name
 from depmin.model import Condition, Diagnostic, Ignored, ImportRecord, Kind, Severity, Target, Via
-from depmin.resolve import Category, RelativeImportError, Resolver, absolute_name
+from depmin.project.module_index import ModuleIndex
 
 if TYPE_CHECKING:
     from depmin.scan import ScanResult

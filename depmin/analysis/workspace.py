@@ -13,12 +13,13 @@ from depmin.analysis.inputs import Request, finder, source_roots
 from depmin.analysis.remembered import EdgeStore
 from depmin.analysis.walk import Memo
 from depmin.cache import ScanCache
-from depmin.config import Project
-from depmin.discover import ModuleIndex, SourceRoot, build_index
-from depmin.local import project_entry_points
-from depmin.lock import LockFile
+from depmin.imports.distributions import DistributionFinder
+from depmin.imports.resolve import Resolver
+from depmin.lock.model import LockFile
 from depmin.model import Target
-from depmin.resolve import DistributionFinder, Resolver
+from depmin.project.config import Project
+from depmin.project.local_distributions import project_entry_points
+from depmin.project.module_index import ModuleIndex, SourceRoot, build_index
 
 if TYPE_CHECKING:
     from pathlib import Path

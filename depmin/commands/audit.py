@@ -19,8 +19,8 @@ from depmin.commands.session import (
     project_root,
     warn,
 )
-from depmin.config import load_project
 from depmin.errors import UsageError
+from depmin.project.config import load_project
 
 
 @click.command(
@@ -53,8 +53,8 @@ def audit(
     """Fail when a forbidden distribution is reachable from ENTRY... (or from each target's `forbid`).
 
     One violation per import that brings forbidden distributions in."""
-    from depmin.explain import TargetAudit
-    from depmin.explain import audit as run_audit
+    from depmin.usecases.explain import TargetAudit
+    from depmin.usecases.explain import audit as run_audit
 
     chosen = resolve_format(output_format, as_json)
     printer = Printer(ui)

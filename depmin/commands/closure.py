@@ -17,7 +17,7 @@ from depmin.commands.session import (
     open_session,
     regenerate_command,
 )
-from depmin.files import write_atomic
+from depmin.files.writing import write_atomic
 from depmin.outputs.words import plural
 
 

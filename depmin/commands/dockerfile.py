@@ -126,7 +126,7 @@ def dockerfile(
     text = dockerfile_text(closure, spec)
     ignore = dockerignore_text(closure, requirements, session.request.excludes)
     if output is not None:
-        from depmin.files import write_all_atomic
+        from depmin.files.writing import write_all_atomic
 
         write_all_atomic([(output, text), (output.with_name(output.name + ".dockerignore"), ignore)])
         printer.info(f"wrote {output} and {output.name}.dockerignore (build with: docker build -f {output} .)")
@@ -144,10 +144,11 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     """dockerfile --all: plan every target on one base and write the files that build it."""
     from dataclasses import replace
 
-    from depmin.files import display_path, write_all_atomic
+    from depmin.files.reading import display_path
+    from depmin.files.writing import write_all_atomic
     from depmin.outputs.dockerfile import parse_command, uv_version_for
     from depmin.outputs.fleet import FleetSpec, fleet_files
-    from depmin.plan import plan_fleet
+    from depmin.usecases.fleet import plan_fleet
 
     done, errors = analyse_targets(options, printer)
     if errors:

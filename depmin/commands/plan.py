@@ -51,7 +51,7 @@ def plan(
 ) -> int:
     """The base layer every target shares, each target's delta, and the fleet's footprint."""
     from depmin.commands.options import AnalysisOptions
-    from depmin.plan import plan_fleet
+    from depmin.usecases.fleet import plan_fleet
 
     printer = Printer(ui)
     options = AnalysisOptions(root=root, lock=lock, python=python, platforms=platforms, site_packages=site_packages,

@@ -24,7 +24,7 @@ from depmin.errors import UsageError
 @handle_errors
 def report(entries: tuple[str, ...], options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, markdown: bool) -> int:
     """Whole project against the target: distributions, files, lines and wheel download size saved."""
-    from depmin.report import size_report
+    from depmin.usecases.size_report import size_report
 
     if as_json and markdown:
         raise UsageError("--json and --markdown ask for two outputs; give one")

@@ -20,13 +20,14 @@ import click
 
 from depmin.analysis import Analysis, Request, Workspace, analyse
 from depmin.analysis.inputs import choose_target, member_entry, script_entry
-from depmin.cache import ScanCache, read_lock_cached
+from depmin.analysis.lock_cache import read_lock_cached
+from depmin.cache import ScanCache
 from depmin.commands.options import AnalysisOptions, Ui
-from depmin.config import Project, TargetConfig, find_root, load_project
 from depmin.errors import DepminError, UsageError
-from depmin.files import display_path
-from depmin.lock import LockFile
+from depmin.files.reading import display_path
+from depmin.lock.model import LockFile
 from depmin.model import Closure, Diagnostic, Severity
+from depmin.project.config import Project, TargetConfig, find_root, load_project
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -129,7 +130,7 @@ class Session:
     def analyse_every_platform(self) -> Analysis:
         """The first platform's analysis, its closure merged with every other --platform's."""
         from depmin.analysis.platforms import merge_platforms
-        from depmin.config import parse_platform
+        from depmin.project.config import parse_platform
 
         analysis = self._analyse()
         first = analysis.closure

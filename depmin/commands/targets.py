@@ -19,7 +19,8 @@ from depmin.commands.session import (
     target_sessions,
 )
 from depmin.errors import UsageError
-from depmin.files import PartialWrite, read_regular, resolves_inside, write_all_atomic, write_atomic
+from depmin.files.reading import read_regular, resolves_inside
+from depmin.files.writing import PartialWrite, write_all_atomic, write_atomic
 from depmin.model import Diagnostic
 
 
@@ -74,10 +75,10 @@ def init(
 def _existing_entries(root: Path, entries: tuple[str, ...]) -> None:
     """Refuse an entry that names nothing: not a path, not a module under any source root."""
     from depmin.analysis.inputs import entry_modules, source_roots
-    from depmin.config import load_project
-    from depmin.discover import SourceRoot, build_index
     from depmin.errors import LockError
-    from depmin.lock import read_lock
+    from depmin.lock.parse import read_lock
+    from depmin.project.config import load_project
+    from depmin.project.module_index import SourceRoot, build_index
 
     project = load_project(root)
     try:
@@ -108,10 +109,10 @@ def _default_target_name(entry: str) -> str:
 @handle_errors
 def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool) -> int:
     """Write every target's requirements file and copy list (atomically; nothing when analysis fails)."""
-    from depmin.freshness import State, compare
     from depmin.outputs.generated import target_outputs
     from depmin.outputs.json import dumps, failure_json, sync_json
     from depmin.outputs.words import plural
+    from depmin.usecases.freshness import State, compare
 
     printer = Printer(ui)
     planned: list[tuple[Path, str, str, str]] = []  # (absolute path, shown path, text, what it holds)
@@ -174,9 +175,9 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
 @handle_errors
 def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format: str | None) -> int:
     """Exit 1 when a target's outputs are stale or missing, or a forbidden distribution is reachable."""
-    from depmin.explain import audit as run_audit
-    from depmin.freshness import TargetCheck, compare
     from depmin.outputs.generated import target_outputs
+    from depmin.usecases.explain import audit as run_audit
+    from depmin.usecases.freshness import TargetCheck, compare
 
     chosen = resolve_format(output_format, as_json)
     printer = Printer(ui)

@@ -25,7 +25,7 @@ from depmin.errors import DepminError
 
 if TYPE_CHECKING:
     from depmin.analysis import Analysis
-    from depmin.verify import VerifyRequest, VerifyResult
+    from depmin.usecases.verify import VerifyRequest, VerifyResult
 
 
 @click.command(
@@ -76,7 +76,7 @@ def verify(
     Exit 1 when a module that must import does not, or the smoke command fails."""
     from depmin.outputs.json import dumps, failure_json, verify_json
     from depmin.outputs.requirements import requirements_text
-    from depmin.verify import VerifyRequest, verify_tree
+    from depmin.usecases.verify import VerifyRequest, verify_tree
 
     printer = Printer(ui)
     session = open_session(options, entries, printer, machine_output=as_json)
@@ -127,8 +127,8 @@ def _in_image(
     base: str | None,
     log: Callable[[str], None],
 ) -> VerifyResult:
-    from depmin import image as images
     from depmin.outputs.dockerfile import DockerfileSpec, dockerfile_text, dockerignore_text, uv_version_for
+    from depmin.usecases import image as images
 
     engine = images.find_engine(engine_name)
     closure = analysis.closure

@@ -33,8 +33,8 @@ def why(
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop.
 
     Exit 1 when NAME is not reachable."""
-    from depmin.explain import explain, target_node
     from depmin.outputs.json import dumps, explanation_json, failure_json
+    from depmin.usecases.explain import explain, target_node
 
     printer = Printer(ui)
     session = open_session(options, entries, printer, machine_output=as_json)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from depmin.files.safety import checked_lines, is_plain_path, require
 from depmin.model import Closure
-from depmin.safety import checked_lines, is_plain_path, require
 
 
 def copy_list_text(closure: Closure) -> str:

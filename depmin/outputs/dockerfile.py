@@ -5,10 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from depmin.copyplan import excluded_closure_files
-from depmin.distinfo import dist_info_files, dist_info_name, script_files
-from depmin.model import Closure
-from depmin.safety import (
+from depmin.files.safety import (
     breaks_line,
     checked_lines,
     is_image_reference,
@@ -17,6 +14,9 @@ from depmin.safety import (
     is_version,
     require,
 )
+from depmin.imports.copy_plan import excluded_closure_files
+from depmin.model import Closure
+from depmin.project.dist_info import dist_info_files, dist_info_name, script_files
 
 APP = "/app"
 VENV = "/opt/venv"

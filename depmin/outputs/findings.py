@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from depmin.explain import TargetAudit, ViolationGroup
-from depmin.freshness import State, TargetCheck
 from depmin.model import Closure, Diagnostic, Severity
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import plural
+from depmin.usecases.explain import TargetAudit, ViolationGroup
+from depmin.usecases.freshness import State, TargetCheck
 
 
 def _listed(names: Sequence[str], shown: int = 4) -> str:

@@ -8,6 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from depmin.files.safety import (
+    checked_lines,
+    is_distribution_name,
+    is_image_reference,
+    is_plain_path,
+    is_version,
+    require,
+)
 from depmin.model import Closure
 from depmin.outputs.dockerfile import (
     APP,
@@ -23,8 +31,7 @@ from depmin.outputs.dockerfile import (
     require_entries,
 )
 from depmin.outputs.requirements import requirements_text
-from depmin.plan import FleetPlan
-from depmin.safety import checked_lines, is_distribution_name, is_image_reference, is_plain_path, is_version, require
+from depmin.usecases.fleet import FleetPlan
 
 BASE_TAG = "depmin-fleet-base:latest"
 # uv's binary mounted from its image for the install steps, so no image of the fleet keeps uv.

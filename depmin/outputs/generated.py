@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from depmin.config import TargetConfig
 from depmin.model import Closure
 from depmin.outputs.copylist import copy_list_text
 from depmin.outputs.requirements import requirements_text
+from depmin.project.config import TargetConfig
 
 
 def sync_command(name: str) -> str:

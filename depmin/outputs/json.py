@@ -6,14 +6,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from depmin.explain import Explanation, TargetAudit
-from depmin.freshness import TargetCheck
 from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement
+from depmin.usecases.explain import Explanation, TargetAudit
+from depmin.usecases.freshness import TargetCheck
 
 if TYPE_CHECKING:
-    from depmin.plan import FleetPlan
-    from depmin.report import SizeReport
-    from depmin.verify import VerifyResult
+    from depmin.usecases.fleet import FleetPlan
+    from depmin.usecases.size_report import SizeReport
+    from depmin.usecases.verify import VerifyResult
 
 
 def dumps(data: Any) -> str:

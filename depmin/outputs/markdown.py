@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from depmin.outputs.words import human_bytes, row_value
-from depmin.report import SizeReport
+from depmin.usecases.size_report import SizeReport
 
 
 def _cell(text: str) -> str:

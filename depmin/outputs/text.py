@@ -12,19 +12,19 @@ import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from depmin.explain import Chain, Explanation, TargetAudit
-from depmin.freshness import State, TargetCheck
 from depmin.model import Closure, Diagnostic, Kind, Reach, Requirement
 from depmin.outputs.findings import group_message
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import human_bytes, place, plural, row_value, wrapped
+from depmin.usecases.explain import Chain, Explanation, TargetAudit
+from depmin.usecases.freshness import State, TargetCheck
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from depmin.plan import FleetPlan
-    from depmin.report import SizeReport
-    from depmin.verify import VerifyResult
+    from depmin.usecases.fleet import FleetPlan
+    from depmin.usecases.size_report import SizeReport
+    from depmin.usecases.verify import VerifyResult
 
 
 def diagnostic_lines(diagnostics: Iterable[Diagnostic], width: int = 80) -> list[str]:

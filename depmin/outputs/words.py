@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from depmin.model import Via
-from depmin.report import Row
+from depmin.usecases.size_report import Row
 
 
 def place(via: Via) -> str:

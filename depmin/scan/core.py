@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from depmin.imports.stdlib import is_stdlib, stdlib_provides
 from depmin.model import Condition, ImportRecord, Kind, Target
 from depmin.scan import ir
 from depmin.scan.evaluate import Scope, Unknown, decide, is_main_test, spec_checks, value_over_patches
-from depmin.stdlib import is_stdlib, stdlib_provides
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _IMPORT_MODULE = frozenset({"importlib.import_module"})

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from depmin.commands import main
-from depmin.copyplan import planned_files
-from depmin.discover import DEFAULT_EXCLUDES
+from depmin.imports.copy_plan import planned_files
 from depmin.outputs.dockerfile import dockerignore_text
+from depmin.project.module_index import DEFAULT_EXCLUDES
 
 from ..helpers import CARAMBA_LOCK, run_analysis, write_tree
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name
 
 from depmin.model import Kind
-from depmin.verify import uv_binary
+from depmin.usecases.build_env import uv_binary
 
 from ..helpers import FIXTURES, run_analysis
 

@@ -14,7 +14,7 @@ from packaging.requirements import Requirement
 from depmin.analysis.platforms import merge_platforms
 from depmin.commands import main
 from depmin.model import PLATFORMS, Pin, Target
-from depmin.verify import uv_binary
+from depmin.usecases.build_env import uv_binary
 
 from ..helpers import FIXTURES, bare_closure
 

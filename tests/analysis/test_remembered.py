@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from depmin.analysis import analyse
 from depmin.analysis.remembered import Edges, EdgeStore
 from depmin.cache import ScanCache
-from depmin.config import load_project
-from depmin.discover import SourceRoot, build_index
-from depmin.graph import DistributionNode
+from depmin.imports.graph import DistributionNode
 from depmin.model import Kind, Via
+from depmin.project.config import load_project
+from depmin.project.module_index import SourceRoot, build_index
 
 from ..helpers import CARAMBA_LOCK, FIXTURES, request_for, write_tree
 

@@ -16,8 +16,8 @@ from ..helpers import CARAMBA, FIXTURES, REPOSITORY, request_for
 
 
 def alone_and_shared(root, requests):
-    from depmin.config import load_project
-    from depmin.lock import read_lock
+    from depmin.lock.parse import read_lock
+    from depmin.project.config import load_project
 
     project = load_project(root)
     lock = read_lock(root / "uv.lock", "uv.lock")
@@ -48,7 +48,7 @@ def test_a_generated_fleet_of_seventeen_targets(tmp_path):
     tree = tmp_path / "mono"
     subprocess.run([sys.executable, str(REPOSITORY / "bench" / "make_monorepo.py"), str(tree), "--files", "400",
                     "--lines", "8000", "--targets", "17"], check=True)  # fmt: skip
-    from depmin.config import load_project
+    from depmin.project.config import load_project
 
     project = load_project(tree)
     assert len(project.config.targets) == 17

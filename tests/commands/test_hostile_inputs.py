@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from depmin.cache import ScanCache, scan_files
+from depmin.analysis.scanning import scan_files
+from depmin.cache import ScanCache
 from depmin.commands import main
 from depmin.model import Target
 from depmin.scan import ScanResult, _contained
@@ -230,8 +231,8 @@ def test_a_copied_directory_never_reads_through_a_link_out_of_the_root(runner, t
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET\n")
     (root / "svc" / "leak.txt").symlink_to(secret)
-    from depmin.copyplan import planned_files
-    from depmin.discover import DEFAULT_EXCLUDES
+    from depmin.imports.copy_plan import planned_files
+    from depmin.project.module_index import DEFAULT_EXCLUDES
 
     from ..helpers import run_analysis
 
@@ -289,7 +290,7 @@ def test_any_text_as_a_data_path_is_refused_or_written_as_one_copy(runner, tmp_p
 
 
 def run_closure_copy(root: Path):
-    from depmin.config import load_project
+    from depmin.project.config import load_project
 
     from ..helpers import run_analysis
 

@@ -219,7 +219,7 @@ def test_a_kill_during_a_write_leaves_the_previous_file_intact(tmp_path):
     target = tmp_path / "requirements.txt"
     target.write_text("previous\n")
     script = (
-        "import sys\nfrom pathlib import Path\nfrom depmin.files import write_atomic\n"
+        "import sys\nfrom pathlib import Path\nfrom depmin.files.writing import write_atomic\n"
         "text = 'x' * 200_000_000\nprint('ready', flush=True)\n"
         "while True:\n    write_atomic(Path(sys.argv[1]), text)\n"
     )

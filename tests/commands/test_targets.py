@@ -7,8 +7,9 @@ import tomllib
 import pytest
 
 from depmin.commands import main
-from depmin.config import ConfigError, load_project
+from depmin.errors import ConfigError
 from depmin.outputs.pyproject import InitError, add_target
+from depmin.project.config import load_project
 
 from ..helpers import FIXTURES, only_diagnostic, write_tree
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dockerfile_parse import DockerfileParser
 
 from depmin.commands import main
-from depmin.config import load_project
-from depmin.copyplan import planned_files
-from depmin.discover import DEFAULT_EXCLUDES
+from depmin.imports.copy_plan import planned_files
 from depmin.outputs.dockerfile import DEFAULT_UV_VERSION
+from depmin.project.config import load_project
+from depmin.project.module_index import DEFAULT_EXCLUDES
 
 from ..helpers import CARAMBA, CARAMBA_LOCK, REPOSITORY, app_copies, docker_copy, hadolint, run_analysis, write_tree
 
@@ -87,7 +87,7 @@ def test_the_copy_lines_copy_exactly_the_verify_tree(runner, tmp_path):
 
 
 def test_the_uv_image_is_depmins_own_pinned_uv_whatever_is_installed(runner, tmp_path, monkeypatch):
-    from depmin.lock import read_lock
+    from depmin.lock.parse import read_lock
 
     own = read_lock(REPOSITORY / "uv.lock", "uv.lock").versions["uv"]
     assert own == DEFAULT_UV_VERSION  # bump both together

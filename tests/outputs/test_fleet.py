@@ -87,7 +87,7 @@ def test_each_file_says_how_to_regenerate_it_and_that_command_works(runner, flee
 def test_a_source_root_that_cannot_be_written_is_refused_in_the_fleet_too():
     from depmin.errors import UnsafeOutput
     from depmin.outputs.fleet import FleetSpec, fleet_files
-    from depmin.plan import FleetPlan, Footprint, TargetPlan
+    from depmin.usecases.fleet import FleetPlan, Footprint, TargetPlan
 
     from ..helpers import bare_closure
 

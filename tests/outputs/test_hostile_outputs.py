@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
 from depmin.commands import main
-from depmin.lock import LockError, parse_lock
+from depmin.errors import LockError
+from depmin.lock.parse import parse_lock
 
 from ..helpers import FIXTURES, snapshot
 

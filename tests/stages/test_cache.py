@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import sys
 
-from depmin.cache import ScanCache, read_lock_cached, scan_files
-from depmin.lock import read_lock
+from depmin.analysis.lock_cache import read_lock_cached
+from depmin.analysis.scanning import decoded_scan, scan_files
+from depmin.cache import ScanCache
+from depmin.lock.parse import read_lock
 from depmin.model import Target
 
 from ..helpers import CARAMBA, CARAMBA_LOCK
@@ -67,7 +69,7 @@ def test_corrupt_or_truncated_entries_are_ignored_and_rewritten(tmp_path):
         again = ScanCache(tmp_path / "cache")
         assert scan_one(tmp_path, source, TARGET, again) == good
         assert again.misses == 1
-        assert ScanCache(tmp_path / "cache").pack().get(key) == good  # rewritten
+        assert decoded_scan(ScanCache(tmp_path / "cache").pack().get(key)) == good  # rewritten
 
 
 def test_two_processes_at_once_share_one_cache(tmp_path):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from depmin.copyplan import copy_paths, package_data
-from depmin.discover import SourceRoot, build_index
+from depmin.imports.copy_plan import copy_paths, package_data
+from depmin.project.module_index import SourceRoot, build_index
 
 from ..helpers import write_tree
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from depmin.discover import SourceRoot, build_index, is_excluded, module_name, roots_from_build_config
+from depmin.project.build_config import roots_from_build_config
+from depmin.project.module_index import SourceRoot, build_index, is_excluded, module_name
 
 from ..helpers import write_tree
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from depmin.errors import LockError
-from depmin.lock import (
-    declared_names,
-    lock_from_data,
-    lock_to_data,
-    marker_holds,
-    parse_lock,
-    pinned_closure,
-    read_lock,
-    select,
-)
+from depmin.lock.closure import pinned_closure, select
+from depmin.lock.declarations import declared_names
+from depmin.lock.markers import marker_holds
+from depmin.lock.parse import lock_from_data, lock_to_data, parse_lock, read_lock
 from depmin.model import PLATFORMS, Target
 
 from ..helpers import CARAMBA_LOCK, FIXTURES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from depmin.commands import main
-from depmin.resolve import DistributionFinder, cached_modules
+from depmin.imports.distributions import DistributionFinder, cached_modules
 
 from ..helpers import CARAMBA_LOCK, run_analysis, write_tree
 
@@ -101,7 +101,7 @@ def test_the_table_generator_on_real_wheels():
 
 
 def test_the_bundled_table_is_generated_and_knows_the_names_real_repositories_needed():
-    from depmin.resolve import known_modules
+    from depmin.imports.distributions import known_modules
 
     from ..helpers import REPOSITORY
 
@@ -134,7 +134,7 @@ def test_uv_cache_names_are_kept_until_uv_unpacks_another_wheel(tmp_path, monkey
 
     from depmin.analysis import analyse
     from depmin.cache import ScanCache
-    from depmin.config import load_project
+    from depmin.project.config import load_project
 
     from ..helpers import request_for
 

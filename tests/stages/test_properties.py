@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from depmin.graph import ImportGraph
+from depmin.imports.graph import ImportGraph
 from depmin.model import Kind, Reach, Target, Via, reach_of
 from depmin.scan import scan_source
 

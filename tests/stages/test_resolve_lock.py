@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from depmin.commands import main
-from depmin.discover import ModuleIndex
-from depmin.resolve import Category, DistributionFinder, Resolver, absolute_name, installed_modules, known_modules
+from depmin.imports.distributions import DistributionFinder, installed_modules, known_modules
+from depmin.imports.resolve import Category, Resolver, absolute_name
+from depmin.project.module_index import ModuleIndex
 
 from ..helpers import FIXTURES, run_analysis, write_tree
 
@@ -91,7 +92,7 @@ def test_the_lock_forks_by_python_version_and_platform(runner):
 
 
 def test_a_partial_venv_never_hides_a_locked_distribution():
-    from depmin.resolve import DistributionFinder
+    from depmin.imports.distributions import DistributionFinder
 
     # The .venv holds protobuf and googleapis-common-protos (both ship google/...), not google-genai.
     installed = {

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from depmin.explain import Chain, Explanation, LockHop, group_by_cause
 from depmin.model import Kind, Reach, Via
 from depmin.outputs.findings import group_message
+from depmin.usecases.explain import Chain, Explanation, LockHop, group_by_cause
 
 IMPORT_TORCH = Via("ai/model.py", 3, "ai.model", Kind.MODULE, False, "import torch")
 IMPORT_TRANSFORMERS = Via("ai/nlp.py", 1, "ai.nlp", Kind.MODULE, False, "import transformers")

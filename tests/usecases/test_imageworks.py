@@ -11,10 +11,10 @@ import pytest
 from dockerfile_parse import DockerfileParser
 
 from depmin.commands import main
-from depmin.copyplan import planned_files
-from depmin.discover import DEFAULT_EXCLUDES
-from depmin.lock import parse_lock
+from depmin.imports.copy_plan import planned_files
+from depmin.lock.parse import parse_lock
 from depmin.model import Kind
+from depmin.project.module_index import DEFAULT_EXCLUDES
 
 from ..helpers import CARAMBA_LOCK, FIXTURES, app_copies, docker_copy, hadolint, run_analysis, write_tree
 
@@ -156,7 +156,7 @@ source = { url = "https://example.com/urldist-2.0.0-py3-none-any.whl" }
 """,
         "uv.lock",
     )
-    from depmin.lock import pinned_closure
+    from depmin.lock.closure import pinned_closure
     from depmin.model import Target
 
     pins = {p.name: p for p in pinned_closure(lock, {"gitdist": (), "urldist": ()}, Target((3, 12))).pins}
@@ -183,7 +183,7 @@ def test_entries_the_way_users_name_them(runner, tmp_path):
 
 
 def test_verify_imports_third_party_modules_named_only_by_strings_and_hints_what_it_saw(tmp_path):
-    from depmin.verify import outcome
+    from depmin.usecases.verify import outcome
 
     write_tree(
         tmp_path,
@@ -234,7 +234,7 @@ def test_a_git_source_is_installed_from_its_locked_commit(runner, tmp_path):
     import os
     import subprocess
 
-    from depmin.verify import uv_binary
+    from depmin.usecases.build_env import uv_binary
 
     library = tmp_path / "gitdist"
     write_tree(library, {"src/gitdist/__init__.py": "WHERE = 'git'\n"})

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from depmin.commands import main
-from depmin.lock import read_lock
+from depmin.lock.parse import read_lock
 from depmin.model import Pin, Target
-from depmin.report import download_size
+from depmin.usecases.size_report import download_size
 
 from ..helpers import CARAMBA, diagnostics
 

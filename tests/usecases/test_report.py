@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from depmin.commands import main
-from depmin.lock import Artifact, LockedPackage, read_lock, select
+from depmin.lock.closure import select
+from depmin.lock.model import Artifact, LockedPackage
+from depmin.lock.parse import read_lock
 from depmin.model import PLATFORMS, Target
-from depmin.report import best_artifact, download_size, whole_project_pins
+from depmin.usecases.size_report import best_artifact, download_size, whole_project_pins
 
 from ..helpers import CARAMBA, CARAMBA_LOCK
 

@@ -1,14 +1,11 @@
-"""Import name → first-party module, standard library, or locked distribution.
+"""Import name → the locked distributions that provide it.
 
-The order follows Python's own: a source root's regular module or package wins,
-then the standard library, then installed distributions; a namespace directory
-only counts when nothing else provides the name (a data folder `yaml/` never
-hides PyYAML).
+Asked in order: the user's module-map, the .venv's metadata, uv's cache, the bundled table,
+the lock's own names; the lock's structure breaks a tie.
 """
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,55 +14,6 @@ from importlib import resources
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
-
-from depmin.discover import ModuleIndex
-from depmin.stdlib import is_stdlib
-
-
-class Category(enum.StrEnum):
-    FIRST_PARTY = "first_party"
-    STDLIB = "stdlib"
-    DISTRIBUTION = "distribution"
-    MISSING = "missing"  # nothing in the repository, the stdlib or the lock provides it
-    BROKEN = "broken"  # a first-party name that no first-party module provides
-    AMBIGUOUS = "ambiguous"  # several locked distributions provide it
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    category: Category
-    name: str  # the absolute dotted name that was resolved
-    modules: tuple[str, ...] = ()  # first-party modules it executes, parents first
-    distributions: tuple[str, ...] = ()  # one for DISTRIBUTION, several for AMBIGUOUS
-    source: str = ""  # how the distribution was found, for explanations
-
-
-class RelativeImportError(ValueError):
-    pass
-
-
-def absolute_name(importer: str, importer_is_package: bool, level: int, target: str, anchor: str | None = None) -> str:
-    """The absolute module a (possibly relative) import names, as importlib computes it."""
-    if level == 0:
-        return target
-    if anchor == "__name__":
-        package = importer
-    elif anchor is not None:
-        package = anchor
-    else:
-        package = importer if importer_is_package else importer.rpartition(".")[0]
-    if not package:
-        raise RelativeImportError(f"relative import in {importer}, which is not inside a package")
-    parts = package.split(".")
-    if level > len(parts):
-        raise RelativeImportError(
-            f"relative import {'.' * level}{target} goes beyond the top-level package {parts[0]!r}"
-        )
-    base = ".".join(parts[: len(parts) - level + 1])
-    return f"{base}.{target}" if target else base
-
-
-# -- distributions -------------------------------------------------------------------
 
 
 @cache
@@ -230,15 +178,15 @@ class DistributionFinder:
         An empty tuple means nothing in the lock provides it; the second item then
         names unlocked distributions that would have, if any were named anywhere.
         """
-        prefixes = _prefixes(name)
-        for prefix in prefixes:
+        longest_first = prefixes(name)
+        for prefix in longest_first:
             if prefix in self.overrides:
                 mapped = self.overrides[prefix]
                 locked = tuple(d for d in mapped if d in self.locked)
                 return (locked, "module-map") if locked else ((), ", ".join(mapped))
         # Longest prefix first, every source at each length: a partial .venv that holds only the
         # namespace `google` (protobuf) must not hide the locked but uninstalled google-genai.
-        for prefix in prefixes:
+        for prefix in longest_first:
             if prefix in self.installed:
                 locked = self._untie(d for d in self.installed[prefix] if d in self.locked)
                 if locked:
@@ -265,77 +213,6 @@ class DistributionFinder:
         return tuple(sorted(found))
 
 
-def _prefixes(name: str) -> list[str]:
+def prefixes(name: str) -> list[str]:
     parts = name.split(".")
     return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
-
-
-# -- the resolver -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Resolver:
-    index: ModuleIndex
-    finder: DistributionFinder
-    python: tuple[int, int]
-    _memo: dict[str, Resolution] = field(default_factory=dict, compare=False, repr=False)
-    _from_memo: dict[tuple[str, tuple[str, ...]], list[Resolution]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-    def resolve(self, name: str) -> Resolution:
-        """What an absolute import name is; pure, so remembered (a monorepo asks the same names often)."""
-        found = self._memo.get(name)
-        if found is None:
-            found = self._memo[name] = self._resolve(name)
-        return found
-
-    def _resolve(self, name: str) -> Resolution:
-        top = name.partition(".")[0]
-        if top in self.index.modules:
-            return self._first_party(name)
-        if is_stdlib(top, self.python):
-            return Resolution(Category.STDLIB, name)
-        namespace_hit = any(prefix in self.index.modules for prefix in _prefixes(name))
-        if namespace_hit:  # a regular package inside a namespace portion of ours
-            return self._first_party(name)
-        distributions, source = self.finder.find(name)
-        if len(distributions) == 1:
-            return Resolution(Category.DISTRIBUTION, name, distributions=distributions, source=source)
-        if distributions:
-            return Resolution(Category.AMBIGUOUS, name, distributions=distributions, source=source)
-        if top in self.index.namespaces and (name in self.index.namespaces or name == top):
-            return Resolution(Category.FIRST_PARTY, name, modules=())
-        return Resolution(Category.MISSING, name, source=source)
-
-    def resolve_from(self, name: str, names: tuple[str, ...]) -> list[Resolution]:
-        """`from name import a, b`: the package itself, plus each name that is a submodule."""
-        key = (name, names)
-        found = self._from_memo.get(key)
-        if found is None:
-            found = self._from_memo[key] = self._resolve_from(name, names)
-        return found
-
-    def _resolve_from(self, name: str, names: tuple[str, ...]) -> list[Resolution]:
-        base = self.resolve(name)
-        if base.category is Category.FIRST_PARTY:
-            submodules = [f"{name}.{n}" for n in names if n != "*" and f"{name}.{n}" in self.index.modules]
-            return [base, *(self._first_party(s) for s in submodules)]
-        if base.category in (Category.STDLIB,):
-            return [base]
-        # `from google.cloud import storage` names a deeper distribution than `google.cloud`.
-        deeper = [self.resolve(f"{name}.{n}") for n in names if n != "*"]
-        specific = [r for r in deeper if r.category is Category.DISTRIBUTION and r.distributions != base.distributions]
-        if specific and base.category is not Category.DISTRIBUTION:
-            return specific
-        return [base, *specific]
-
-    def _first_party(self, name: str) -> Resolution:
-        modules = self.index.modules
-        if name not in modules and name not in self.index.namespaces:
-            found = next((p for p in _prefixes(name) if p in modules), None)
-            if found is not None and not modules[found].is_package:
-                return Resolution(Category.BROKEN, name, source=f"first-party module {found} is not a package")
-            return Resolution(Category.BROKEN, name, source=f"no first-party module {name}")
-        chain = tuple(p for p in reversed(_prefixes(name)) if p in modules)
-        return Resolution(Category.FIRST_PARTY, name, modules=chain)

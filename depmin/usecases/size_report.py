@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from depmin.copyplan import planned_files
-from depmin.files import SOURCE_SIZE_LIMIT, read_regular
-from depmin.lock import Artifact, LockedPackage, LockFile, declared_extras, marker_holds, pinned_closure, select
+from depmin.files.reading import SOURCE_SIZE_LIMIT, read_regular
+from depmin.imports.copy_plan import planned_files
+from depmin.lock.closure import pinned_closure, select
+from depmin.lock.declarations import declared_extras
+from depmin.lock.markers import marker_holds
+from depmin.lock.model import Artifact, LockedPackage, LockFile
 from depmin.model import Pin, Target
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from depmin.analysis import Analysis
 from depmin.errors import UsageError
 from depmin.model import CopyPath, Pin
-from depmin.report import download_size
+from depmin.usecases.size_report import download_size
 
 
 @dataclass(frozen=True)

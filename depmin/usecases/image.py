@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from depmin.copyplan import planned_files
+from depmin.imports.copy_plan import planned_files
 from depmin.model import Closure
-from depmin.verify import SmokeOutcome, VerifyError, VerifyRequest, VerifyResult, importable, outcomes_of
+from depmin.usecases.build_env import VerifyError
+from depmin.usecases.run_imports import SmokeOutcome
+from depmin.usecases.verify import VerifyRequest, VerifyResult, importable, outcomes_of
 
 if TYPE_CHECKING:
     from depmin.analysis import Analysis

@@ -13,11 +13,11 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from depmin.discover import SourceRoot
-from depmin.files import read_toml
-from depmin.lock import LockedPackage, LockFile
+from depmin.files.reading import read_toml
+from depmin.files.safety import is_version
+from depmin.lock.model import LockedPackage, LockFile
 from depmin.model import Diagnostic, LocalDistribution, Severity
-from depmin.safety import is_version
+from depmin.project.module_index import SourceRoot
 
 _ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENTRY_VALUE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")

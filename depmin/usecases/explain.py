@@ -14,7 +14,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.analysis import Analysis
 from depmin.errors import UsageError
-from depmin.graph import DistributionNode
+from depmin.imports.graph import DistributionNode
 from depmin.model import Pin, Reach, Via
 
 CHAIN_LIMIT = 50

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from depmin.discover import ModuleIndex, is_excluded
-from depmin.files import resolves_inside
+from depmin.files.reading import resolves_inside
 from depmin.model import Closure, CopyPath, Diagnostic
+from depmin.project.module_index import ModuleIndex, is_excluded
 
 
 def copy_paths(

@@ -19,7 +19,11 @@ from typing import Any, TypeVar
 from depmin.model import Diagnostic, Severity
 
 DEFAULT_EXCLUDES: tuple[str, ...] = ("tests/", "test_*.py", "*_test.py", "conftest.py")
+
+
 T = TypeVar("T")
+
+
 _NEVER_WALKED = frozenset({"__pycache__", "node_modules", "site-packages"})
 
 
@@ -231,9 +235,6 @@ class _Walker:
         return False
 
 
-# -- excludes -----------------------------------------------------------------------
-
-
 def is_excluded(path: str, patterns: Iterable[str]) -> bool:
     """gitignore-like matching: `name/` matches a directory anywhere, `name` a file or
     directory anywhere, `a/b*` a path from the repository root."""
@@ -286,48 +287,3 @@ def _exclusion_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
         return any(test([name], path) for test in file_tests)
 
     return matches
-
-
-# -- source roots from build configuration --------------------------------------------
-
-
-def roots_from_build_config(pyproject: Mapping[str, object], base: str = "") -> list[SourceRoot]:
-    """Source roots that setuptools `package-dir` / `packages.find.where` and hatch
-    `sources` / `packages` declare, relative to the repository root."""
-    tool = pyproject.get("tool", {})
-    if not isinstance(tool, dict):
-        return []
-    roots: list[SourceRoot] = []
-    setuptools = tool.get("setuptools", {}) if isinstance(tool.get("setuptools"), dict) else {}
-    package_dir = setuptools.get("package-dir", {})
-    if isinstance(package_dir, dict):
-        for package, directory in package_dir.items():
-            if isinstance(directory, str) and isinstance(package, str):
-                roots.append(SourceRoot(_join(base, directory), package))
-    packages = setuptools.get("packages", {})
-    if isinstance(packages, dict) and isinstance(packages.get("find"), dict):
-        where = packages["find"].get("where", [])
-        for directory in where if isinstance(where, list) else []:
-            if isinstance(directory, str):
-                roots.append(SourceRoot(_join(base, directory)))
-    hatch = tool.get("hatch", {}) if isinstance(tool.get("hatch"), dict) else {}
-    build = hatch.get("build", {}) if isinstance(hatch.get("build"), dict) else {}
-    wheel = build.get("targets", {}).get("wheel", {}) if isinstance(build.get("targets"), dict) else {}
-    for table in (build, wheel if isinstance(wheel, dict) else {}):
-        sources = table.get("sources")
-        if isinstance(sources, list):
-            roots.extend(SourceRoot(_join(base, s)) for s in sources if isinstance(s, str))
-        elif isinstance(sources, dict):
-            for directory, prefix in sources.items():
-                if isinstance(prefix, str):
-                    roots.append(SourceRoot(_join(base, directory), prefix.strip("/").replace("/", ".")))
-        for package in table.get("packages", []) if isinstance(table.get("packages"), list) else []:
-            if isinstance(package, str) and "/" in package.strip("/"):
-                roots.append(SourceRoot(_join(base, package.strip("/").rsplit("/", 1)[0])))
-    return roots
-
-
-def _join(base: str, directory: str) -> str:
-    cleaned = directory.strip().strip("/").removeprefix("./")
-    cleaned = "" if cleaned == "." else cleaned
-    return "/".join(part for part in (base, cleaned) if part)

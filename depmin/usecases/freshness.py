@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from depmin.explain import AuditResult, TargetAudit
-from depmin.files import NotRegularFile, read_regular
+from depmin.files.reading import NotRegularFile, read_regular
 from depmin.model import Diagnostic
+from depmin.usecases.explain import AuditResult, TargetAudit
 
 
 class State(enum.StrEnum):

@@ -15,11 +15,11 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from depmin.discover import DEFAULT_EXCLUDES, SourceRoot
 from depmin.errors import ConfigError, is_code
-from depmin.files import NotRegularFile, read_regular, toml_error
+from depmin.files.reading import NotRegularFile, read_regular, toml_error
+from depmin.files.safety import is_plain_path
 from depmin.model import PLATFORMS, Diagnostic, Platform
-from depmin.safety import is_plain_path
+from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
 PYPROJECT = "pyproject.toml"
 

@@ -1,0 +1,1 @@
+"""The analysed project: its configuration, source roots, module index and local distributions."""

@@ -1,0 +1,202 @@
+"""Prove a closure: build the minimal tree and venv (with uv), import every module in it.
+
+The only place depmin runs analysed code, and only inside the throwaway tree:
+the import path of each check is that tree and that venv, nothing of the
+user's repository or environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from depmin.model import Closure
+from depmin.project.module_index import ModuleIndex
+from depmin.usecases.build_env import (
+    build_venv,
+    compile_tree,
+    copy_tree,
+    find_interpreter,
+    installed_names,
+    remove_tree,
+    write_local_metadata,
+)
+from depmin.usecases.run_imports import SmokeOutcome, import_modules, run_smoke
+
+if TYPE_CHECKING:
+    from depmin.analysis import Analysis
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    module: str
+    ok: bool
+    optional: bool  # reached only through guarded imports: may fail on what it guards
+    message: str = ""
+    hint: str = ""
+    # What the failure is, from what depmin knows: optional, missing_distribution, missing_file,
+    # missing_metadata, timeout, crash, or error (an exception of the module's own code).
+    kind: str = ""
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return not self.ok and not self.optional
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    tree: Path  # the built tree, or `engine:tag` of the image
+    installed: tuple[str, ...]
+    outcomes: tuple[ImportOutcome, ...]
+    smoke: SmokeOutcome | None = None
+    kept: bool = False  # the tree and venv were left for inspection
+    image: tuple[str, str] | None = None  # (engine, base) when verified inside an image
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.counts_as_failure for o in self.outcomes) and (self.smoke is None or self.smoke.ok)
+
+
+def outcome(result: dict, optional: bool, index: ModuleIndex, closure: Closure) -> ImportOutcome:
+    if result.get("ok"):
+        return ImportOutcome(result["module"], True, optional)
+    message = f"{result.get('type')}: {result.get('message')}".rstrip(": ")
+    hint = _hint(result, index, closure)
+    return ImportOutcome(result["module"], False, optional, message, hint, _kind(result, optional, index, hint))
+
+
+def _kind(result: dict, optional: bool, index: ModuleIndex, hint: str) -> str:
+    failure = result.get("type")
+    if optional:
+        return "optional"
+    if failure == "Timeout":
+        return "timeout"
+    if failure == "Crash":
+        return "crash"
+    if failure == "PackageNotFoundError":
+        return "missing_metadata"
+    if failure in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
+        return "missing_file"
+    missing = str(result.get("missing") or "")
+    if failure in ("ModuleNotFoundError", "ImportError") and missing:
+        if missing in index.modules or missing.partition(".")[0] in index.modules:
+            return "missing_file"
+        return "missing_distribution"
+    return "error"
+
+
+def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
+    missing = result.get("missing")
+    if result.get("type") in ("ModuleNotFoundError", "ImportError") and missing:
+        top = str(missing).partition(".")[0]
+        if missing in index.modules or top in index.modules:
+            return f"first-party module {missing} is not in the tree: a file is missing from the COPY list"
+        for requirement in closure.optional:
+            for via in requirement.via:
+                if _imported_top(via.statement) == top:
+                    return (
+                        f"depmin saw this import as optional (guarded) at {via.file}:{via.line}: {requirement.name} "
+                        "is not installed; --include-optional installs it"
+                    )
+        if any(_imported_top(via.statement) == top for r in closure.direct for via in r.via):
+            return f"depmin saw {missing!r} as required and pinned it; the installed distribution does not provide it"
+        return (
+            f"no installed distribution provides {missing!r}: it is imported in a way depmin cannot see "
+            "(a computed name?); add it to hidden-imports, or to the project's dependencies"
+        )
+    if result.get("type") in ("FileNotFoundError", "IsADirectoryError", "NotADirectoryError"):
+        return f"a data file is missing: {result.get('filename')}; add its directory to the target's `data`"
+    if result.get("type") == "PackageNotFoundError":
+        return (
+            "a distribution's metadata is missing (importlib.metadata): if it is first-party, it is not "
+            "in uv.lock as a package of this project; otherwise add it to hidden-imports"
+        )
+    if result.get("type") == "Timeout":
+        return "the import blocks (a server started or input awaited at import time?); raise --timeout or guard it"
+    return ""
+
+
+def _imported_top(statement: str) -> str:
+    """The top-level module of a described import (`from yaml import x` → yaml)."""
+    words = statement.replace("(", " ").replace("'", " ").split()
+    if len(words) >= 2 and words[0] in ("import", "from"):
+        return words[1].lstrip(".").partition(".")[0]
+    if len(words) >= 2 and words[0].startswith(("importlib.import_module", "__import__")):
+        return words[1].partition(".")[0]
+    return ""
+
+
+Progress = Callable[[dict | None], None]
+
+
+@dataclass(frozen=True)
+class VerifyRequest:
+    root: Path
+    excludes: tuple[str, ...]
+    requirements: str  # the requirements file's text, exactly as `closure -o` writes it
+    smoke: str | None = None
+    timeout: float = 60.0
+    keep: bool = False
+
+
+def importable(closure: Closure) -> tuple[str, ...]:
+    """What verify imports: the closure's modules, but not `__main__` modules (importing one runs
+    the program, as `python -m` does; they are copied, not imported), and what only strings name."""
+    modules = [m for m in closure.modules if m.rpartition(".")[2] != "__main__"]
+    return (*modules, *closure.named_imports)
+
+
+def verify_tree(
+    analysis: Analysis,
+    request: VerifyRequest,
+    *,
+    log: Callable[[str], None],
+    progress: Callable[[str, int | None], Progress],
+) -> VerifyResult:
+    """Copy the closure's tree, install its pins with uv, import every module, run the smoke
+    command. `progress(description, total)` gives the callback each step reports to."""
+    import tempfile
+
+    closure = analysis.closure
+    workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
+    tree, requirements = workdir / "app", workdir / "requirements.txt"
+    try:
+        files = copy_tree(request.root, closure, request.excludes, tree)
+        log(f"copied {len(files)} files into {tree}")
+        requirements.write_text(request.requirements, "utf-8")
+        python = find_interpreter(closure.target.python_version)
+        progress("installing pinned distributions", None)
+        venv = build_venv(workdir, python, requirements, log)
+        write_local_metadata(venv, closure)
+        compile_tree(venv, tree)
+        modules = importable(closure)
+        results = import_modules(
+            venv,
+            tree,
+            closure.image_path,
+            modules,
+            progress("importing modules", len(modules)),
+            timeout=request.timeout,
+        )
+        outcomes = outcomes_of(analysis, results)
+        smoked = run_smoke(venv, tree, closure.image_path, request.smoke, request.timeout) if request.smoke else None
+        return VerifyResult(tree if request.keep else workdir, installed_names(venv), outcomes, smoked, request.keep)
+    finally:
+        if not request.keep:
+            remove_tree(workdir)
+
+
+def outcomes_of(analysis: Analysis, results: Iterable[dict]) -> tuple[ImportOutcome, ...]:
+    """Each importer report as an outcome, and a crash for every module nothing reported."""
+    closure = analysis.closure
+    optional = {m for m in analysis.layers.optional if isinstance(m, str)}
+    outcomes = [outcome(r, r["module"] in optional, analysis.index, closure) for r in results]
+    seen = {o.module for o in outcomes}
+    outcomes += [
+        ImportOutcome(m, False, m in optional, "the import check did not report", kind="crash")
+        for m in importable(closure)
+        if m not in seen
+    ]
+    return tuple(outcomes)
