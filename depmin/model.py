@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from depmin.errors import Diagnostic
+
 
 class Kind(enum.StrEnum):
     """How an import runs. Ordered by how little it commits the importer."""
@@ -40,35 +42,6 @@ class ImportRecord(NamedTuple):
     # importing module's own package (as with `from . import x`).
     anchor: str | None = None
     when: tuple[Condition, ...] = ()  # all must hold for the import to run
-
-
-class Severity(enum.StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Diagnostic:
-    """A problem tied to a place: printed as `path:line: message [DM101]`.
-
-    `code` is stable (depmin.errors.CODES): tests, `ignore` and CI annotations name it;
-    the wording may change.
-    """
-
-    path: str  # root-relative, '/'-separated; "" when the problem has no file
-    line: int  # 0 when the problem has no line
-    message: str
-    severity: Severity = Severity.ERROR
-    code: str = "DM000"
-
-    def render(self) -> str:
-        where = self.path or "depmin"
-        if self.line:
-            where = f"{where}:{self.line}"
-        return f"{where}: {self.severity.value}: {self.message} [{self.code}]"
-
-    def as_warning(self) -> Diagnostic:
-        return Diagnostic(self.path, self.line, self.message, Severity.WARNING, self.code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +155,9 @@ class Pin:
     hashes: tuple[str, ...] = ()
     source: str = ""  # `name @ <source>` for git and url packages; "" for an index
     index: str = PYPI  # the index a registry package is locked from
+    # A wheel or sdist the lock takes from the repository itself (`source = { path = ... }`):
+    # its path, relative to the project root once the analysis has checked it lies inside.
+    local_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)

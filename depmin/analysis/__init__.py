@@ -12,6 +12,7 @@ from depmin.analysis.assemble import Context, assemble
 from depmin.analysis.inputs import Request, entry_modules, script_directories
 from depmin.analysis.walk import walk
 from depmin.analysis.workspace import Workspace
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.files.reading import display_path
 from depmin.imports.distributions import DistributionFinder
 from depmin.imports.graph import ImportGraph, Layers
@@ -19,7 +20,7 @@ from depmin.imports.stdlib import is_stdlib
 from depmin.lock.declarations import lock_mismatches
 from depmin.lock.model import LockFile
 from depmin.lock.parse import read_lock
-from depmin.model import Closure, Diagnostic, Pin, Severity
+from depmin.model import Closure, Pin
 from depmin.project.config import Project
 from depmin.project.module_index import ModuleIndex
 
@@ -55,7 +56,8 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
         diagnostics += [
-            Diagnostic(lock.path, 0, m, Severity.WARNING, "DM401") for m in lock_mismatches(lock, project.pyproject)
+            Diagnostic(lock.path, 0, m, Severity.WARNING, Code.LOCK_STALE)
+            for m in lock_mismatches(lock, project.pyproject)
         ]
     names = workspace.finder(request)
     resolver = workspace.resolver(index, names, request.target.python)

@@ -4,20 +4,24 @@ that import them, pins from uv.lock, the COPY plan, and the local distributions.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from depmin.analysis import checks
 from depmin.analysis.inputs import Entries, Request
 from depmin.analysis.walk import Walk
+from depmin.errors import Code, Diagnostic, Severity
+from depmin.files.reading import display_path, resolves_inside
+from depmin.files.safety import is_plain_path
 from depmin.imports.copy_plan import copy_paths, package_data
 from depmin.imports.distributions import DistributionFinder
 from depmin.imports.graph import DistributionNode, ImportGraph, Layers, UnresolvedNode
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras, declared_names
 from depmin.lock.model import LockFile
-from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement, Severity, Target, Via
+from depmin.model import Closure, Pin, Reach, Requirement, Target, Via
 from depmin.project.config import Project
 from depmin.project.local_distributions import image_path, local_distributions
 from depmin.project.module_index import ModuleIndex, SourceRoot
@@ -55,6 +59,7 @@ def assemble(
         if r.version is not None and (request.include_optional or r.name in chosen):
             wanted[r.name] = r.extras
     pinned = pinned_closure(lock, wanted, target, with_hashes=request.hashes)
+    pins, file_problems = local_files(pinned.pins, project.root, request.lock_path.parent, lock.path)
     with_optional = {r.name: extras.get(r.name, ()) for r in (*direct, *optional) if r.version is not None}
     optional_pins = (
         pinned.pins if with_optional.keys() == wanted.keys() else pinned_closure(lock, with_optional, target).pins
@@ -78,6 +83,7 @@ def assemble(
         *checks.unneeded_optional(chosen, optional),
         *checks.undeclared(direct, declared),
         *pinned.diagnostics,
+        *file_problems,
         *copy_problems,
         *local_problems,
         *checks.declared_not_imported(lock, local, target, used),
@@ -94,7 +100,7 @@ def assemble(
         direct=direct,
         optional=optional,
         type_only=type_only,
-        pinned=pinned.pins,
+        pinned=pins,
         source_roots=tuple(r.path or "." for r in used_roots),
         image_path=image_path(used_roots),
         local_distributions=local,
@@ -102,6 +108,27 @@ def assemble(
         errors=tuple(sorted({d for d in kept if d.severity is Severity.ERROR})),
     )
     return closure, optional_pins
+
+
+def local_files(
+    pins: tuple[Pin, ...], root: Path, lock_directory: Path, lock_display: str
+) -> tuple[tuple[Pin, ...], list[Diagnostic]]:
+    """Pins of wheels or sdists the lock takes from the repository (`source = { path = ... }`),
+    with their paths made relative to the project root; one outside the root, or one no output
+    can carry, is an error: the image would install something else under that name."""
+    found, problems = [], []
+    for pin in pins:
+        if not pin.local_file:
+            found.append(pin)
+            continue
+        path = lock_directory / pin.local_file
+        relative = display_path(root, path)
+        if not resolves_inside(root, path) or relative.startswith("/") or not is_plain_path(relative):
+            message = f"{pin.name} is locked from the file {pin.local_file!r}, which lies outside the project root"
+            problems.append(Diagnostic(lock_display, 0, message, code=Code.UNSAFE_OUTPUT))
+            continue
+        found.append(replace(pin, local_file=relative))
+    return tuple(found), problems
 
 
 def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> bool:

@@ -1,5 +1,5 @@
 """The diagnostic families: one function each, reading the walked graph and returning
-diagnostics with their codes (depmin.errors.CODES). None of them changes the closure.
+diagnostics with their codes (depmin.errors.Code). None of them changes the closure.
 """
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from collections.abc import Iterable, Mapping
 
 from packaging.utils import canonicalize_name
 
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.imports.distributions import DistributionFinder, known_modules
 from depmin.imports.graph import ImportGraph, Layers, UnresolvedNode
 from depmin.imports.stdlib import is_stdlib
 from depmin.lock.markers import marker_holds
 from depmin.lock.model import LockFile
-from depmin.model import Diagnostic, LocalDistribution, Reach, Requirement, Severity, Target, Via
+from depmin.model import LocalDistribution, Reach, Requirement, Target, Via
 from depmin.project.module_index import ModuleIndex
 
 
@@ -60,7 +61,7 @@ def shadowing(
                 continue
             hidden = f"the locked distribution {', '.join(distributions)}"
         message = f"first-party module {name} shadows {hidden}"
-        found.append(Diagnostic(info.path, 0, message, Severity.WARNING, "DM106"))
+        found.append(Diagnostic(info.path, 0, message, Severity.WARNING, Code.SHADOWING))
     return found
 
 
@@ -76,7 +77,7 @@ def one_file_two_names(index: ModuleIndex, modules: Iterable[str]) -> list[Diagn
             f"imported as both {' and '.join(sorted(names))}; in the image only one of these names resolves "
             "(depmin verify shows which)",
             Severity.WARNING,
-            "DM107",
+            Code.TWO_NAMES,
         )
         for path, names in sorted(names_by_path.items())
         if len(names) > 1
@@ -105,14 +106,14 @@ def unresolved(graph: ImportGraph, layers: Layers, declared: frozenset[str] = fr
             for source in graph.predecessors(node):
                 for via in graph.vias(source, node):
                     message = unresolved_message(node, via)
-                    found.append(Diagnostic(via.file, via.line, message, Severity.WARNING, "DM102"))
+                    found.append(Diagnostic(via.file, via.line, message, Severity.WARNING, Code.AMBIGUOUS))
     return found
 
 
-def unresolved_code(node: UnresolvedNode) -> str:
+def unresolved_code(node: UnresolvedNode) -> Code:
     if node.candidates:
-        return "DM102"
-    return "DM103" if node.first_party else "DM101"
+        return Code.AMBIGUOUS
+    return Code.BROKEN_FIRST_PARTY if node.first_party else Code.UNRESOLVED
 
 
 _ASKED = "asked: module-map, the .venv's metadata, uv's cache, the bundled table, the lock's names"
@@ -176,7 +177,7 @@ def undeclared(direct: Iterable[Requirement], declared: frozenset[str]) -> list[
                 f"imports {requirement.name}, which the project does not declare as a dependency "
                 "(it is only locked as a dependency of another package)"
             )
-            found.append(Diagnostic(first.file, first.line, message, Severity.WARNING, "DM104"))
+            found.append(Diagnostic(first.file, first.line, message, Severity.WARNING, Code.UNDECLARED))
     return found
 
 
@@ -184,7 +185,13 @@ def unneeded_optional(chosen: Iterable[str], optional: Iterable[Requirement]) ->
     """--optional NAME where no optional import of these entries needs NAME."""
     needed = {r.name for r in optional}
     return [
-        Diagnostic("", 0, f"--optional {name}: no optional import of these entries needs it", Severity.WARNING, "DM109")
+        Diagnostic(
+            "",
+            0,
+            f"--optional {name}: no optional import of these entries needs it",
+            Severity.WARNING,
+            Code.OPTIONAL_UNNEEDED,
+        )
         for name in sorted(set(chosen) - needed)
     ]
 
@@ -205,4 +212,4 @@ def declared_not_imported(
         f"declared but not imported by these entries, kept out: {', '.join(unused)} "
         "(add to hidden-imports what is loaded by name)"
     )
-    return [Diagnostic(lock.path, 0, message, Severity.WARNING, "DM105")]
+    return [Diagnostic(lock.path, 0, message, Severity.WARNING, Code.DECLARED_UNUSED)]

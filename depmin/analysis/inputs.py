@@ -13,7 +13,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.cache import ScanCache, remembered_table
-from depmin.errors import LockError, UsageError
+from depmin.errors import Code, Diagnostic, LockError, UsageError
 from depmin.files.reading import read_toml, resolves_inside
 from depmin.imports.distributions import (
     DistributionFinder,
@@ -27,7 +27,7 @@ from depmin.imports.distributions import (
 )
 from depmin.imports.stdlib import SUPPORTED_PYTHONS
 from depmin.lock.model import LockFile
-from depmin.model import Diagnostic, Target
+from depmin.model import Target
 from depmin.project.build_config import roots_from_build_config
 from depmin.project.config import Project, TargetConfig, parse_platform, parse_python
 from depmin.project.local_distributions import local_pyprojects
@@ -164,24 +164,24 @@ def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], exclud
         if entry in index.modules:  # a dotted name wins: `ai` is the module, `ai/` the directory
             modules.append(entry)
         elif path.exists() and not inside:
-            problems.append(Diagnostic(entry, 0, "entry is outside the project root", code="DM301"))
+            problems.append(Diagnostic(entry, 0, "entry is outside the project root", code=Code.ENTRY))
         elif path.is_dir():
             directories.append(relative)
             found = [m for m in index.modules_under(relative) if not is_excluded(index.modules[m].path, excludes)]
             if not found:
                 problems.append(
-                    Diagnostic(entry, 0, "entry directory holds no importable Python modules", code="DM301")
+                    Diagnostic(entry, 0, "entry directory holds no importable Python modules", code=Code.ENTRY)
                 )
             modules.extend(found)
         elif path.is_file():
             names = index.names_by_path.get(relative)
             if not names:
                 message = "entry file is not an importable module under any source root"
-                problems.append(Diagnostic(entry, 0, message, code="DM301"))
+                problems.append(Diagnostic(entry, 0, message, code=Code.ENTRY))
             else:
                 modules.append(names[0])
         else:
-            problems.append(Diagnostic(entry, 0, "no such file, directory or first-party module", code="DM301"))
+            problems.append(Diagnostic(entry, 0, "no such file, directory or first-party module", code=Code.ENTRY))
     return Entries(tuple(dict.fromkeys(modules)), tuple(directories), tuple(problems))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from depmin.model import Closure, CopyPath, Diagnostic, Ignored, LocalDistribution, Pin, Platform, Requirement
+from depmin.errors import Diagnostic
+from depmin.model import Closure, CopyPath, Ignored, LocalDistribution, Pin, Platform, Requirement
 
 
 def platform_marker(platform: Platform) -> str:

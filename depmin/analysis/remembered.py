@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from depmin.cache import file_stamp, merged_for_save, write_quietly
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.files.reading import read_regular_with_stat
 from depmin.imports.graph import DistributionNode, Row, UnresolvedNode
-from depmin.model import Diagnostic, Ignored, Severity, Via
+from depmin.model import Ignored, Via
 from depmin.project.module_index import ModuleIndex
 
 EdgeKey = tuple[str, bool, tuple[tuple[str, str], ...]]  # module, is an entry, ignore patterns
@@ -171,7 +172,7 @@ def encode(path: str, module: str, edges: Edges) -> tuple[object, ...] | None:
     return (
         tuple(rows),
         edges.reached,
-        tuple((d.path, d.line, d.message, d.severity.value, d.code) for d in edges.problems),
+        tuple((d.path, d.line, d.message, d.severity.value, d.code.value) for d in edges.problems),
         tuple((i.name, i.file, i.line, i.reason) for i in edges.ignored),
         edges.named,
     )
@@ -182,7 +183,9 @@ def decode(path: str, data: Any) -> Edges:
     return Edges(
         (),
         tuple(reached),
-        tuple(Diagnostic(p, line, text, _SEVERITIES[severity], code) for p, line, text, severity, code in problems),
+        tuple(
+            Diagnostic(p, line, text, _SEVERITIES[severity], Code.of(code)) for p, line, text, severity, code in problems
+        ),
         tuple(Ignored(name, file, line, reason) for name, file, line, reason in ignored),
         tuple(named),
         rows,

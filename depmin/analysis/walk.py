@@ -15,9 +15,10 @@ from depmin.analysis.features import IMPORTED_NAMES, METHODS
 from depmin.analysis.remembered import EdgeKey, Edges, EdgeStore, node_from_data
 from depmin.analysis.scanning import scan_files
 from depmin.cache import ScanCache
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.imports.graph import DistributionNode, ImportGraph, UnresolvedNode
 from depmin.imports.resolve import Category, RelativeImportError, Resolver, absolute_name
-from depmin.model import Condition, Diagnostic, Ignored, ImportRecord, Kind, Severity, Target, Via
+from depmin.model import Condition, Ignored, ImportRecord, Kind, Target, Via
 from depmin.project.module_index import ModuleIndex
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ class ModuleEdges:
             reached.append(parent)
         found = problems.setdefault(module, [])
         for problem in result.problems:
-            severity, code = (Severity.ERROR, "DM201") if problem.fatal else (Severity.WARNING, "DM202")
+            severity, code = (Severity.ERROR, Code.SYNTAX) if problem.fatal else (Severity.WARNING, Code.DYNAMIC)
             found.append(Diagnostic(info.path, problem.line, problem.message, severity, code))
         for record in result.ignored:
             try:
@@ -245,7 +246,7 @@ class ModuleEdges:
                 if record.when and not all(self.holds(condition) for condition in record.when):
                     continue
             except RelativeImportError as exc:
-                found.append(Diagnostic(info.path, record.line, str(exc), code="DM103"))
+                found.append(Diagnostic(info.path, record.line, str(exc), code=Code.BROKEN_FIRST_PARTY))
                 continue
             if self.ignore:
                 if self.skipped(name, record.line):
@@ -298,7 +299,7 @@ class ModuleEdges:
         path = self.index.modules[self.module].path
         if distribution not in self.resolver.finder.locked:
             message = f"{what} needs {distribution}, which uv.lock does not hold"
-            found.append(Diagnostic(path, record.line, message, Severity.WARNING, "DM108"))
+            found.append(Diagnostic(path, record.line, message, Severity.WARNING, Code.FEATURE_UNLOCKED))
             return
         statement = f"{what} (the framework imports {distribution} itself)"
         via = Via(path, record.line, self.module, Kind.DYNAMIC, record.guarded, statement)

@@ -19,7 +19,7 @@ from depmin.commands.session import (
     project_root,
     warn,
 )
-from depmin.errors import UsageError
+from depmin.errors import Code, UsageError
 from depmin.project.config import load_project
 
 
@@ -74,7 +74,11 @@ def audit(
     for session, forbidden, analysis in analyses:
         result = run_audit(analysis, forbidden)
         for pattern in result.unmatched:
-            warn(printer, f"forbid pattern {pattern!r} matches no distribution in {session.lock.path}", "DM504")
+            warn(
+                printer,
+                f"forbid pattern {pattern!r} matches no distribution in {session.lock.path}",
+                Code.FORBID_UNMATCHED,
+            )
         target = session.target_config.name if session.target_config else None
         audits.append(TargetAudit(session.subject, target, session.request.entries, forbidden, result))
     if chosen == "json":

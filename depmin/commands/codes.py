@@ -11,13 +11,13 @@ from depmin.commands.session import EXIT_OK, epilog
 @click.option("--json", "as_json", is_flag=True, help="Print {code: description} as JSON.")
 def codes(as_json: bool) -> int:
     """List the diagnostic codes (name them in [tool.depmin] ignore = [...])."""
-    from depmin.errors import CODES
+    from depmin.errors import Code
 
     if as_json:
         from depmin.outputs.json import dumps
 
-        click.echo(dumps(CODES), nl=False)
+        click.echo(dumps({str(code): code.description for code in Code}), nl=False)
     else:
-        for code, meaning in CODES.items():
-            click.echo(f"{code}  {meaning}")
+        for code in Code:
+            click.echo(f"{code}  {code.description}")
     return EXIT_OK

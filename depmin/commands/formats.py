@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from depmin.errors import UsageError
-from depmin.model import Diagnostic
+from depmin.errors import Diagnostic, UsageError
 
 
 def resolve_format(output_format: str | None, as_json: bool) -> str:

@@ -23,10 +23,10 @@ from depmin.analysis.inputs import choose_target, member_entry, script_entry
 from depmin.analysis.lock_cache import read_lock_cached
 from depmin.cache import ScanCache
 from depmin.commands.options import AnalysisOptions, Ui
-from depmin.errors import DepminError, UsageError
+from depmin.errors import Code, DepminError, Diagnostic, Severity, UsageError
 from depmin.files.reading import display_path
 from depmin.lock.model import LockFile
-from depmin.model import Closure, Diagnostic, Severity
+from depmin.model import Closure
 from depmin.project.config import Project, TargetConfig, find_root, load_project
 
 EXIT_OK, EXIT_FINDING, EXIT_BAD_INPUT = 0, 1, 2
@@ -85,7 +85,9 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
         except OSError as exc:  # a full disk, a read-only output directory: where, and why
             where = str(exc.filename or "")
             reason = exc.strerror or str(exc)
-            printer.diagnostics([Diagnostic(where, 0, f"cannot write: {reason}" if where else reason, code="DM005")])
+            printer.diagnostics(
+                [Diagnostic(where, 0, f"cannot write: {reason}" if where else reason, code=Code.FILE_IO)]
+            )
             code = EXIT_BAD_INPUT
         except KeyboardInterrupt:
             click.echo("depmin: interrupted", err=True)
@@ -335,5 +337,5 @@ def regenerate_command(
     return shlex.join(parts)
 
 
-def warn(printer: Printer, message: str, code: str, path: str = "") -> None:
+def warn(printer: Printer, message: str, code: Code, path: str = "") -> None:
     printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, code)])

@@ -18,10 +18,9 @@ from depmin.commands.session import (
     project_root,
     target_sessions,
 )
-from depmin.errors import UsageError
+from depmin.errors import Diagnostic, UsageError
 from depmin.files.reading import read_regular, resolves_inside
 from depmin.files.writing import PartialWrite, write_all_atomic, write_atomic
-from depmin.model import Diagnostic
 
 
 @click.command(

@@ -34,7 +34,7 @@ def breaks_line(text: str) -> bool:
 
 
 def is_distribution_name(text: str) -> bool:
-    return bool(_NAME.match(text))
+    return _NAME.fullmatch(text) is not None
 
 
 def is_version(text: str) -> bool:
@@ -48,7 +48,7 @@ def is_version(text: str) -> bool:
 
 
 def is_hash(text: str) -> bool:
-    return bool(_HASH.match(text))
+    return _HASH.fullmatch(text) is not None
 
 
 def is_plain_path(text: str) -> bool:
@@ -64,7 +64,7 @@ def is_plain_metadata(text: str) -> bool:
 
 
 def is_image_reference(text: str) -> bool:
-    return bool(_IMAGE.match(text))
+    return _IMAGE.fullmatch(text) is not None
 
 
 def require(ok: bool, what: str, value: str) -> None:

@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from depmin.errors import Code, Diagnostic
 from depmin.files.reading import resolves_inside
-from depmin.model import Closure, CopyPath, Diagnostic
+from depmin.model import Closure, CopyPath
 from depmin.project.module_index import ModuleIndex, is_excluded
 
 
@@ -35,7 +36,7 @@ def copy_paths(
         elif data_path.is_file():
             copies.append(CopyPath(cleaned, cleaned))
         else:
-            problems.append(Diagnostic(cleaned, 0, "data path does not exist", code="DM303"))
+            problems.append(Diagnostic(cleaned, 0, "data path does not exist", code=Code.DATA_PATH))
     unique = {c.source: c for c in copies}
     return [unique[s] for s in sorted(unique)], problems
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.lock.declarations import all_dependencies
 from depmin.lock.markers import in_scope, marker_matters
 from depmin.lock.model import Dependency, LockedPackage, LockFile
-from depmin.model import PYPI, Diagnostic, Pin, Severity, Target
+from depmin.model import PYPI, Pin, Target
 
 
 def select(lock: LockFile, name: str, version: str | None, target: Target) -> LockedPackage | None:
@@ -55,7 +57,7 @@ def pinned_closure(
                     lock.path,
                     0,
                     f"{parent or 'the project'} depends on {dependency.name}, which uv.lock does not hold",
-                    code="DM402",
+                    code=Code.LOCK_PLATFORM,
                 )
             )
             return
@@ -83,7 +85,7 @@ def pinned_closure(
                     f"{name} is imported, but the project installs it only where {markers}; "
                     f"not pinned for {target.platform.name}, Python {target.python_version}",
                     Severity.WARNING,
-                    "DM402",
+                    Code.LOCK_PLATFORM,
                 )
             )
             continue
@@ -100,7 +102,7 @@ def pinned_closure(
                         0,
                         f"{package.name} {package.version} has no extra [{extra}] in uv.lock",
                         Severity.WARNING,
-                        "DM402",
+                        Code.LOCK_PLATFORM,
                     )
                 )
             for dependency in package.optional_dependencies.get(extra, ()):
@@ -114,7 +116,10 @@ def pinned_closure(
             parents=tuple(sorted(parents[key])),
             hashes=package.hashes if with_hashes else (),
             source=_requirement_source(package),
-            index=package.source_url if package.source_kind == "registry" and package.source_url else PYPI,
+            index=without_credentials(package.source_url)
+            if package.source_kind == "registry" and package.source_url
+            else PYPI,
+            local_file=package.source_path or "" if package.source_kind == "path" else "",
         )
         for key, package in sorted(chosen.items())
     )
@@ -126,10 +131,20 @@ def _requirement_source(package: LockedPackage) -> str:
     the way `uv export` writes it: git at the locked commit, a URL as locked."""
     if package.source_kind == "git" and package.source_url:
         base, _, commit = package.source_url.partition("#")
+        base = without_credentials(base)
         return f"git+{base.partition('?')[0]}@{commit}" if commit else f"git+{base}"
     if package.source_kind == "url" and package.source_url:
-        return package.source_url
+        return without_credentials(package.source_url)
     return ""
+
+
+def without_credentials(url: str) -> str:
+    """The URL without a `user:password@` part: as `uv export` writes it, credentials come from
+    the environment or a netrc at install time, never from a generated file."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _member_pinned_version(lock: LockFile, name: str, target: Target) -> str | None:

@@ -18,6 +18,7 @@ class Artifact:
     filename: str
     hash: str | None
     size: int | None
+    url: str = ""  # where the lock says it lies (https://..., or a path relative to the lock)
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,8 +85,16 @@ def _checked_name(value: object, what: str) -> str:
     return canonicalize_name(value)
 
 
+def _checked_text(value: object, what: str) -> str:
+    """A string from the lock that may reach an output: one line, and no `$`, which pip and uv
+    expand as an environment variable when they read a requirements file (`${GITHUB_TOKEN}`)."""
+    if not isinstance(value, str) or breaks_line(value) or "$" in value:
+        raise _Invalid(f"invalid {what} {value!r} (line breaks, control characters and $ are refused)")
+    return value
+
+
 def _checked_marker(value: object, what: str) -> str:
-    if not isinstance(value, str) or breaks_line(value):
+    if not isinstance(value, str) or breaks_line(value) or "$" in value:
         raise _Invalid(f"invalid marker {value!r} for {what}")
     try:
         Marker(value)
@@ -95,9 +103,13 @@ def _checked_marker(value: object, what: str) -> str:
         raise _Invalid(f"invalid marker {value!r} for {what}") from None
 
 
+_DATA_FORMAT = 2  # bumped whenever lock_to_data's shape changes
+
+
 def lock_to_data(lock: LockFile) -> dict[str, object]:
     """A JSON-ready form of a parsed lock, for the cache (tomllib takes 0.3 s on a 1 MB lock)."""
     return {
+        "format": _DATA_FORMAT,
         "requires_python": lock.requires_python,
         "members": list(lock.members),
         "packages": [
@@ -109,8 +121,8 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
                 [_dependency_data(d) for d in p.dependencies],
                 {extra: [_dependency_data(d) for d in deps] for extra, deps in p.optional_dependencies.items()},
                 list(p.resolution_markers),
-                [[a.filename, a.hash, a.size] for a in p.wheels],
-                [p.sdist.filename, p.sdist.hash, p.sdist.size] if p.sdist else None,
+                [[a.filename, a.hash, a.size, a.url] for a in p.wheels],
+                [p.sdist.filename, p.sdist.hash, p.sdist.size, p.sdist.url] if p.sdist else None,
                 [[d.name, list(d.extras), d.specifier, d.marker] for d in p.requires_dist],
                 p.source_url,
             ]
@@ -120,6 +132,9 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
 
 
 def lock_from_data(data: Mapping[str, Any], display: str) -> LockFile:
+    """Raises ValueError for data of another format (the caller parses the lock again)."""
+    if data.get("format") != _DATA_FORMAT:
+        raise ValueError("cached lock of another format")
     packages = tuple(
         LockedPackage(
             name=name,
@@ -168,8 +183,10 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
     if not isinstance(source, dict) or len(source) > 1 or not all(isinstance(v, str) for v in source.values()):
         raise _Invalid(f"package {name}: `source` must be a table with one location")
     kind, location = next(iter(source.items()), ("registry", None))
-    if kind not in _SOURCE_KINDS or (location is not None and breaks_line(location)):
+    if kind not in _SOURCE_KINDS:
         raise _Invalid(f"package {name}: unknown source {kind!r}")
+    if location is not None:
+        location = _checked_text(location, f"source of package {name}")
     version = raw.get("version", "")
     if not isinstance(version, str) or ((version or kind not in MEMBER_SOURCES) and not is_version(version)):
         raise _Invalid(f"package {name}: invalid version {version!r} (not PEP 440)")
@@ -202,8 +219,12 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
 
 def _checked_url(value: str, package: str) -> str:
     """A URL from the lock that a requirements file will carry: http(s) or file, nothing that
-    could end the line or open an option."""
-    if not value.startswith(("https://", "http://", "file://")) or any(ch.isspace() or ch in "\"'\\" for ch in value):
+    could end the line, open an option or expand a variable."""
+    if (
+        not value.startswith(("https://", "http://", "file://"))
+        or any(ch.isspace() or ch in "\"'\\$" for ch in value)
+        or breaks_line(value)
+    ):
         raise _Invalid(f"package {package}: invalid source URL {value!r}")
     return value
 
@@ -248,16 +269,16 @@ def _dependency(raw: Mapping[str, object], package: str) -> Dependency:
     )
 
 
+# No wheel is near this; a size above it is an error in the lock, not a measurement.
+_LARGEST_ARTIFACT = 1 << 40
+
+
 def _artifact(raw: Mapping[str, object], package: str) -> Artifact:
-    location = raw.get("url") or raw.get("path") or raw.get("filename") or ""
-    if not isinstance(location, str) or breaks_line(location):
-        raise _Invalid(f"package {package}: invalid artifact location {location!r}")
+    location = _checked_text(raw.get("url") or raw.get("path") or raw.get("filename") or "", "artifact location")
     digest = raw.get("hash")
     if digest is not None and not (isinstance(digest, str) and is_hash(digest)):
         raise _Invalid(f"package {package}: invalid hash {digest!r} (expected algorithm:hex)")
     size = raw.get("size")
-    return Artifact(
-        filename=location.rsplit("/", 1)[-1],
-        hash=digest,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-    )
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or not 0 <= size < _LARGEST_ARTIFACT):
+        raise _Invalid(f"package {package}: invalid artifact size {size!r} (a number of bytes)")
+    return Artifact(filename=location.rsplit("/", 1)[-1], hash=digest, size=size, url=location)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from depmin.model import Closure, Diagnostic, Severity
+from depmin.errors import Code, Diagnostic, Severity
+from depmin.model import Closure
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import plural
 from depmin.usecases.explain import TargetAudit, ViolationGroup
@@ -42,7 +43,9 @@ def audit_findings(audits: Iterable[TargetAudit]) -> list[Diagnostic]:
             chain = group.lead.chains[0] if group.lead.chains else None
             first = chain.imports[-1] if chain and chain.imports else None
             path, line = (first.file, first.line) if first else ("", 0)
-            found.append(Diagnostic(path, line, f"{audit.subject}: {group_message(group)}", Severity.ERROR, "DM501"))
+            found.append(
+                Diagnostic(path, line, f"{audit.subject}: {group_message(group)}", Severity.ERROR, Code.FORBIDDEN)
+            )
     return found
 
 
@@ -53,10 +56,10 @@ def check_findings(checks: Iterable[TargetCheck]) -> list[Diagnostic]:
         for file in check.files:
             if file.state is State.MISSING:
                 message = f"missing: run `{sync_command(check.name)}`"
-                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, "DM503"))
+                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, Code.MISSING_OUTPUT))
             elif file.state is State.STALE:
                 message = f"stale: run `{sync_command(check.name)}`"
-                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, "DM502"))
+                found.append(Diagnostic(file.path, 0, message, Severity.ERROR, Code.STALE_OUTPUT))
         if check.target_audit is not None:
             found.extend(audit_findings([check.target_audit]))
     return found

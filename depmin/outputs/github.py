@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from depmin.model import Diagnostic, Severity
+from depmin.errors import Diagnostic, Severity
 
 
 def _data(text: str) -> str:

@@ -6,7 +6,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from depmin.model import Closure, Diagnostic, Pin, Reach, Requirement
+from depmin.errors import Diagnostic
+from depmin.model import Closure, Pin, Reach, Requirement
 from depmin.usecases.explain import Explanation, TargetAudit
 from depmin.usecases.freshness import TargetCheck
 

@@ -1,6 +1,6 @@
 """Findings as a SARIF 2.1.0 log, for code scanning (GitHub, GitLab, Azure DevOps).
 
-One run, one rule per diagnostic code used (depmin.errors.CODES gives its description);
+One run, one rule per diagnostic code used (depmin.errors.Code gives its description);
 results point at root-relative paths with `%SRCROOT%` as their base.
 """
 
@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from depmin import __version__
-from depmin.errors import CODES
-from depmin.model import Diagnostic, Severity
+from depmin.errors import Diagnostic, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/depmin/depmin"
@@ -21,9 +20,7 @@ INFORMATION_URI = "https://github.com/depmin/depmin"
 def sarif_log(findings: Iterable[Diagnostic]) -> dict[str, Any]:
     findings = list(findings)
     codes = sorted({d.code for d in findings})
-    rules = [
-        {"id": code, "name": code, "shortDescription": {"text": CODES.get(code, CODES["DM000"])}} for code in codes
-    ]
+    rules = [{"id": code, "name": code, "shortDescription": {"text": code.description}} for code in codes]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",

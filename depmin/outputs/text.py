@@ -12,7 +12,8 @@ import io
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from depmin.model import Closure, Diagnostic, Kind, Reach, Requirement
+from depmin.errors import Diagnostic
+from depmin.model import Closure, Kind, Reach, Requirement
 from depmin.outputs.findings import group_message
 from depmin.outputs.generated import sync_command
 from depmin.outputs.words import human_bytes, place, plural, row_value, wrapped

@@ -15,10 +15,10 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from depmin.errors import ConfigError, is_code
+from depmin.errors import Code, ConfigError, Diagnostic, is_code
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
 from depmin.files.safety import is_plain_path
-from depmin.model import PLATFORMS, Diagnostic, Platform
+from depmin.model import PLATFORMS, Platform
 from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
 PYPROJECT = "pyproject.toml"
@@ -72,7 +72,7 @@ class Project:
                         PYPROJECT,
                         0,
                         f"no target named {name!r} in [tool.depmin.targets] (known: {known})",
-                        code="DM001",
+                        code=Code.USAGE,
                     )
                 ]
             ) from None
@@ -93,15 +93,15 @@ def load_project(root: Path) -> Project:
         return Project(root, {}, Config())
     except NotRegularFile as exc:
         raise ConfigError(
-            [Diagnostic(PYPROJECT, 0, f"cannot read: {str(exc).split(': ', 1)[-1]}", code="DM002")]
+            [Diagnostic(PYPROJECT, 0, f"cannot read: {str(exc).split(': ', 1)[-1]}", code=Code.CONFIG)]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}", code="DM002")]) from None
+        raise ConfigError([Diagnostic(PYPROJECT, 0, f"cannot read: {exc}", code=Code.CONFIG)]) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line, message = toml_error(exc)
-        raise ConfigError([Diagnostic(PYPROJECT, line, f"invalid TOML: {message}", code="DM002")]) from None
+        raise ConfigError([Diagnostic(PYPROJECT, line, f"invalid TOML: {message}", code=Code.CONFIG)]) from None
     raw = data.get("tool", {}).get("depmin", {})
     checker = _Checker(text)
     config = checker.config(raw)
@@ -142,7 +142,7 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
         checker.inside("tool.depmin.source-roots", source_root.path or ".", root)
     for name, target in config.targets.items():
         key = f"tool.depmin.targets.{name}"
-        if not _TARGET_NAME.match(name):
+        if not _TARGET_NAME.fullmatch(name):
             checker._problem(key, "a target name is letters, digits, '.', '_' and '-', starting with a letter or digit")
         for entry in target.entries:
             checker.inside(f"{key}.entries", entry, root)
@@ -359,7 +359,7 @@ class _Checker:
             self._problem(f"{key}.{name}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
 
     def _problem(self, key: str, message: str) -> None:
-        self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}", code="DM002"))
+        self.problems.append(Diagnostic(PYPROJECT, self._line_of(key), f"{key}: {message}", code=Code.CONFIG))
 
     def _line_of(self, dotted: str) -> int:
         """Best-effort line of a key: the last component after its table header. Linear overall:
@@ -378,26 +378,51 @@ class _Checker:
     def _headers(self) -> dict[tuple[str, ...], int]:
         if self._header_lines is None:
             self._header_lines = {}
-            pattern = re.compile(r"^\s*\[+\s*([^\]]+?)\s*\]+")
             for number, line in enumerate(self.lines, 1):
-                match = pattern.match(line)
-                if match:
-                    key = tuple(part.strip().strip('"') for part in match.group(1).split("."))
+                key = _table_header(line)
+                if key is not None:
                     self._header_lines.setdefault(key, number)
         return self._header_lines
 
     def _keys_after(self, header: int) -> dict[str, int]:
         if header not in self._table_keys:
             keys: dict[str, int] = {}
-            pattern = re.compile(r'^\s*"?([^"=\s]+)"?\s*=')
             for number, line in enumerate(self.lines[header:], header + 1):
                 if line.lstrip().startswith("["):
                     break
-                match = pattern.match(line)
-                if match:
-                    keys.setdefault(match.group(1), number)
+                key = _key_name(line)
+                if key:
+                    keys.setdefault(key, number)
             self._table_keys[header] = keys
         return self._table_keys[header]
+
+
+# String methods, not regular expressions: a hostile pyproject.toml must not make a backtracking
+# pattern spend minutes on one line. Each line is read in time linear in its length.
+
+
+def _table_header(line: str) -> tuple[str, ...] | None:
+    """`[a.b]` / `[[a.b]]` / `[tool."x y"]` → ("a", "b"); None when the line is not a header."""
+    text = line.strip()
+    if not text.startswith("["):
+        return None
+    inner, closed, _ = text.lstrip("[").partition("]")
+    if not closed or not inner.strip():
+        return None
+    return tuple(part.strip().strip('"') for part in inner.split("."))
+
+
+def _key_name(line: str) -> str:
+    """The key of a `key = value` / `"key" = value` line ("" when there is none)."""
+    key, equals, _ = line.partition("=")
+    key = key.strip()
+    if key.startswith('"'):
+        key = key[1:]
+    if key.endswith('"'):
+        key = key[:-1]
+    if not equals or not key or any(ch.isspace() or ch in '"=' for ch in key):
+        return ""
+    return key
 
 
 def _normal_dir(path: str) -> str:

@@ -13,10 +13,11 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from depmin.errors import Code, Diagnostic, Severity
 from depmin.files.reading import read_toml
 from depmin.files.safety import is_version
 from depmin.lock.model import LockedPackage, LockFile
-from depmin.model import Diagnostic, LocalDistribution, Severity
+from depmin.model import LocalDistribution
 from depmin.project.module_index import SourceRoot
 
 _ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -87,7 +88,7 @@ def local_distributions(
                     0,
                     f"{name}: version {version!r} is not PEP 440; its metadata says 0",
                     Severity.WARNING,
-                    "DM403",
+                    Code.LOCAL_METADATA,
                 )
             )
             version = "0"
@@ -98,7 +99,7 @@ def local_distributions(
                 0,
                 f"entry point {entry!r} cannot be written into the image's metadata; left out",
                 Severity.WARNING,
-                "DM403",
+                Code.LOCAL_METADATA,
             )
             for entry in bad
         ]
@@ -121,9 +122,9 @@ def _entry_points(project: Mapping[str, object]) -> tuple[tuple[tuple[str, str, 
         for name, value in table.items():
             if (
                 isinstance(value, str)
-                and _GROUP.match(group)
-                and _ENTRY_NAME.match(name)
-                and _ENTRY_VALUE.match(value.strip())
+                and _GROUP.fullmatch(group)
+                and _ENTRY_NAME.fullmatch(name)
+                and _ENTRY_VALUE.fullmatch(value.strip())
             ):
                 points.append((group, name, value.strip()))
             else:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from depmin.model import Diagnostic, Severity
+from depmin.errors import Code, Diagnostic, Severity
 
 DEFAULT_EXCLUDES: tuple[str, ...] = ("tests/", "test_*.py", "*_test.py", "conftest.py")
 
@@ -104,7 +104,7 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
                         f"module {name} is also provided by {existing.path} (source root "
                         f"{existing.root.display()}), which comes first on sys.path; this file is shadowed",
                         Severity.WARNING,
-                        "DM302",
+                        Code.SOURCE_TREE,
                     )
                 )
                 shadowed[path] = name
@@ -171,7 +171,7 @@ class _Walker:
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             self.diagnostics.append(
-                Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING, "DM302")
+                Diagnostic(directory, 0, f"cannot read directory: {exc.strerror}", Severity.WARNING, Code.SOURCE_TREE)
             )
             return []
         if not is_top and any(e.name in ("pyvenv.cfg", "pyproject.toml") for e in entries):
@@ -195,7 +195,7 @@ class _Walker:
                 target = os.path.realpath(entry.path)
                 if target in self._seen_dirs:
                     self.diagnostics.append(
-                        Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING, "DM302")
+                        Diagnostic(path, 0, "symlink loop; not followed", Severity.WARNING, Code.SOURCE_TREE)
                     )
                     continue
             else:
@@ -229,7 +229,7 @@ class _Walker:
                 0,
                 "symlink points outside the repository; not followed",
                 Severity.WARNING,
-                "DM302",
+                Code.SOURCE_TREE,
             )
         )
         return False

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from depmin.errors import MessageError
+from depmin.errors import Code, MessageError
 from depmin.imports.copy_plan import planned_files
 from depmin.model import Closure
 from depmin.project.dist_info import dist_info_files, dist_info_name, script_files
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class VerifyError(MessageError):
     """The tree or the venv could not be built (not a failed import)."""
 
-    code = "DM006"
+    code = Code.VERIFY_BUILD
 
 
 def copy_tree(root: Path, closure: Closure, excludes: tuple[str, ...], tree: Path) -> list[str]:

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from depmin.errors import Diagnostic
 from depmin.files.reading import NotRegularFile, read_regular
-from depmin.model import Diagnostic
 from depmin.usecases.explain import AuditResult, TargetAudit
 
 

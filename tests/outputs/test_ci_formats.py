@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from depmin.commands import main
-from depmin.model import Diagnostic, Severity
+from depmin.errors import Diagnostic, Severity
 from depmin.outputs.github import annotation
 from depmin.outputs.sarif import sarif_log
 

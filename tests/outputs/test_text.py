@@ -3,7 +3,8 @@ table cells never break."""
 
 from __future__ import annotations
 
-from depmin.model import Diagnostic, Kind, Requirement, Severity, Via
+from depmin.errors import Diagnostic, Severity
+from depmin.model import Kind, Requirement, Via
 from depmin.outputs.text import closure_text
 from depmin.outputs.words import plural, wrapped
 
