@@ -1,13 +1,14 @@
-"""Content-addressed cache of scan results (and of the parsed uv.lock).
+"""depmin's own cache: scan results by content, per-project snapshots and edge stores, the parsed
+uv.lock, facts about locked artifacts.
 
-The key is a hash of the file's bytes, the scanner version, the LibCST version
-and the target, so an upgrade or a different target never reuses a stale entry
-and nothing ever needs clearing by hand. Entries are written atomically (temp
-file + rename), so concurrent runs can only race to write the same bytes; an
-entry that does not parse back is ignored and rewritten. A per-project snapshot
-of stat stamp → key lets a warm run skip reading and hashing unchanged files; it
-is only a shortcut to the same entries and is never trusted for files changed
-within two seconds of it.
+It lives in the user's cache directory (`$DEPMIN_CACHE_DIR`, else `$XDG_CACHE_HOME/depmin` or the
+platform's cache folder), never in the analysed repository by default: a repository cannot plant
+entries in it. Every key and file name carries a salt made of depmin's version, a hash of the
+scanner's own source, the installed LibCST, and a secret created once per user (never in a
+repository), so an entry written elsewhere is never found here, and entries of another depmin
+are never reused. Files are written atomically (temp file + rename); one that does not decode is
+ignored and rewritten. A per-project snapshot of stat stamp → key lets a warm run skip reading
+unchanged files; it is never trusted for files changed within two seconds of it.
 """
 
 from __future__ import annotations
@@ -17,18 +18,17 @@ import hashlib
 import importlib.util
 import marshal
 import os
+import stat
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from depmin import SCANNER_VERSION, __version__
-from depmin.files.reading import read_regular_with_stat
+from depmin.files.reading import NotRegularFile, read_regular, read_regular_with_stat
 from depmin.files.writing import write_atomic
 from depmin.model import Target
-
-if TYPE_CHECKING:
-    pass
 
 
 def _libcst_stamp() -> str:
@@ -41,61 +41,85 @@ def _libcst_stamp() -> str:
     return f"{spec.origin}:{status.st_size}:{status.st_mtime_ns}"
 
 
-K = TypeVar("K")
-
-
-V = TypeVar("V")
-
-
-_MARK = "# created by depmin"
-
-
 @functools.cache
-def salt() -> bytes:
-    """What every key and file name carries (built once, on first use)."""
-    return f"depmin {__version__} scanner {SCANNER_VERSION} libcst {_libcst_stamp()}".encode()
+def scanner_digest() -> str:
+    """A hash of the scanner's own source files: a change to the scanner that forgets to bump
+    SCANNER_VERSION still never reuses a scan made by the old code (read, not imported)."""
+    digest = hashlib.sha256()
+    folder = Path(__file__).resolve().parent / "scan"
+    for path in sorted(folder.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+_MARK = "# created by depmin"
+_SECRET_FILE = ".secret"
+_SECRET_BYTES = 32
+
+
+def default_directory() -> Path | None:
+    """Where depmin keeps what it learns: $DEPMIN_CACHE_DIR, else the user's cache folder."""
+    chosen = os.environ.get("DEPMIN_CACHE_DIR")
+    if chosen:
+        return Path(chosen)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return Path(base) / "depmin" / "Cache" if base else None
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "depmin"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "depmin"
+
+
+class CacheRefused(Exception):
+    """Why a cache directory is not used (said with -v); depmin then runs without it."""
 
 
 class ScanCache:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, secret_home: Path | None = None) -> None:
         self.directory = directory
+        # The secret lives in the default cache directory whatever --cache-dir says: a cache
+        # directory inside a repository never holds the secret that makes its entries valid.
+        self.secret_home = secret_home or default_directory() or directory
         self.hits = 0
         self.misses = 0
         self.refused: bool | None = None
+        self.reason = ""  # why the cache is not used, when it is not
+        self._salt = b""
         self._snapshots: dict[tuple[Path, Target], _Snapshot] = {}
         self._pack: _Pack | None = None
 
+    @property
+    def salt(self) -> bytes:
+        """What every key and file name carries (see the module's docstring)."""
+        if not self._salt:
+            secret = _secret(self.secret_home)
+            self._salt = (
+                f"depmin {__version__} scanner {SCANNER_VERSION} {scanner_digest()} libcst {_libcst_stamp()} ".encode()
+                + secret
+            )
+        return self._salt
+
     def key(self, source: bytes, target: Target) -> str:
-        digest = hashlib.sha256(salt())
+        digest = hashlib.sha256(self.salt)
         digest.update(f"{target.python_version} {target.platform.name}".encode())
         digest.update(source)
         return digest.hexdigest()
 
     def prepare(self) -> bool:
-        """Create the directory, ignoring itself in git like .pytest_cache does. False (and the
-        cache is not used) when the directory is a symlink or was not created by depmin: a
-        repository could plant one pointing anywhere, and depmin writes only into its own."""
+        """Whether the cache can be used: its directory is depmin's own (created by depmin, a real
+        directory of this user, not a symlink) and the user's secret is readable. The first run
+        creates both; a directory left empty by an interrupted first run is adopted."""
         if self.refused is None:
-            self.refused = not self._own_directory()
-        return not self.refused
-
-    def _own_directory(self) -> bool:
-        ignore = self.directory / ".gitignore"
-        if self.directory.is_symlink():
-            return False
-        if self.directory.exists():
             try:
-                return (
-                    self.directory.is_dir() and not ignore.is_symlink() and ignore.read_text("utf-8").startswith(_MARK)
-                )
-            except (OSError, UnicodeDecodeError):
-                return False
-        try:
-            self.directory.mkdir(parents=True)
-            write_quietly(ignore, f"{_MARK}\n*\n")
-        except OSError:
-            return False
-        return True
+                _own_directory(self.directory)
+                self.salt  # noqa: B018 - reads (or creates) the secret now, so a failure refuses the cache
+                self.refused = False
+            except CacheRefused as exc:
+                self.refused, self.reason = True, str(exc)
+        return not self.refused
 
     def snapshot(self, root: Path, target: Target) -> _Snapshot:
         """One per project and target, loaded once however many analyses of this run ask."""
@@ -107,7 +131,7 @@ class ScanCache:
     def file_for(self, kind: str, root: Path, target: Target) -> Path:
         """One of depmin's own files for a project and target; its name carries the salt."""
         where = os.fsencode(root.resolve())  # a non-UTF-8 project path is bytes, not text
-        name = hashlib.sha256(salt() + f" {kind} ".encode() + where + f" {target.python_version}".encode())
+        name = hashlib.sha256(self.salt + f" {kind} ".encode() + where + f" {target.python_version}".encode())
         name.update(f" {target.platform.name}".encode())
         return self.directory / f"{kind}-{name.hexdigest()[:16]}.marshal"
 
@@ -120,7 +144,7 @@ class ScanCache:
 
     def shared_file(self, kind: str) -> Path:
         """One of depmin's own files shared by every project and target; its name carries the salt."""
-        return self.directory / f"{kind}-{hashlib.sha256(salt() + f' {kind}'.encode()).hexdigest()[:16]}.marshal"
+        return self.directory / f"{kind}-{hashlib.sha256(self.salt + f' {kind}'.encode()).hexdigest()[:16]}.marshal"
 
     def save(self) -> None:
         """Write what this run added; a run that added nothing never even loads the pack."""
@@ -129,8 +153,75 @@ class ScanCache:
         for snapshot in self._snapshots.values():
             snapshot.save()
 
-    def entry(self, key: str) -> Path:
-        return Path(os.path.join(self.directory, key[:2], f"{key}.json"))
+    def entry(self, kind: str, key: str) -> Path:
+        """A file of its own for one entry, named by its key (no sub-directories: the cache's
+        one directory is the only one depmin has checked)."""
+        return self.directory / f"{kind}-{key}.json"
+
+
+def _own_directory(directory: Path) -> None:
+    """Raise CacheRefused unless `directory` is depmin's; create it (and its mark) when missing."""
+    try:
+        status = os.lstat(directory)
+    except FileNotFoundError:
+        try:
+            os.makedirs(directory, mode=0o700)
+        except OSError as exc:
+            raise CacheRefused(f"{directory}: cannot create it: {exc.strerror or exc}") from None
+        _mark(directory)
+        return
+    except OSError as exc:
+        raise CacheRefused(f"{directory}: {exc.strerror or exc}") from None
+    if stat.S_ISLNK(status.st_mode) or not stat.S_ISDIR(status.st_mode):
+        raise CacheRefused(f"{directory}: a symlink or not a directory; depmin writes only into its own")
+    if hasattr(os, "getuid") and status.st_uid != os.getuid():
+        raise CacheRefused(f"{directory}: owned by another user")
+    mark = directory / ".gitignore"
+    try:
+        text = read_regular(mark, 1024, follow_symlinks=False).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        if any(entry.name != mark.name and not entry.name.endswith(".tmp") for entry in os.scandir(directory)):
+            raise CacheRefused(f"{directory}: not created by depmin (no mark); not used") from None
+        _mark(directory)  # empty, or only our own temporary files: an interrupted first run
+        return
+    except OSError as exc:
+        raise CacheRefused(f"{mark}: {exc}") from None
+    if not text.startswith(_MARK):
+        raise CacheRefused(f"{directory}: not created by depmin (its .gitignore has no mark); not used")
+
+
+def _mark(directory: Path) -> None:
+    try:
+        write_atomic(directory / ".gitignore", f"{_MARK}\n*\n", durable=False)
+    except OSError as exc:
+        raise CacheRefused(f"{directory}: cannot write its mark: {exc.strerror or exc}") from None
+
+
+def _secret(home: Path) -> bytes:
+    """The user's secret: random bytes created once (O_EXCL, mode 0600), read without following
+    a symlink. Raises CacheRefused when it can be neither read nor made."""
+    path = home / _SECRET_FILE
+    for _ in range(2):
+        try:
+            data = read_regular(path, _SECRET_BYTES, follow_symlinks=False)
+            if len(data) == _SECRET_BYTES:
+                return data
+            raise CacheRefused(f"{path}: damaged ({len(data)} bytes); remove it and run again")
+        except FileNotFoundError:
+            pass
+        except (NotRegularFile, OSError) as exc:
+            raise CacheRefused(f"{path}: {exc}") from None
+        try:
+            os.makedirs(home, mode=0o700, exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+            descriptor = os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue  # another run made it first: read theirs
+        except OSError as exc:
+            raise CacheRefused(f"{path}: cannot create the cache's secret: {exc.strerror or exc}") from None
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(os.urandom(_SECRET_BYTES))
+    raise CacheRefused(f"{path}: cannot read the cache's secret")
 
 
 def remembered_table(
@@ -222,7 +313,7 @@ def read_marshal(file: Path) -> dict[str, object]:
     """A marshal file depmin wrote, or {} when it is missing or damaged. Its name carries the
     cache's salt, which a file planted in a repository cannot know (see salt)."""
     try:
-        data = marshal.loads(read_regular_with_stat(file, None)[0])
+        data = marshal.loads(read_regular_with_stat(file, None, follow_symlinks=False)[0])
     except (OSError, ValueError, TypeError, EOFError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -14,6 +14,15 @@ from click.testing import CliRunner
 from .helpers import FIXTURES
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests' cache lives in a temporary directory of this run (each xdist worker its own),
+    never in the user's cache folder, never inside fixtures/."""
+    import os
+    import tempfile
+
+    os.environ["DEPMIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="depmin-test-cache-")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that installs from a registry is slow, whatever else it is."""
     for item in items:

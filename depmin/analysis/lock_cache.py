@@ -5,15 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from depmin.cache import ScanCache, salt, write_quietly
+from depmin.cache import ScanCache, write_quietly
 from depmin.files.reading import read_regular
 from depmin.lock.model import LockFile
 from depmin.lock.parse import lock_from_data, lock_to_data, parse_lock, read_lock
-
-if TYPE_CHECKING:
-    pass
 
 
 def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockFile:
@@ -24,10 +20,10 @@ def read_lock_cached(path: Path, display: str, cache: ScanCache | None) -> LockF
         content = read_regular(path)
     except OSError:
         return read_lock(path, display)  # words the error
-    digest = hashlib.sha256(salt() + b"uv.lock" + content).hexdigest()
-    entry = cache.entry(digest)
+    digest = hashlib.sha256(cache.salt + b"uv.lock" + content).hexdigest()
+    entry = cache.entry("lock", digest)
     try:
-        return lock_from_data(json.loads(entry.read_text("utf-8")), display)
+        return lock_from_data(json.loads(read_regular(entry, follow_symlinks=False)), display)
     except (OSError, ValueError, TypeError, KeyError):
         lock = parse_lock(content, display)
         write_quietly(entry, json.dumps(lock_to_data(lock), separators=(",", ":")))

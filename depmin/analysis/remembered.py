@@ -137,7 +137,7 @@ _MAGIC = b"depmin-edges-2\n"
 
 def _read(file: Path) -> dict[str, object]:
     try:
-        content = read_regular_with_stat(file, None)[0]
+        content = read_regular_with_stat(file, None, follow_symlinks=False)[0]
     except OSError:
         return {}
     head = len(_MAGIC) + 16
@@ -183,9 +183,7 @@ def decode(path: str, data: Any) -> Edges:
     return Edges(
         (),
         tuple(reached),
-        tuple(
-            Diagnostic(p, line, text, _SEVERITIES[severity], Code.of(code)) for p, line, text, severity, code in problems
-        ),
+        tuple(Diagnostic(p, line, text, _SEVERITIES[kind], Code.of(code)) for p, line, text, kind, code in problems),
         tuple(Ignored(name, file, line, reason) for name, file, line, reason in ignored),
         tuple(named),
         rows,

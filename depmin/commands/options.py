@@ -53,7 +53,11 @@ exclude = click.option(
 site_packages = click.option(
     "--site-packages", type=_DIRECTORY, help="Installed environment to read import names from (default: <root>/.venv)."
 )
-cache_dir = click.option("--cache-dir", type=_DIRECTORY, help="Scan cache (default: <root>/.depmin_cache).")
+cache_dir = click.option(
+    "--cache-dir",
+    type=_DIRECTORY,
+    help="depmin's cache (default: $DEPMIN_CACHE_DIR, else the user's cache folder, e.g. ~/.cache/depmin).",
+)
 no_cache = click.option("--no-cache", is_flag=True, help="Scan every file again; do not read or write the cache.")
 no_package_data = click.option(
     "--no-package-data",

@@ -21,7 +21,7 @@ import click
 from depmin.analysis import Analysis, Request, Workspace, analyse
 from depmin.analysis.inputs import choose_target, member_entry, script_entry
 from depmin.analysis.lock_cache import read_lock_cached
-from depmin.cache import ScanCache
+from depmin.cache import ScanCache, default_directory
 from depmin.commands.options import AnalysisOptions, Ui
 from depmin.errors import Code, DepminError, Diagnostic, Severity, UsageError
 from depmin.files.reading import display_path
@@ -174,7 +174,10 @@ class Session:
         printer.detail(f"source roots: {roots}")
         cache = self.request.cache
         if cache is not None:
-            printer.detail(f"scan cache {cache.directory}: {cache.hits} hits, {cache.misses} scanned")
+            if cache.refused:
+                printer.detail(f"cache not used: {cache.reason}")
+            else:
+                printer.detail(f"scan cache {cache.directory}: {cache.hits} hits, {cache.misses} scanned")
         printer.detail(f"{len(analysis.closure.modules)} modules, {len(analysis.closure.pinned)} pins")
         return analysis
 
@@ -204,9 +207,17 @@ class Shared:
 def open_shared(options: AnalysisOptions, project: Project | None = None) -> Shared:
     project = project or load_project(project_root(options.root))
     lock_path = Path(options.lock).resolve() if options.lock else project.root / (project.config.lock or "uv.lock")
-    cache = None if options.no_cache else ScanCache(options.cache_dir or project.root / ".depmin_cache")
+    cache = open_cache(options)
     lock = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
     return Shared(project, lock, lock_path, cache, Workspace(project, lock))
+
+
+def open_cache(options: AnalysisOptions) -> ScanCache | None:
+    """The cache the options name (--cache-dir, else the user's cache folder), or none."""
+    if options.no_cache:
+        return None
+    directory = options.cache_dir or default_directory()
+    return ScanCache(directory) if directory is not None else None
 
 
 def open_session(

@@ -37,16 +37,22 @@ class NotRegularFile(OSError):
     """A device, a FIFO, a directory, or a file over the size limit: never read."""
 
 
-def read_regular(path: Path | str, limit: int = CONFIG_SIZE_LIMIT) -> bytes:
+def read_regular(path: Path | str, limit: int = CONFIG_SIZE_LIMIT, *, follow_symlinks: bool = True) -> bytes:
     """The bytes of a regular file of at most `limit` bytes (see read_regular_with_stat)."""
-    return read_regular_with_stat(path, limit)[0]
+    return read_regular_with_stat(path, limit, follow_symlinks=follow_symlinks)[0]
 
 
-def read_regular_with_stat(path: Path | str, limit: int | None = CONFIG_SIZE_LIMIT) -> tuple[bytes, os.stat_result]:
+def read_regular_with_stat(
+    path: Path | str, limit: int | None = CONFIG_SIZE_LIMIT, *, follow_symlinks: bool = True
+) -> tuple[bytes, os.stat_result]:
     """The bytes of a regular file and the stat of the handle they came from. Opened without
     blocking (a FIFO does not hang) and checked on the open handle (nothing can be swapped in
-    between); `limit` None reads any size."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    between); `limit` None reads any size. `follow_symlinks=False` refuses a symlink (depmin's
+    own files: a planted link must not make it read or trust another file)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path, flags)
     try:
         status = os.fstat(descriptor)
         if not stat.S_ISREG(status.st_mode):

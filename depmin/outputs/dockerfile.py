@@ -131,9 +131,21 @@ def install_lines(
         mounts += (f"--mount=type=secret,id={CA_SECRET},required=true",)
         environment.append(f"SSL_CERT_FILE=/run/secrets/{CA_SECRET}")
     steps = [f"uv venv {VENV} --python /usr/local/bin/python3"] if create_venv else []
+    files = local_files(closure)
+    if files:  # `./wheels/x.whl` in the requirements resolves against the directory uv runs in
+        steps.append(f"cd {LOCAL_FILES}")
     steps.append(" ".join([*environment, install, "-r", requirements]))
     body = " && \\\n    ".join(steps)
-    return ["RUN " + " \\\n    ".join(mounts) + " \\\n    " + body]
+    copies = [_copy_line((file,), f"{LOCAL_FILES}/{file}", owned=False) for file in files]
+    return [*copies, "RUN " + " \\\n    ".join(mounts) + " \\\n    " + body]
+
+
+LOCAL_FILES = "/tmp/local-files"  # where the deps stage keeps the wheels the lock takes from the repository
+
+
+def local_files(closure: Closure) -> list[str]:
+    """Root-relative paths of the wheels and sdists the pins take from the repository itself."""
+    return sorted({pin.local_file for pin in closure.pinned if pin.local_file})
 
 
 def copy_lines(closure: Closure) -> list[str]:
@@ -179,14 +191,15 @@ def metadata_lines(closure: Closure) -> list[str]:
     ]
 
 
-def _copy_line(sources: tuple[str, ...], destination: str) -> str:
-    """`COPY src... dest`, in the JSON-array form where a path holds a space."""
+def _copy_line(sources: tuple[str, ...], destination: str, *, owned: bool = True) -> str:
+    """`COPY src... dest`, in the JSON-array form where a path holds a space; `owned` gives the
+    files to the image's user (the tree), not to root (what only an install step reads)."""
     for path in (*sources, destination):
         require(is_plain_path(path.rstrip("/") or "."), "COPY path", path)
-    chown = f"--chown={UID}:{UID}"
+    chown = f"--chown={UID}:{UID} " if owned else ""
     if any(" " in path for path in (*sources, destination)):
-        return f"COPY {chown} {json_array((*sources, destination))}"
-    return f"COPY {chown} {' '.join(sources)} {destination}"
+        return f"COPY {chown}{json_array((*sources, destination))}"
+    return f"COPY {chown}{' '.join(sources)} {destination}"
 
 
 def dockerignore_text(closure: Closure, requirements: str, excludes: tuple[str, ...], regenerate: str = "") -> str:
@@ -202,6 +215,7 @@ def dockerignore_text(closure: Closure, requirements: str, excludes: tuple[str, 
     lines += [f"# Regenerate: {regenerate}"] if regenerate else []
     lines += ["*"]
     lines.append(f"!{requirements}")
+    lines += [f"!{file}" for file in local_files(closure)]
     lines += [f"!{copy.source.rstrip('/')}" for copy in closure.copy]
     lines += ["**/__pycache__", "**/*.pyc"]
     for pattern in excludes:

@@ -7,17 +7,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from depmin.errors import Code, MessageError
+from depmin.files.reading import resolves_inside
 from depmin.imports.copy_plan import planned_files
 from depmin.model import Closure
 from depmin.project.dist_info import dist_info_files, dist_info_name, script_files
-
-if TYPE_CHECKING:
-    pass
 
 
 class VerifyError(MessageError):
@@ -35,6 +34,47 @@ def copy_tree(root: Path, closure: Closure, excludes: tuple[str, ...], tree: Pat
         shutil.copy2(source, target)
         written.append(destination)
     return sorted(written)
+
+
+def copy_local_files(root: Path, closure: Closure, workdir: Path) -> None:
+    """The wheels and sdists the pins take from the repository, at the paths the requirements
+    file names them by (`./wheels/x.whl`, relative to the directory uv installs from)."""
+    for pin in closure.pinned:
+        if pin.local_file:
+            source = root / pin.local_file
+            if not resolves_inside(root, source) or not source.is_file():
+                raise VerifyError(f"{pin.name}: the locked file {pin.local_file} is missing or not a regular file")
+            target = workdir / pin.local_file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+
+
+@contextmanager
+def away_from(repository: Path, workdir: Path) -> Iterator[None]:
+    """While the analysed code runs: depmin's own process is not readable through /proc by the
+    processes of its user (Linux: not dumpable, so /proc/<depmin>/environ and cwd are closed to
+    them) and its working directory is the throwaway one, not the repository."""
+    previous = os.getcwd()
+    dumpable = _set_dumpable(False)
+    os.chdir(workdir)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        if dumpable:
+            _set_dumpable(True)
+
+
+def _set_dumpable(value: bool) -> bool:
+    """PR_SET_DUMPABLE; True when it took effect (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        return bool(ctypes.CDLL(None, use_errno=True).prctl(4, int(value), 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
 
 
 def write_local_metadata(venv: Path, closure: Closure) -> None:
@@ -58,12 +98,51 @@ def uv_binary() -> str:
     return find_uv_bin()
 
 
+# What uv needs of the user's environment to create a venv and install from the indexes: where
+# to reach them (proxies, CA bundles) and uv's own settings (index URLs and their credentials).
+# Nothing else reaches uv, nor the build backends it runs for the lock's sdists.
+_NETWORK_VARIABLES = frozenset(
+    {
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "NETRC",
+    }
+)  # fmt: skip
+
+
+def uv_environment(workdir: Path) -> dict[str, str]:
+    """The environment uv runs in for verify: HOME is the throwaway directory, uv's cache is the
+    user's (found before HOME changes), and only the network settings and UV_* variables pass."""
+    from depmin.imports.distributions import uv_cache_directory
+
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key in _NETWORK_VARIABLES or (key.startswith("UV_") and key not in ("UV_PROJECT_ENVIRONMENT", "UV_PYTHON"))
+    }
+    netrc = Path.home() / ".netrc"
+    if "NETRC" not in environment and netrc.is_file():
+        environment["NETRC"] = str(netrc)
+    cache = uv_cache_directory()
+    if cache is not None:
+        environment["UV_CACHE_DIR"] = str(cache)
+    environment.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(workdir),
+            "LANG": "C.UTF-8",
+            "UV_PYTHON_DOWNLOADS": "never",
+        }
+    )
+    return environment
+
+
 def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str], None]) -> Path:
-    """`uv venv` + `uv pip install --no-deps -r`: exactly the pinned set, nothing resolved on the side."""
+    """`uv venv` + `uv pip install --no-deps -r`: exactly the pinned set, nothing resolved on the
+    side. uv runs in the requirements file's directory (where a pinned local wheel's `./path`
+    lies) with uv_environment()."""
     uv = uv_binary()
     venv = tree / ".venv"
-    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": ""}
-    environment.pop("PYTHONPATH", None)
+    environment = uv_environment(tree)
     commands = [
         [uv, "venv", "--quiet", "--python", python, str(venv)],
         [
@@ -81,7 +160,9 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
     ]
     for command in commands:
         log(" ".join(Path(part).name if part == uv else part for part in command))
-        completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+        completed = subprocess.run(
+            command, capture_output=True, text=True, env=environment, cwd=requirements.parent, check=False
+        )
         if completed.returncode != 0:
             detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
             raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail}")
@@ -136,25 +217,32 @@ def find_interpreter(version: str) -> str:
     ]
     candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
     for candidate in candidates:
-        if candidate and Path(candidate).exists() and _reports_version(candidate, version):
-            return candidate
+        if candidate and Path(candidate).exists():
+            executable = _executable_of(candidate, version)
+            if executable:
+                return executable
     raise VerifyError(
         f"no Python {version} interpreter is installed (looked on PATH, in pyenv and uv); install one or pass --python"
     )
 
 
-def _reports_version(executable: str, version: str) -> bool:
+def _executable_of(candidate: str, version: str) -> str:
+    """The interpreter itself behind `candidate` (a pyenv shim needs the user's environment; the
+    interpreter does not), when it is Python `version`; "" otherwise."""
     try:
         completed = subprocess.run(
-            [executable, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); print(sys.executable)"],
             capture_output=True,
             text=True,
             timeout=30,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return False
-    return completed.returncode == 0 and completed.stdout.strip() == version
+        return ""
+    lines = completed.stdout.split("\n")
+    if completed.returncode != 0 or len(lines) < 2 or lines[0].strip() != version:
+        return ""
+    return lines[1].strip() if lines[1].strip() and Path(lines[1].strip()).is_file() else candidate
 
 
 def remove_tree(tree: Path) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from depmin.imports.copy_plan import planned_files
 from depmin.model import Closure
 from depmin.usecases.build_env import VerifyError
-from depmin.usecases.run_imports import SmokeOutcome
+from depmin.usecases.run_imports import SmokeOutcome, parse_result
 from depmin.usecases.verify import VerifyRequest, VerifyResult, importable, outcomes_of
 
 if TYPE_CHECKING:
@@ -29,11 +29,21 @@ if TYPE_CHECKING:
 
 ENGINES = ("docker", "podman", "buildah")
 
-# Runs inside the image with its own PYTHONPATH; one JSON line per module after a nonce, so a
+# Runs inside the image with its own PYTHONPATH; one authenticated JSON line per module (the key
+# comes on stdin, where the imported code cannot read it from argv or the environment), so a
 # module's own output is never taken for a result.
 _CHECK = r"""
-import importlib, json, sys
-nonce, modules = sys.argv[1], json.loads(sys.argv[2])
+import hashlib, hmac, importlib, json, os, sys
+key = bytes.fromhex(sys.stdin.readline().strip())
+os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+modules = json.loads(sys.argv[1])
+out = os.fdopen(os.dup(1), "w", buffering=1)
+
+def report(outcome, key=key, out=out):
+    line = json.dumps(outcome, sort_keys=True)
+    out.write(line + "\t" + hmac.new(key, line.encode(), hashlib.sha256).hexdigest() + "\n")
+
+del key
 for name in modules:
     try:
         importlib.import_module(name)
@@ -44,7 +54,7 @@ for name in modules:
                    "message": text.splitlines()[0] if text else "",
                    "missing": getattr(exc, "name", None) if isinstance(exc, ImportError) else None,
                    "filename": getattr(exc, "filename", None)}
-    print(nonce + json.dumps(outcome), flush=True)
+    report(outcome)
 """
 
 
@@ -111,9 +121,11 @@ def run_in_image(
         telling = next((line for line in reversed(lines) if "error" in line.lower()), lines[-1] if lines else "")
         raise ImageError(f"the image did not build: {telling.strip()}")
     try:
-        nonce = secrets.token_hex(8)
-        output = _run(engine, tag, ["python", "-c", _CHECK, nonce, json.dumps(list(modules))], timeout * 10)
-        results = tuple(json.loads(line[len(nonce) :]) for line in output[1].splitlines() if line.startswith(nonce))
+        key = secrets.token_bytes(32)
+        wanted = list(modules)
+        output = _run(engine, tag, ["python", "-c", _CHECK, json.dumps(wanted)], timeout * 10, key.hex() + "\n")
+        found = (parse_result(line.encode(), set(wanted), key) for line in output[1].splitlines())
+        results = tuple(result for result in found if result is not None)
         smoke_ok, smoke_output = None, ""
         if smoke:
             import shlex
@@ -125,7 +137,7 @@ def run_in_image(
         _remove(engine, tag)
 
 
-def _run(engine: str, tag: str, command: list[str], timeout: float) -> tuple[int, str]:
+def _run(engine: str, tag: str, command: list[str], timeout: float, stdin: str = "") -> tuple[int, str]:
     try:
         if engine == "buildah":
             container = subprocess.run(
@@ -134,6 +146,7 @@ def _run(engine: str, tag: str, command: list[str], timeout: float) -> tuple[int
             try:
                 completed = subprocess.run(
                     ["buildah", "run", "--isolation", "chroot", container, "--", *command],
+                    input=stdin,
                     capture_output=True,
                     text=True,
                     timeout=timeout,
@@ -143,7 +156,12 @@ def _run(engine: str, tag: str, command: list[str], timeout: float) -> tuple[int
                 subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
         else:
             completed = subprocess.run(
-                [engine, "run", "--rm", tag, *command], capture_output=True, text=True, timeout=timeout, check=False
+                [engine, "run", "--rm", "-i", tag, *command],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
     except subprocess.TimeoutExpired:
         return 124, f"timed out after {timeout:g} s"

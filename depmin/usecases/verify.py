@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 from depmin.model import Closure
 from depmin.project.module_index import ModuleIndex
 from depmin.usecases.build_env import (
+    away_from,
     build_venv,
     compile_tree,
+    copy_local_files,
     copy_tree,
     find_interpreter,
     installed_names,
@@ -166,22 +168,26 @@ def verify_tree(
         files = copy_tree(request.root, closure, request.excludes, tree)
         log(f"copied {len(files)} files into {tree}")
         requirements.write_text(request.requirements, "utf-8")
+        copy_local_files(request.root, closure, workdir)
         python = find_interpreter(closure.target.python_version)
         progress("installing pinned distributions", None)
         venv = build_venv(workdir, python, requirements, log)
         write_local_metadata(venv, closure)
         compile_tree(venv, tree)
         modules = importable(closure)
-        results = import_modules(
-            venv,
-            tree,
-            closure.image_path,
-            modules,
-            progress("importing modules", len(modules)),
-            timeout=request.timeout,
-        )
+        with away_from(request.root, workdir):
+            results = import_modules(
+                venv,
+                tree,
+                closure.image_path,
+                modules,
+                progress("importing modules", len(modules)),
+                timeout=request.timeout,
+            )
+            smoked = (
+                run_smoke(venv, tree, closure.image_path, request.smoke, request.timeout) if request.smoke else None
+            )
         outcomes = outcomes_of(analysis, results)
-        smoked = run_smoke(venv, tree, closure.image_path, request.smoke, request.timeout) if request.smoke else None
         return VerifyResult(tree if request.keep else workdir, installed_names(venv), outcomes, smoked, request.keep)
     finally:
         if not request.keep:

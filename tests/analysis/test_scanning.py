@@ -75,15 +75,18 @@ def test_corrupt_or_truncated_entries_are_ignored_and_rewritten(tmp_path):
 def test_two_processes_at_once_share_one_cache(tmp_path):
     project = tmp_path / "caramba"
     shutil.copytree(CARAMBA, project, ignore=shutil.ignore_patterns(".depmin_cache"))
-    command = [sys.executable, "-m", "depmin", "closure", "--root", str(project), "--json", "ai/", "console/"]
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-m", "depmin", "closure", "--root", str(project), "--cache-dir", str(cache), "--json",
+               "ai/", "console/"]  # fmt: skip
     processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
     outputs = [process.communicate(timeout=120) for process in processes]
     assert all(process.returncode == 0 for process in processes), outputs
     assert len({out for out, _ in outputs}) == 1
     warm = subprocess.run(command, capture_output=True, timeout=120)
     assert warm.stdout == outputs[0][0]
-    assert not list((project / ".depmin_cache").rglob("*.tmp"))
-    assert (project / ".depmin_cache" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert not list(cache.rglob("*.tmp"))
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert not (project / ".depmin_cache").exists()  # nothing is written into the repository
 
 
 def test_the_parsed_lock_is_cached_by_content(tmp_path):

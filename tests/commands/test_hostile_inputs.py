@@ -74,7 +74,7 @@ def test_a_planted_cache_symlink_is_not_written_through(runner, tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
     (root / ".depmin_cache").symlink_to(outside)
-    result = runner.invoke(main, ["closure", "--root", str(root), "main.py"])
+    result = runner.invoke(main, ["closure", "--root", str(root), "--cache-dir", str(root / ".depmin_cache"), "main.py"])
     assert result.exit_code == 0, result.output
     assert list(outside.iterdir()) == []
 
