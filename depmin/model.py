@@ -106,6 +106,12 @@ class Via(NamedTuple):
     statement: str = ""  # the import as a one-line statement, for explanations
 
 
+def via_order(via: Via) -> tuple[str, int, str, str, bool, str]:
+    """Where a via is listed among others: by place, then by everything else, so that two vias of
+    one line (one file imported under two names) are listed the same way in every run."""
+    return via.file, via.line, via.kind.value, via.module, via.guarded, via.statement
+
+
 class Reach(enum.StrEnum):
     """How firmly the entries commit to a node or an import: the one vocabulary of graph
     layers, explanations, audits and closures. Ordered: each admits the ones before it."""

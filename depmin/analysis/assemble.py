@@ -21,7 +21,7 @@ from depmin.imports.graph import DistributionNode, ImportGraph, Layers, Unresolv
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras, declared_names
 from depmin.lock.model import LockFile
-from depmin.model import Closure, Pin, Reach, Requirement, Target, Via
+from depmin.model import Closure, Pin, Reach, Requirement, Target, Via, via_order
 from depmin.project.config import Project
 from depmin.project.local_distributions import image_path, local_distributions
 from depmin.project.module_index import ModuleIndex, SourceRoot
@@ -172,7 +172,7 @@ def requirements(
             name=name,
             version=versions[name],
             extras=extras.get(name, ()) if versions[name] is not None else (),
-            via=tuple(sorted(vias_by_name[name], key=lambda v: (v.file, v.line, v.kind))),
+            via=tuple(sorted(vias_by_name[name], key=via_order)),
         )
         for name in sorted(vias_by_name)
     )

@@ -13,8 +13,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.cache import ScanCache, remembered_table
-from depmin.errors import Code, Diagnostic, LockError, UsageError
-from depmin.files.reading import read_toml, resolves_inside
+from depmin.errors import Code, ConfigError, Diagnostic, LockError, UsageError
+from depmin.files.reading import NotRegularFile, read_regular, read_toml, resolves_inside
 from depmin.imports.distributions import (
     DistributionFinder,
     LazyTable,
@@ -28,8 +28,8 @@ from depmin.imports.distributions import (
 from depmin.imports.stdlib import SUPPORTED_PYTHONS
 from depmin.lock.model import LockFile
 from depmin.model import Target
-from depmin.project.build_config import roots_from_build_config
-from depmin.project.config import Project, TargetConfig, parse_platform, parse_python
+from depmin.project.build_config import DeclaredRoot, declared_roots, escaping
+from depmin.project.config import PYPROJECT, Project, TargetConfig, key_line, parse_platform, parse_python
 from depmin.project.local_distributions import local_pyprojects
 from depmin.project.module_index import ModuleIndex, SourceRoot, is_excluded
 
@@ -56,17 +56,20 @@ class Request:
 
 
 def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
-    roots: list[SourceRoot] = [*project.config.source_roots, *roots_from_build_config(project.pyproject)]
+    """Every source root, in sys.path order. Raises ConfigError where the build configuration
+    of the project or of a member declares one that leaves the root."""
+    declared = _checked_roots(project.root, declared_roots(project.pyproject), PYPROJECT)
+    roots: list[SourceRoot] = [*project.config.source_roots, *declared]
     for member in lock.local_packages:  # workspace members and local directory dependencies
         path = (member.source_path or ".").strip("/")
         if path in ("", "."):
             continue
-        if not resolves_inside(project.root, project.root / path):
+        if not resolves_inside(project.root, project.root / path) or ".." in path.split("/"):
             raise LockError(lock.path, 0, f"local package {member.name} at {path!r} lies outside the project root")
         member_pyproject = read_toml(project.root / path / "pyproject.toml")
-        declared = roots_from_build_config(member_pyproject, path)
-        if declared:
-            roots.extend(declared)
+        member_roots = _checked_roots(project.root, declared_roots(member_pyproject, path), f"{path}/{PYPROJECT}")
+        if member_roots:
+            roots.extend(member_roots)
         elif (project.root / path / "src").is_dir():
             roots.append(SourceRoot(f"{path}/src"))
         else:
@@ -75,6 +78,16 @@ def source_roots(project: Project, lock: LockFile) -> tuple[SourceRoot, ...]:
         roots.append(SourceRoot("src"))
     roots.append(SourceRoot(""))
     return tuple(root for root in dict.fromkeys(roots) if (project.root / root.path).is_dir())
+
+
+def _checked_roots(root: Path, declared: list[DeclaredRoot], pyproject: str) -> list[SourceRoot]:
+    problems = [
+        Diagnostic(pyproject, key_line(root / pyproject, item.key), f"{item.key}: {why}", code=Code.CONFIG)
+        for item, why in escaping(root, declared)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return [item.root for item in declared]
 
 
 def finder(project: Project, lock: LockFile, request: Request) -> DistributionFinder:
@@ -236,12 +249,19 @@ def choose_target(
     return target
 
 
+_PYTHON_VERSION_LIMIT = 4096  # a version or a few, one per line
+
+
 def python_version_file(root: Path) -> str | None:
-    """`.python-version` (as uv and pyenv read it): its first X.Y, when there is one."""
+    """`.python-version` (as uv and pyenv read it): its first X.Y, when there is one. A device,
+    a FIFO or a huge file in its place is an error, never read."""
     try:
-        text = (root / ".python-version").read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
+        text = read_regular(root / ".python-version", _PYTHON_VERSION_LIMIT).decode("utf-8", errors="replace")
+    except FileNotFoundError:
         return None
+    except OSError as exc:
+        reason = str(exc).split(": ", 1)[-1] if isinstance(exc, NotRegularFile) else exc.strerror or str(exc)
+        raise ConfigError([Diagnostic(".python-version", 0, f"cannot read: {reason}", code=Code.CONFIG)]) from None
     match = re.search(r"(?m)^\s*(?:cpython-|python)?(\d+\.\d+)", text)
     return match.group(1) if match else None
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from depmin.errors import Diagnostic
-from depmin.model import Closure, CopyPath, Ignored, LocalDistribution, Pin, Platform, Requirement
+from depmin.model import Closure, CopyPath, Ignored, LocalDistribution, Pin, Platform, Requirement, via_order
 
 
 def platform_marker(platform: Platform) -> str:
@@ -89,6 +89,6 @@ def _requirements(parts: Iterable[tuple[Requirement, ...]]) -> tuple[Requirement
             if known is None:
                 by_name[requirement.name] = requirement
             else:
-                vias = tuple(sorted(set(known.via) | set(requirement.via), key=lambda v: (v.file, v.line, v.kind)))
+                vias = tuple(sorted(set(known.via) | set(requirement.via), key=via_order))
                 by_name[requirement.name] = replace(known, via=vias)
     return tuple(by_name[name] for name in sorted(by_name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from depmin.commands import options as opt
-from depmin.commands.formats import findings_output, resolve_format
+from depmin.commands.formats import resolve_format
 from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_FINDING,
@@ -63,11 +63,11 @@ def audit(
     errors = sorted({d for _, _, a in analyses for d in a.closure.errors})
     if errors:  # an incomplete graph can neither pass nor fail an audit
         if chosen == "json":
-            from depmin.outputs.json import dumps, failure_json
+            from depmin.outputs.json import failure_json
 
-            printer.out(dumps(failure_json(errors)))
+            printer.json(failure_json(errors))
         elif chosen != "text":
-            printer.out(findings_output(chosen, errors))
+            printer.findings(chosen, errors)
         printer.failed(errors, "nothing audited")
         return EXIT_BAD_INPUT
     audits = []
@@ -82,9 +82,9 @@ def audit(
         target = session.target_config.name if session.target_config else None
         audits.append(TargetAudit(session.subject, target, session.request.entries, forbidden, result))
     if chosen == "json":
-        from depmin.outputs.json import audit_json, dumps
+        from depmin.outputs.json import audit_json
 
-        printer.out(dumps(audit_json(audits)))
+        printer.json(audit_json(audits))
     elif chosen == "text":
         from depmin.outputs.text import audit_text
 
@@ -94,7 +94,7 @@ def audit(
     else:
         from depmin.outputs.findings import audit_findings
 
-        printer.out(findings_output(chosen, audit_findings(audits)))
+        printer.findings(chosen, audit_findings(audits))
     return EXIT_FINDING if any(a.result.violations for a in audits) else EXIT_OK
 
 

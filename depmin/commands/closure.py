@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from depmin.commands import options as opt
-from depmin.commands.formats import findings_output, resolve_format
+from depmin.commands.formats import resolve_format
 from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -17,8 +17,11 @@ from depmin.commands.session import (
     open_session,
     regenerate_command,
 )
-from depmin.files.writing import write_atomic
+from depmin.errors import UsageError
+from depmin.files.writing import output_path, write_atomic
 from depmin.outputs.words import plural
+
+STDOUT = Path("-")
 
 
 @click.command(
@@ -33,10 +36,15 @@ from depmin.outputs.words import plural
 @opt.json_flag
 @opt.output_format("text", "json", "github", "sarif")
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the requirements file here."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="Write the requirements file here (- for standard output).",
 )
 @click.option(
-    "--copy-list", type=click.Path(dir_okay=False, path_type=Path), help="Write the COPY paths here, one per line."
+    "--copy-list",
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="Write the COPY paths here, one per line (- for standard output).",
 )
 @handle_errors
 def closure(
@@ -53,22 +61,30 @@ def closure(
     from depmin.outputs.requirements import requirements_text
 
     chosen = resolve_format(output_format, as_json)
+    to_stdout = [flag for flag, path in (("-o", output), ("--copy-list", copy_list)) if path == STDOUT]
+    if len(to_stdout) > 1 or (to_stdout and chosen != "text"):
+        raise UsageError(f"{' and '.join([*to_stdout, *([f'--format {chosen}'] if chosen != 'text' else [])])} "
+                         "all ask for standard output; give one")  # fmt: skip
     printer = Printer(ui)
-    session = open_session(options, entries, printer, machine_output=chosen != "text")
+    session = open_session(options, entries, printer, machine_output=chosen != "text" or bool(to_stdout))
     result = session.closure_for_every_platform()
     if result.ok:
         command = regenerate_command("closure", session, [("-o", output), ("--copy-list", copy_list)])
-        if output is not None:
-            write_atomic(output, requirements_text(result, command))
-            printer.info(f"wrote {output} ({plural(len(result.pinned), 'pin')})")
-        if copy_list is not None:
-            write_atomic(copy_list, copy_list_text(result))
-            printer.info(f"wrote {copy_list} ({plural(len(result.copy), 'path')})")
+        outputs = [
+            (output, lambda: requirements_text(result, command), plural(len(result.pinned), "pin")),
+            (copy_list, lambda: copy_list_text(result), plural(len(result.copy), "path")),
+        ]
+        for path, render, holds in outputs:
+            if path == STDOUT:
+                printer.out(render())
+            elif path is not None:
+                write_atomic(output_path(path, session.project.root), render())
+                printer.info(f"wrote {path} ({holds})")
     if chosen == "json":
-        from depmin.outputs.json import closure_json, dumps
+        from depmin.outputs.json import closure_json
 
-        printer.out(dumps(closure_json(result)))
-    elif chosen == "text":
+        printer.json(closure_json(result))
+    elif chosen == "text" and not to_stdout:
         from depmin.outputs.text import closure_text
 
         if not ui.quiet or not result.ok:
@@ -76,7 +92,7 @@ def closure(
     else:
         from depmin.outputs.findings import closure_findings
 
-        printer.out(findings_output(chosen, closure_findings(result)))
+        printer.findings(chosen, closure_findings(result))
     if chosen != "github":
         printer.diagnostics(result.errors)
     if not result.ok and (output or copy_list):

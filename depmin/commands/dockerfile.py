@@ -126,14 +126,14 @@ def dockerfile(
     text = dockerfile_text(closure, spec)
     ignore = dockerignore_text(closure, requirements, session.request.excludes)
     if output is not None:
-        from depmin.files.writing import write_all_atomic
+        from depmin.files.writing import output_path, write_all_atomic
 
-        write_all_atomic([(output, text), (output.with_name(output.name + ".dockerignore"), ignore)])
+        root = session.project.root
+        ignore_path = output.with_name(output.name + ".dockerignore")
+        write_all_atomic([(output_path(output, root), text), (output_path(ignore_path, root), ignore)])
         printer.info(f"wrote {output} and {output.name}.dockerignore (build with: docker build -f {output} .)")
     if as_json:
-        from depmin.outputs.json import dumps
-
-        printer.out(dumps({"dockerfile": text, "dockerignore": ignore}))
+        printer.json({"dockerfile": text, "dockerignore": ignore})
     elif output is None:
         printer.out(text)
     return EXIT_OK
@@ -145,7 +145,7 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     from dataclasses import replace
 
     from depmin.files.reading import display_path
-    from depmin.files.writing import write_all_atomic
+    from depmin.files.writing import output_path, write_all_atomic
     from depmin.outputs.dockerfile import parse_command, uv_version_for
     from depmin.outputs.fleet import FleetSpec, fleet_files
     from depmin.usecases.fleet import plan_fleet
@@ -180,7 +180,7 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
                      index_secret=index_secret, ca_secret=ca_secret,
                      commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip
     files = fleet_files(fleet, closures, spec)
-    write_all_atomic([(project.root / path, text) for path, text in sorted(files.items())])
+    write_all_atomic([(output_path(project.root / path, project.root), text) for path, text in sorted(files.items())])
     printer.info(f"wrote {len(files)} files in {directory}/ (the base and {len(fleet.targets)} targets; "
                  f"build with: docker buildx bake -f {directory}/docker-bake.hcl)")  # fmt: skip
     return EXIT_OK

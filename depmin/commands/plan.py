@@ -60,16 +60,16 @@ def plan(
     analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]
     if errors:
         if as_json:
-            from depmin.outputs.json import dumps, failure_json
+            from depmin.outputs.json import failure_json
 
-            printer.out(dumps(failure_json(errors)))
+            printer.json(failure_json(errors))
         printer.failed(errors, "nothing planned")
         return EXIT_BAD_INPUT
     fleet = plan_fleet(analyses, shared_by)
     if as_json:
-        from depmin.outputs.json import dumps, plan_json
+        from depmin.outputs.json import plan_json
 
-        printer.out(dumps(plan_json(fleet)))
+        printer.json(plan_json(fleet))
     else:
         from depmin.outputs.text import plan_text
 

@@ -40,10 +40,10 @@ def report(entries: tuple[str, ...], options: opt.AnalysisOptions, ui: opt.Ui, a
             return EXIT_BAD_INPUT
         results.append(size_report(analysis, session.project.root, session.request.excludes, session.subject))
     if as_json:
-        from depmin.outputs.json import dumps, report_json
+        from depmin.outputs.json import report_json
 
         data = [report_json(r) for r in results]
-        printer.out(dumps(data[0] if len(data) == 1 else {"reports": data}))
+        printer.json(data[0] if len(data) == 1 else {"reports": data})
     elif markdown:
         from depmin.outputs.markdown import report_markdown
 

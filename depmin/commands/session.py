@@ -25,6 +25,7 @@ from depmin.cache import ScanCache, default_directory
 from depmin.commands.options import AnalysisOptions, Ui
 from depmin.errors import Code, DepminError, Diagnostic, Severity, UsageError
 from depmin.files.reading import display_path
+from depmin.files.safety import for_terminal
 from depmin.lock.model import LockFile
 from depmin.model import Closure
 from depmin.project.config import Project, TargetConfig, find_root, load_project
@@ -45,25 +46,44 @@ def epilog(*examples: str) -> str:
 
 @dataclass(frozen=True)
 class Printer:
-    """stdout carries the answer; stderr carries errors, progress (unless -q), details (with -v)."""
+    """stdout carries the answer; stderr carries errors, progress (unless -q), details (with -v).
+
+    Everything but GitHub annotations goes through files.safety.for_terminal: no escape
+    sequence from the repository reaches the terminal, and no line is a workflow command."""
 
     ui: Ui = field(default_factory=Ui)
 
     def out(self, text: str) -> None:
-        click.echo(text, nl=False, color=self.ui.colored)
+        click.echo(for_terminal(text, colored=self.ui.colored), nl=False, color=self.ui.colored)
+
+    def json(self, data: object) -> None:
+        from depmin.outputs.json import dumps
+
+        click.echo(for_terminal(dumps(data), json_text=True), nl=False)
+
+    def findings(self, chosen: str, findings: Sequence[Diagnostic]) -> None:
+        """--format github (annotations: written as they are, each one line) or sarif."""
+        if chosen == "github":
+            from depmin.outputs.github import github_text
+
+            click.echo(github_text(findings), nl=False)
+        else:
+            from depmin.outputs.sarif import sarif_log
+
+            self.json(sarif_log(findings))
 
     def info(self, text: str) -> None:
         if not self.ui.quiet:
-            click.echo(text, err=True)
+            click.echo(for_terminal(text), err=True)
 
     def detail(self, text: str) -> None:
         if self.ui.verbose and not self.ui.quiet:
-            click.echo(f"depmin: {text}", err=True)
+            click.echo(for_terminal(f"depmin: {text}"), err=True)
 
     def diagnostics(self, diagnostics: Iterable[Diagnostic]) -> None:
         """One line each, never wrapped: editors and CI logs read `path:line: ...` lines."""
         for diagnostic in diagnostics:
-            click.echo(diagnostic.render(), err=True)
+            click.echo(for_terminal(diagnostic.render()), err=True)
 
     def failed(self, diagnostics: Sequence[Diagnostic], outcome: str) -> None:
         """The analysis errors, and that no answer is given."""
@@ -82,6 +102,10 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
         except DepminError as exc:
             printer.diagnostics(exc.diagnostics)
             code = EXIT_BAD_INPUT
+        except BrokenPipeError:  # `depmin closure -o - | head`: the reader is gone, say nothing more
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = EXIT_FINDING
         except OSError as exc:  # a full disk, a read-only output directory: where, and why
             where = str(exc.filename or "")
             reason = exc.strerror or str(exc)

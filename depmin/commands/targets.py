@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from depmin.commands import options as opt
-from depmin.commands.formats import findings_output, resolve_format
+from depmin.commands.formats import resolve_format
 from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_FINDING,
@@ -20,7 +20,7 @@ from depmin.commands.session import (
 )
 from depmin.errors import Diagnostic, UsageError
 from depmin.files.reading import read_regular, resolves_inside
-from depmin.files.writing import PartialWrite, write_all_atomic, write_atomic
+from depmin.files.writing import PartialWrite, remove_stale_temporaries, write_all_atomic, write_atomic
 
 
 @click.command(
@@ -109,7 +109,7 @@ def _default_target_name(entry: str) -> str:
 def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool) -> int:
     """Write every target's requirements file and copy list (atomically; nothing when analysis fails)."""
     from depmin.outputs.generated import target_outputs
-    from depmin.outputs.json import dumps, failure_json, sync_json
+    from depmin.outputs.json import failure_json, sync_json
     from depmin.outputs.words import plural
     from depmin.usecases.freshness import State, compare
 
@@ -124,6 +124,7 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
             continue
         assert session.target_config is not None
         for state in compare(session.project.root, target_outputs(session.target_config, closure)):
+            remove_stale_temporaries(session.project.root / state.path)  # left by a run that was killed
             if state.state is State.FRESH:
                 unchanged.append(state.path)
             else:
@@ -135,7 +136,7 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
                 planned.append((session.project.root / state.path, state.path, state.expected, holds))
     if errors:
         if as_json:
-            printer.out(dumps(failure_json(errors)))
+            printer.json(failure_json(errors))
         printer.diagnostics(errors)
         click.echo("depmin: nothing written because the analysis has errors", err=True)
         return EXIT_BAD_INPUT
@@ -153,7 +154,7 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
     verb = "would write" if dry_run else "wrote"
     if as_json:
         actions = [(shown, verb) for _, shown, _, _ in planned] + [(shown, "unchanged") for shown in unchanged]
-        printer.out(dumps(sync_json(sorted(actions), dry_run)))
+        printer.json(sync_json(sorted(actions), dry_run))
     else:
         for shown in unchanged:
             printer.info(f"unchanged {shown}")
@@ -193,9 +194,9 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
         audit = run_audit(analysis, target.forbid) if target.forbid else None
         checks.append(TargetCheck(target.name, files, target.forbid, audit))
     if chosen == "json":
-        from depmin.outputs.json import check_json, dumps
+        from depmin.outputs.json import check_json
 
-        printer.out(dumps(check_json(checks)))
+        printer.json(check_json(checks))
     elif chosen == "text":
         from depmin.outputs.text import check_text
 
@@ -209,7 +210,7 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
     else:
         from depmin.outputs.findings import check_findings
 
-        printer.out(findings_output(chosen, check_findings(checks)))
+        printer.findings(chosen, check_findings(checks))
     if any(c.errors for c in checks):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FINDING

@@ -74,7 +74,7 @@ def verify(
     """Build the minimal tree and venv (uv) and import every closure module in it.
 
     Exit 1 when a module that must import does not, or the smoke command fails."""
-    from depmin.outputs.json import dumps, failure_json, verify_json
+    from depmin.outputs.json import failure_json, verify_json
     from depmin.outputs.requirements import requirements_text
     from depmin.usecases.verify import VerifyRequest, verify_tree
 
@@ -84,7 +84,7 @@ def verify(
     closure = analysis.closure
     if closure.errors:
         if as_json:
-            printer.out(dumps(failure_json(closure.errors)))
+            printer.json(failure_json(closure.errors))
         printer.failed(closure.errors, "not verified")
         return EXIT_BAD_INPUT
     # SIGTERM ends verify like Ctrl-C does: through the clean-up, never leaving a tree behind.
@@ -106,12 +106,12 @@ def verify(
             result = verify_tree(analysis, request, log=log, progress=lambda d, t: _progress(quiet, d, t))
     except DepminError as exc:
         if as_json:  # --json prints one object in every case, failures included
-            printer.out(dumps(failure_json(exc.diagnostics)))
+            printer.json(failure_json(exc.diagnostics))
         raise
     if result.kept:
         printer.info(f"kept {result.tree.parent} (tree: app/, venv: .venv/)")
     if as_json:
-        printer.out(dumps(verify_json(result)))
+        printer.json(verify_json(result))
     else:
         from depmin.outputs.text import verify_text
 

@@ -33,7 +33,7 @@ def why(
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop.
 
     Exit 1 when NAME is not reachable."""
-    from depmin.outputs.json import dumps, explanation_json, failure_json
+    from depmin.outputs.json import explanation_json, failure_json
     from depmin.usecases.explain import explain, target_node
 
     printer = Printer(ui)
@@ -41,12 +41,12 @@ def why(
     analysis = session.analyse()
     if analysis.closure.errors:  # an incomplete graph cannot say "not reachable"
         if as_json:
-            printer.out(dumps(failure_json(analysis.closure.errors)))
+            printer.json(failure_json(analysis.closure.errors))
         printer.failed(analysis.closure.errors, "nothing explained")
         return EXIT_BAD_INPUT
     explanation = explain(analysis, target_node(analysis, name), every_chain=every_chain)
     if as_json:
-        printer.out(dumps(explanation_json(explanation)))
+        printer.json(explanation_json(explanation))
     else:
         from depmin.outputs.text import explanation_text
 

@@ -78,3 +78,43 @@ def checked_lines(text: str, what: str) -> str:
         if breaks_line(line):
             raise UnsafeOutput(f"{what}: a generated line holds a control character or line separator: {line!r}")
     return text
+
+
+# An SGR sequence (colour) as rich writes it; every other escape sequence is shown, not sent.
+_SGR = re.compile(r"\x1b\[[0-9;]*m")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(text: str, *, colored: bool = False, json_text: bool = False) -> str:
+    """Text as it may reach a terminal or a CI log: control characters other than newline and
+    tab are shown as escapes (no OSC title, no cursor movement, no hidden bidi text), and no line
+    is one GitHub's runner takes for a workflow command: none begins with `::` (after spaces)
+    and none holds `##[`. `colored` keeps depmin's own colour sequences; `json_text` escapes
+    `##[` the JSON way (the value is unchanged)."""
+    if text.isascii() and "\x1b" not in text and "::" not in text and "##[" not in text:
+        if _CONTROL.search(text) is None:
+            return text
+    if colored:
+        pieces, last = [], 0
+        for match in _SGR.finditer(text):
+            pieces += [_escaped(text[last : match.start()]), match.group(0)]
+            last = match.end()
+        work = "".join([*pieces, _escaped(text[last:])])
+    else:
+        work = _escaped(text)
+    lines = []
+    for line in work.split("\n"):
+        line = line.replace("##[", "##\\u005b" if json_text else "##\\[")
+        if line.lstrip().startswith("::"):
+            line = "\\" + line.lstrip() if not json_text else line
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _escaped(text: str) -> str:
+    return _CONTROL.sub(lambda match: _escape(match.group(0)), text)
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -1,10 +1,54 @@
-"""Writing outputs: atomically, so a crash leaves the previous file intact."""
+"""Writing outputs: atomically, so a crash leaves the previous file intact, and only over a
+regular file or a new path (never a device, a FIFO, `/dev/stdout` or a directory)."""
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
+import time
 from pathlib import Path
+
+# A temporary file of ours this old was left by a run that was killed while writing.
+_STALE_SECONDS = 60
+
+
+class NotReplaceable(OSError):
+    """An existing path depmin does not replace: a device, a FIFO, a directory, a symlink it
+    does not follow, or one that leaves the project root."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.filename, self.strerror = str(path), reason
+
+
+def replaceable(path: Path) -> Path:
+    """`path`, when a write may replace it: a regular file, or a path that does not exist yet.
+    A symlink is refused (`-o /dev/stdout` must not replace the file behind /proc/self/fd/1,
+    nor the link itself: standard output is `-o -`), and so is a device, a FIFO, a directory."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return path
+    if stat.S_ISLNK(status.st_mode):
+        raise NotReplaceable(path, "a symlink; depmin replaces only regular files (standard output is -o -)")
+    if not stat.S_ISREG(status.st_mode):
+        raise NotReplaceable(path, "not a regular file (a device, FIFO or directory); not replaced")
+    return path
+
+
+def output_path(path: Path, root: Path) -> Path:
+    """What a command line names as an output (-o, --copy-list): a path the user chose outside
+    the project is theirs; one inside the project must stay inside it once symlinks are followed
+    (a committed symlinked directory must not carry the write out of the repository)."""
+    lexical = Path(os.path.abspath(path))
+    real_root = root.resolve()
+    inside = lexical == root.absolute() or root.absolute() in lexical.parents
+    if inside:
+        resolved = Path(os.path.realpath(lexical))
+        if resolved != real_root and real_root not in resolved.parents:
+            raise NotReplaceable(path, "resolves outside the project root (a symlink on the way); not written")
+    return replaceable(path)
 
 
 def write_atomic(path: Path, text: str | bytes, *, durable: bool = True) -> None:
@@ -13,8 +57,10 @@ def write_atomic(path: Path, text: str | bytes, *, durable: bool = True) -> None
     `durable` flushes the file to disk first (user outputs); cache entries skip that cost,
     since losing one on a crash only means scanning a file again.
     """
+    path = replaceable(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise OSError(exc.errno, exc.strerror, str(path)) from None
@@ -25,14 +71,37 @@ def write_atomic(path: Path, text: str | bytes, *, durable: bool = True) -> None
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        if path.exists():
-            os.chmod(temporary, path.stat().st_mode & 0o777)
-        else:
-            os.chmod(temporary, 0o644)
+        os.chmod(temporary, _mode(path))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode(path: Path) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        return 0o644
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Temporary files of a write to `path` that a killed run left behind (`.name.XXXX.tmp`,
+    older than a minute: a run writing now is never disturbed)."""
+    prefix = f".{path.name}."
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+            try:
+                status = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(status.st_mode) and now - status.st_mtime > _STALE_SECONDS:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
 
 
 class PartialWrite(OSError):
@@ -47,16 +116,19 @@ def write_all_atomic(outputs: list[tuple[Path, str]]) -> None:
     """Every output or none: all temporary files are written (and flushed) first, then renamed;
     a failure while staging leaves every target untouched."""
     staged: list[tuple[str, Path]] = []
+    for path, _ in outputs:
+        replaceable(path)  # before anything is staged
     try:
         for path, text in outputs:
             path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(path)
             descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((temporary, path))
             with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+            os.chmod(temporary, _mode(path))
     except OSError as exc:
         for temporary, _ in staged:
             Path(temporary).unlink(missing_ok=True)

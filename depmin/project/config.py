@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.errors import Code, ConfigError, Diagnostic, is_code
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
-from depmin.files.safety import is_plain_path
+from depmin.files.safety import breaks_line, is_plain_path
 from depmin.model import PLATFORMS, Platform
 from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
@@ -110,6 +110,15 @@ def load_project(root: Path) -> Project:
     if checker.problems:
         raise ConfigError(checker.problems)
     return Project(root, data, config)
+
+
+def key_line(pyproject: Path, dotted: str) -> int:
+    """The line of a dotted key in a pyproject.toml (0 when it cannot be told)."""
+    try:
+        text = read_regular(pyproject).decode("utf-8", errors="replace")
+    except OSError:
+        return 0
+    return _Checker(text)._line_of(dotted)
 
 
 def parse_platform(name: str) -> Platform:
@@ -311,16 +320,25 @@ class _Checker:
         return text
 
     def _string(self, key: str, value: Any) -> str | None:
-        if value is None or isinstance(value, str):
+        if value is None or (isinstance(value, str) and self._one_line(key, value)):
             return value
-        self._problem(key, f"must be a string, not {type(value).__name__}")
+        if not isinstance(value, str):
+            self._problem(key, f"must be a string, not {type(value).__name__}")
         return None
 
     def _strings(self, key: str, value: Any) -> list[str]:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return list(value)
+            return [v for v in value if self._one_line(key, v)]
         self._problem(key, "must be a list of strings")
         return []
+
+    def _one_line(self, key: str, value: str) -> bool:
+        """Every configured string is one line of printable text: it reaches terminals, CI logs
+        and generated files, where a line break or a control character would start a new line."""
+        if breaks_line(value):
+            self._problem(key, f"{value!r} holds a line break or a control character")
+            return False
+        return True
 
     def inside(self, key: str, value: str, root: Path, *, output: bool = False) -> None:
         if not is_plain_path(value.rstrip("/") or "."):

@@ -14,6 +14,7 @@ import ast
 import os
 import pickle
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,10 +65,19 @@ def calls_can_import(source: bytes) -> bool:
     return any(word in source for word in _CALL_WORDS)
 
 
+# Above this size a syntax tree costs gigabytes (a 10 MB literal list: 1.6 GB, seconds to build
+# and more to walk): such a file's imports are read from the token stream instead (scan.large).
+LARGE_SOURCE = 4_000_000
+
+
 def scan_source(source: bytes, target: Target) -> ScanResult:
     """Every import in `source`, as the target interpreter would see it."""
     if not source.strip():  # an empty __init__.py: nothing to parse, nothing to report
         return ScanResult(records=())
+    if len(source) > LARGE_SOURCE:
+        from depmin.scan.large import scan_large
+
+        return scan_large(source, LARGE_SOURCE)
     try:
         tree = ast.parse(source)
     except SyntaxError as exc:
@@ -76,8 +86,10 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
         return _contained(scan_source_cst, source, target)
     except (ValueError, UnicodeDecodeError, LookupError):
         return _contained(scan_source_cst, source, target)  # NUL bytes, bad encodings: LibCST words the error
-    except (RecursionError, MemoryError):
+    except RecursionError:
         return _too_deep()
+    except MemoryError:
+        return _too_large()
     return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
 
 
@@ -95,8 +107,10 @@ def scan_source_cst(source: bytes, target: Target) -> ScanResult:
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None) or 1
         return ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
-    except (RecursionError, MemoryError):
+    except RecursionError:
         return _too_deep()
+    except MemoryError:
+        return _too_large()
     return _collect(lambda calls: from_cst.translate(wrapper, calls=calls), source, target)
 
 
@@ -106,8 +120,10 @@ def _collect(translate: Callable[[bool], ir.Module], source: bytes, target: Targ
     try:
         with _deep_recursion():
             return collect(translate(calls), target, calls=calls, pragma_lines=pragma_lines(source))
-    except (RecursionError, MemoryError):
+    except RecursionError:
         return _too_deep()
+    except MemoryError:
+        return _too_large()
 
 
 def scan_with_ast(source: bytes, target: Target) -> ScanResult | None:
@@ -138,7 +154,11 @@ def _contained(scan: Callable[[bytes, Target], ScanResult], source: bytes, targe
         try:
             os.close(read)
             _limit_child()
-            data = pickle.dumps(scan(source, target))
+            try:
+                result = scan(source, target)
+            except MemoryError:
+                result = _too_large()
+            data = pickle.dumps(result)
             with os.fdopen(write, "wb") as channel:
                 channel.write(data)
         finally:
@@ -146,13 +166,15 @@ def _contained(scan: Callable[[bytes, Target], ScanResult], source: bytes, targe
     os.close(write)
     with os.fdopen(read, "rb") as channel:
         data = channel.read()
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
     if data:
         try:
             return pickle.loads(data)
         except (pickle.UnpicklingError, EOFError, AttributeError):
             pass
-    return ScanResult((), (Problem(1, "too deeply nested or too large to analyse", True),))
+    if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGALRM:
+        return ScanResult((), (Problem(1, f"too large to analyse: parsing took over {_FALLBACK_SECONDS} s", True),))
+    return ScanResult((), (Problem(1, "too deeply nested to analyse (the parser crashed)", True),))
 
 
 _IN_CHILD = False
@@ -162,7 +184,6 @@ def _limit_child() -> None:
     global _IN_CHILD
     _IN_CHILD = True
     import resource
-    import signal
 
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
     signal.alarm(_FALLBACK_SECONDS)
@@ -170,6 +191,10 @@ def _limit_child() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (_FALLBACK_MEMORY, _FALLBACK_MEMORY))
     except (ValueError, OSError):
         pass  # already lower: keep it
+
+
+def _too_large() -> ScanResult:
+    return ScanResult((), (Problem(1, "too large to analyse within the memory available", True),))
 
 
 def _too_deep() -> ScanResult:

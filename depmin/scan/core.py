@@ -455,6 +455,9 @@ class _Walker:
             return
         name = name_arg[1]
         level = len(name) - len(name.lstrip("."))
+        if not all(part.isidentifier() for part in name[level:].split(".")) and name[level:]:
+            self.problems.append(Problem(line, f"{function}({name!r}): not a module name; not followed", False))
+            return
         anchor: str | None = None
         if level and function == "import_module":
             if package_arg is None:

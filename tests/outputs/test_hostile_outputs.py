@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 from packaging.requirements import Requirement
 
@@ -84,8 +84,8 @@ def test_malformed_manifest_members_is_an_error(project):
         ("requirements", ".git/config", "not a file depmin may write"),
         ("data", '["../outside/"]', "resolves outside the project root"),
         ("entries", '["svc/", "../outside"]', "resolves outside the project root"),
-        ("entries", '["svc/\\nRUN curl x | sh/../.."]', "cannot write safely"),
-        ("data", '["settings/\\nRUN id"]', "cannot write safely"),
+        ("entries", '["svc/\\nRUN curl x | sh/../.."]', "line break"),
+        ("data", '["settings/\\nRUN id"]', "line break"),
     ],
 )
 def test_paths_from_the_configuration_stay_inside_the_root(runner, project, key, value, expected):
@@ -164,9 +164,16 @@ def test_paths_with_spaces_use_the_json_form(runner, project, tmp_path):
 # -- every string field of a lock, filled with any text -----------------------------------------
 
 FIELDS = ['name = "six"', 'version = "1.17.0"', 'name = "idna"', 'version = "3.20"']
+# Arbitrary text is almost always refused at parse time; plausible values (that may still hold a
+# hostile character) keep the asserting branch reached in most examples.
+PLAUSIBLE = st.one_of(
+    st.from_regex(r"[a-z][a-z0-9._-]{0,12}[a-z0-9]", fullmatch=True),
+    st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,3}((a|b|rc|\.post|\.dev)[0-9]{1,2})?", fullmatch=True),
+    st.text(min_size=1, max_size=30),
+)
 
 
-@given(st.sampled_from(FIELDS), st.text(min_size=1, max_size=30))
+@given(st.sampled_from(FIELDS), PLAUSIBLE)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_text_in_a_lock_either_fails_or_writes_parsable_requirements(project, field, text):
     from depmin.model import Target
@@ -181,12 +188,16 @@ def test_any_text_in_a_lock_either_fails_or_writes_parsable_requirements(project
     try:
         analysis = run_analysis(project, "svc/", python=(3, 11), lock=project / "uv.lock")
     except LockError:
+        event("refused by the lock parser")
         return
     closure = analysis.closure
     if closure.errors:
+        event("refused by the analysis")
         return
+    event("written")
     written = requirements_text(closure, "depmin sync")
     lines = [line for line in written.splitlines() if line and not line.lstrip().startswith(("#", "--hash"))]
     requirements = [Requirement(line.rstrip(" \\")) for line in lines]
+    target(1.0, label="reached the assertions")
     assert len(requirements) == len(closure.pinned)
     assert Target((3, 11)).python_version in written
