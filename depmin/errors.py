@@ -47,6 +47,7 @@ class Code(enum.StrEnum):
     TWO_NAMES = "DM107", "file imported under two module names"
     FEATURE_UNLOCKED = "DM108", "framework feature that needs a distribution uv.lock does not hold"
     OPTIONAL_UNNEEDED = "DM109", "--optional NAME that no optional import needs"
+    UNNAMED = "DM110", "import whose distribution cannot be named without the locked artifacts' file lists"
     SYNTAX = "DM201", "source file that cannot be parsed"
     DYNAMIC = "DM202", "import the scanner cannot follow statically"
     ENTRY = "DM301", "entry that names nothing importable"

@@ -63,9 +63,16 @@ RUNS: list[tuple[str, str, list[str]]] = [
 
 def main(destination: Path) -> int:
     destination.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "UV_OFFLINE": "1"}
-    environment.pop("FORCE_COLOR", None)
     with tempfile.TemporaryDirectory(prefix="depmin-snapshot-") as scratch:
+        # The artifacts' facts the tests use, and no network: the same answer on every machine.
+        environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "DEPMIN_OFFLINE": "1",
+                       "DEPMIN_CACHE_DIR": str(Path(scratch) / "cache")}  # fmt: skip
+        environment.pop("FORCE_COLOR", None)
+        os.environ["DEPMIN_CACHE_DIR"] = environment["DEPMIN_CACHE_DIR"]
+        sys.path.insert(0, str(REPOSITORY))
+        from tests.conftest import seed_artifact_facts
+
+        seed_artifact_facts()
         for fixture, name, arguments in RUNS:
             work = Path(scratch) / fixture
             if not work.exists():

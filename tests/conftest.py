@@ -16,11 +16,29 @@ from .helpers import FIXTURES
 
 def pytest_configure(config: pytest.Config) -> None:
     """The tests' cache lives in a temporary directory of this run (each xdist worker its own),
-    never in the user's cache folder, never inside fixtures/."""
+    never in the user's cache folder, never inside fixtures/. It starts with the recorded facts of
+    every artifact the fixture locks pin (scripts/record_artifact_facts.py), and depmin reads no
+    index: the quick loop names imports as a networked run would, without the network."""
     import os
     import tempfile
 
     os.environ["DEPMIN_CACHE_DIR"] = tempfile.mkdtemp(prefix="depmin-test-cache-")
+    os.environ["DEPMIN_OFFLINE"] = "1"
+    seed_artifact_facts()
+
+
+def seed_artifact_facts() -> None:
+    import gzip
+    import json
+
+    from depmin.artifacts import store_facts
+    from depmin.artifacts.facts import ArtifactFacts
+    from depmin.cache import ScanCache, default_directory
+
+    recorded = json.loads(gzip.decompress((Path(__file__).parent / "data" / "artifact-facts.json.gz").read_bytes()))
+    directory = default_directory()
+    assert directory is not None
+    store_facts(ScanCache(directory), {digest: ArtifactFacts.from_data(data, "") for digest, data in recorded.items()})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from depmin.analysis import Analysis, Request, analyse
+from depmin.cache import ScanCache, default_directory
 from depmin.model import PLATFORMS, Closure, Target
 from depmin.project.config import load_project
 from depmin.project.module_index import DEFAULT_EXCLUDES
@@ -37,6 +38,12 @@ def run_analysis(root: Path, *entries: str, **request: Any) -> Analysis:
     return analyse(load_project(root), request_for(root, *entries, **request))
 
 
+def facts_cache() -> ScanCache | None:
+    """depmin's cache of artifact facts, as the commands open it (the tests' seeded one)."""
+    directory = default_directory()
+    return ScanCache(directory) if directory is not None else None
+
+
 def request_for(
     root: Path,
     *entries: str,
@@ -46,7 +53,6 @@ def request_for(
     include_optional: bool = False,
     hidden_imports: tuple[str, ...] = (),
     data: tuple[str, ...] = (),
-    site_packages: Path | None = None,
 ) -> Request:
     project = load_project(root)
     return Request(
@@ -57,7 +63,7 @@ def request_for(
         include_optional=include_optional,
         data=data,
         hidden_imports=hidden_imports or project.config.hidden_imports,
-        site_packages=site_packages,
+        facts_cache=facts_cache(),
     )
 
 

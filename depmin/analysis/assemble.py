@@ -79,7 +79,7 @@ def assemble(
         *checks.scan_problems(walked.problems, layers),
         *checks.shadowing(index, context.finder, runtime_modules, target.python),
         *checks.one_file_two_names(index, runtime_modules),
-        *checks.unresolved(graph, layers, declared),
+        *checks.unresolved(graph, layers, context.finder.without_facts()),
         *checks.unneeded_optional(chosen, optional),
         *checks.undeclared(direct, declared),
         *pinned.diagnostics,

@@ -4,18 +4,15 @@ diagnostics with their codes (depmin.errors.Code). None of them changes the clos
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Iterable, Mapping
-
-from packaging.utils import canonicalize_name
+from collections.abc import Iterable, Mapping, Sequence
 
 from depmin.errors import Code, Diagnostic, Severity
-from depmin.imports.distributions import DistributionFinder, known_modules
+from depmin.imports.distributions import UNKNOWN, DistributionFinder, known_modules
 from depmin.imports.graph import ImportGraph, Layers, UnresolvedNode
-from depmin.imports.stdlib import is_stdlib
+from depmin.imports.stdlib import SUPPORTED_PYTHONS, is_stdlib
 from depmin.lock.markers import marker_holds
 from depmin.lock.model import LockFile
-from depmin.model import LocalDistribution, Reach, Requirement, Target, Via
+from depmin.model import Kind, LocalDistribution, Reach, Requirement, Target, Via
 from depmin.project.module_index import ModuleIndex
 
 
@@ -84,42 +81,50 @@ def one_file_two_names(index: ModuleIndex, modules: Iterable[str]) -> list[Diagn
     ]
 
 
-def unresolved(graph: ImportGraph, layers: Layers, declared: frozenset[str] = frozenset()) -> list[Diagnostic]:
-    """Required imports nothing provides (errors), and optional ones several distributions
-    provide (warnings: the user must choose before --include-optional can pin them)."""
+def unresolved(graph: ImportGraph, layers: Layers, unknown: Iterable[str] = ()) -> list[Diagnostic]:
+    """Imports nothing provides, where they are. The reference is the whole-lock image (`uv sync`):
+    one that stops the program from starting there too (an unguarded import at import time) is
+    an error; one inside a function, under a guard or through importlib is a warning, since the
+    program starts and only that path fails, as it does in the whole-lock image. A first-party
+    name that resolves to nothing, and a name several distributions provide, are errors where
+    they are required and warnings where they are optional. A name that cannot be told without
+    the file lists of the `unknown` distributions is an error where required."""
+    unknown_names = sorted(unknown)
     found = []
-    for node in layers.required:
-        if not isinstance(node, UnresolvedNode):
-            continue
-        for source in graph.predecessors(node):
-            if source not in layers.required:
-                continue
-            for via in graph.vias(source, node):
-                if Reach.REQUIRED.admits(via):
-                    found.append(
-                        Diagnostic(
-                            via.file, via.line, unresolved_message(node, via, declared), code=unresolved_code(node)
-                        )
-                    )
-    for node in layers.optional:
-        if isinstance(node, UnresolvedNode) and node.candidates:
+    for layer, strict in ((layers.required, True), (layers.optional, False)):
+        for node in sorted((n for n in layer if isinstance(n, UnresolvedNode)), key=str):
             for source in graph.predecessors(node):
+                if source not in layers.runtime:
+                    continue
                 for via in graph.vias(source, node):
-                    message = unresolved_message(node, via)
-                    found.append(Diagnostic(via.file, via.line, message, Severity.WARNING, Code.AMBIGUOUS))
+                    if not Reach.OPTIONAL.admits(via):
+                        continue
+                    required = strict and source in layers.required and Reach.REQUIRED.admits(via)
+                    if node.first_party or node.candidates or node.reason == UNKNOWN:
+                        severity = Severity.ERROR if required else Severity.WARNING
+                    elif not required and _newer_stdlib(node.name):
+                        continue  # `try: import tomllib / except ImportError: import tomli` on 3.10
+                    else:
+                        starts = required and via.kind is Kind.MODULE  # at import time, unguarded
+                        severity = Severity.ERROR if starts else Severity.WARNING
+                    message = unresolved_message(node, via, unknown_names)
+                    found.append(Diagnostic(via.file, via.line, message, severity, unresolved_code(node)))
     return found
+
+
+def _newer_stdlib(name: str) -> bool:
+    return any(is_stdlib(name, python) for python in SUPPORTED_PYTHONS)
 
 
 def unresolved_code(node: UnresolvedNode) -> Code:
     if node.candidates:
         return Code.AMBIGUOUS
-    return Code.BROKEN_FIRST_PARTY if node.first_party else Code.UNRESOLVED
+    if node.first_party:
+        return Code.BROKEN_FIRST_PARTY
+    return Code.UNNAMED if node.reason == UNKNOWN else Code.UNRESOLVED
 
 
-_ASKED = "asked: module-map, the .venv's metadata, uv's cache, the bundled table, the lock's names"
-
-
-def unresolved_message(node: UnresolvedNode, via: Via, declared: frozenset[str] = frozenset()) -> str:
+def unresolved_message(node: UnresolvedNode, via: Via, unknown: Sequence[str] = ()) -> str:
     if node.candidates:
         return (
             f"`{via.statement}`: {node.name} is provided by several locked distributions "
@@ -127,20 +132,24 @@ def unresolved_message(node: UnresolvedNode, via: Via, declared: frozenset[str] 
         )
     if node.first_party:
         return f"`{via.statement}`: {node.reason}"
-    top = node.name.partition(".")[0]
-    considered = _considered(node.name)
-    asked = f"{_ASKED}; considered {', '.join(considered)}, none of them locked" if considered else _ASKED
-    alike = _resembling(top, declared)
-    if alike:
+    if node.reason == UNKNOWN:
+        shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         return (
-            f"`{via.statement}`: no locked distribution provides {node.name!r} ({asked}); it looks like the "
-            f'declared {alike}: map it in [tool.depmin.module-map] ({top} = "{alike}"), or `uv sync` once so '
-            "uv's cache holds its wheel"
+            f"`{via.statement}`: cannot tell which locked distribution provides {node.name!r}: the file lists "
+            f"of {len(unknown)} locked distributions are not known ({shown}: offline, or a git source); map the "
+            "name in [tool.depmin.module-map], or run depmin once with access to the index (it reads the file "
+            "lists by byte range and keeps them)"
+        )
+    considered = _considered(node.name)
+    if considered:
+        return (
+            f"`{via.statement}`: no locked distribution provides {node.name!r}; it comes from "
+            f"{' or '.join(considered)}, which uv.lock does not hold: add it to the project's dependencies (uv add)"
         )
     return (
-        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r} ({asked}); "
-        "add it to the project's dependencies (uv add), or map it in [tool.depmin.module-map] "
-        "if a locked distribution provides it under another name"
+        f"`{via.statement}`: no distribution in uv.lock provides {node.name!r} (checked against the file list of "
+        "every locked artifact); add the one that does to the project's dependencies (uv add), or map the name "
+        "in [tool.depmin.module-map]"
     )
 
 
@@ -153,16 +162,6 @@ def _considered(name: str) -> list[str]:
         if found:
             return sorted(found)
     return []
-
-
-def _resembling(module: str, declared: frozenset[str]) -> str:
-    """A declared distribution whose name contains the import name or the other way round
-    (`key_value` ~ py-key-value-aio, `docket` ~ pydocket), or is close to it."""
-    wanted = canonicalize_name(module)
-    close = [d for d in sorted(declared) if wanted in d or (len(d) > 3 and d in wanted)]
-    if not close:
-        close = difflib.get_close_matches(wanted, sorted(declared), n=1, cutoff=0.8)
-    return close[0] if close else ""
 
 
 def undeclared(direct: Iterable[Requirement], declared: frozenset[str]) -> list[Diagnostic]:

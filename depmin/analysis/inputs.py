@@ -12,19 +12,14 @@ from pathlib import Path
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from depmin.cache import ScanCache, remembered_table
+from depmin.artifacts import chosen_artifacts, gather
+from depmin.artifacts.facts import INDEX, STORE, UV_CACHE
+from depmin.artifacts.network import network_for
+from depmin.artifacts.uv_cache import uv_cache_directory
+from depmin.cache import ScanCache
 from depmin.errors import Code, ConfigError, Diagnostic, LockError, UsageError
 from depmin.files.reading import NotRegularFile, read_regular, read_toml, resolves_inside
-from depmin.imports.distributions import (
-    DistributionFinder,
-    LazyTable,
-    cached_modules,
-    installed_distributions,
-    installed_modules,
-    known_modules,
-    uv_cache_directory,
-    uv_cache_stamp,
-)
+from depmin.imports.distributions import DistributionFinder, NameFacts, name_facts
 from depmin.imports.stdlib import SUPPORTED_PYTHONS
 from depmin.lock.model import LockFile
 from depmin.model import Target
@@ -49,8 +44,11 @@ class Request:
     optional_names: tuple[str, ...] = ()  # pin these optional distributions only (--optional NAME)
     hashes: bool = False
     package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
-    use_uv_cache: bool = True  # read import names from the wheels in uv's cache
-    site_packages: Path | None = None
+    use_uv_cache: bool = True  # read artifacts' file lists from uv's cache
+    offline: bool = False  # read no artifact from its index (--offline, UV_OFFLINE, DEPMIN_OFFLINE)
+    # Where the locked artifacts' facts are kept: depmin's cache even with --no-cache, which is about
+    # the analysis of the code (scans, edges); facts describe artifacts, as uv's cache does.
+    facts_cache: ScanCache | None = None
     cache: ScanCache | None = None
     on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
 
@@ -91,55 +89,41 @@ def _checked_roots(root: Path, declared: list[DeclaredRoot], pyproject: str) -> 
 
 
 def finder(project: Project, lock: LockFile, request: Request) -> DistributionFinder:
-    site_packages = request.site_packages
-    if site_packages is None:
-        found = sorted((project.root / ".venv").glob("lib/python*/site-packages")) + sorted(
-            (project.root / ".venv").glob("Lib/site-packages")
-        )
-        site_packages = found[0] if found else None
-    distributions = installed_distributions(site_packages) if site_packages else {}
-    venv_inputs = repr((str(site_packages), sorted(distributions.items())))
-    installed = LazyTable(
-        lambda: (
-            remembered_table(request.cache, "venv-names", venv_inputs, lambda: installed_modules(site_packages))
-            if site_packages
-            else {}
-        )
-    )
+    """The finder of this project's lock for the request's target: its answers depend on the lock
+    (which artifact each distribution installs on the target), module-map and depmin's table only."""
     locked = frozenset(name for name in lock.names() if not lock.is_local(name))
-    # uv's cache answers for locked versions the .venv does not hold (a fresh clone has no .venv)
-    wanted = {name: frozenset(p.version for p in lock.by_name[name]) for name in locked if name not in distributions}
-    uv_cache = uv_cache_directory() if request.use_uv_cache else None
+    chosen = chosen_artifacts(lock, request.target)
     overrides = project.config.module_map
     depends = {p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages}
-    cache_inputs = repr((uv_cache_stamp(uv_cache), sorted((name, sorted(v)) for name, v in wanted.items())))
     fingerprint = repr(
         (
             sorted(locked),
             sorted(overrides.items()),
             sorted((name, sorted(names)) for name, names in depends.items()),
-            venv_inputs,
-            cache_inputs if uv_cache is not None else "off",
+            sorted((name, item.artifact.hash) for name, item in chosen.items()),
         )
     )
 
-    cached = LazyTable(
-        lambda: (
-            remembered_table(request.cache, "uv-names", cache_inputs, lambda: cached_modules(uv_cache, wanted))
-            if uv_cache is not None
-            else {}
+    def facts() -> NameFacts:
+        network = None if request.offline else network_for(local_pyprojects(project.root, lock, project.pyproject))
+        gathered = gather(
+            chosen,
+            cache=request.facts_cache,
+            uv_cache=uv_cache_directory() if request.use_uv_cache else None,
+            lock_directory=request.lock_path.parent,
+            root=project.root,
+            network=network,
         )
-    )
+        summary = (
+            f"file lists of {len(gathered.facts)} locked artifacts: {gathered.count(STORE)} from depmin's cache, "
+            f"{gathered.count(UV_CACHE)} from uv's cache, {gathered.count(INDEX)} read from the index"
+            + (f"; not read: {', '.join(gathered.missing)}" if gathered.missing else "")
+            + (" (offline)" if request.offline and gathered.missing else "")
+        )
+        table = {name: (f.names, f.console_scripts) for name, f in gathered.facts.items()}
+        return name_facts(table, locked, summary, gathered.missing)
 
-    return DistributionFinder(
-        locked=locked,
-        overrides=overrides,
-        installed=installed,
-        known=known_modules(),
-        cached=cached,
-        depends=depends,
-        fingerprint=fingerprint,
-    )
+    return DistributionFinder(locked, overrides, facts, depends=depends, fingerprint=fingerprint)
 
 
 def script_directories(root: Path, entries: Iterable[str]) -> tuple[SourceRoot, ...]:

@@ -134,7 +134,7 @@ def walk(
             reached = edges.add(scans[module], problems)
             known = memo.edges[key] = Edges(tuple(recorder.edges), tuple(reached),
                                             tuple(problems.get(module, ())), tuple(ignored), tuple(named))  # fmt: skip
-            if store is not None:
+            if store is not None and resolver.finder.settled:  # not what an offline gap concluded
                 store.remember(key, touched, tuple(reads), known, index.modules[module].path)
         return known
 

@@ -22,7 +22,7 @@ from depmin.project.local_distributions import project_entry_points
 from depmin.project.module_index import ModuleIndex, SourceRoot, build_index
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    pass
 
 
 @dataclass
@@ -31,7 +31,7 @@ class Workspace:
     lock: LockFile
     _roots: tuple[SourceRoot, ...] | None = None
     _indexes: dict[tuple[SourceRoot, ...], ModuleIndex] = field(default_factory=dict)
-    _finders: dict[tuple[Path | None, bool], DistributionFinder] = field(default_factory=dict)
+    _finders: dict[tuple[Target, bool, bool], DistributionFinder] = field(default_factory=dict)
     _resolvers: dict[tuple[int, int, tuple[int, int]], Resolver] = field(default_factory=dict)
     _memos: dict[tuple[int, Target], Memo] = field(default_factory=dict)
     _stores: dict[tuple[int, Target], EdgeStore] = field(default_factory=dict)
@@ -48,7 +48,7 @@ class Workspace:
         return self._indexes[roots]
 
     def finder(self, request: Request) -> DistributionFinder:
-        key = (request.site_packages, request.use_uv_cache)
+        key = (request.target, request.offline, request.use_uv_cache)
         if key not in self._finders:
             self._finders[key] = finder(self.project, self.lock, request)
         return self._finders[key]

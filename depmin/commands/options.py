@@ -50,8 +50,11 @@ package = click.option(
 exclude = click.option(
     "--exclude", "excludes", multiple=True, metavar="GLOB", help="Also exclude these paths from directory entries."
 )
-site_packages = click.option(
-    "--site-packages", type=_DIRECTORY, help="Installed environment to read import names from (default: <root>/.venv)."
+offline = click.option(
+    "--offline",
+    is_flag=True,
+    help="Read no locked artifact from its index (also UV_OFFLINE=1 or DEPMIN_OFFLINE=1): names come from "
+    "depmin's and uv's caches, then the bundled table.",
 )
 cache_dir = click.option(
     "--cache-dir",
@@ -142,7 +145,7 @@ class AnalysisOptions:
     scripts: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
-    site_packages: Path | None = None
+    offline: bool = False
     cache_dir: Path | None = None
     no_cache: bool = False
     no_package_data: bool = False
@@ -187,7 +190,7 @@ def analysis_options(*, optional: bool = False, with_hashes: bool = False) -> Ca
         script,
         package,
         exclude,
-        site_packages,
+        offline,
         cache_dir,
         no_cache,
         no_package_data,
@@ -207,4 +210,4 @@ def analysis_options(*, optional: bool = False, with_hashes: bool = False) -> Ca
 def target_options(function: F) -> F:
     """check and sync: every target (or one), and what finds names and caches scans."""
     gathered = _gather(function, "options", AnalysisOptions, _ANALYSIS_NAMES)
-    return ui_options(_apply(gathered, (root, only_target, site_packages, cache_dir, no_cache)))
+    return ui_options(_apply(gathered, (root, only_target, offline, cache_dir, no_cache)))

@@ -29,7 +29,7 @@ from depmin.commands.session import (
 @click.option("--target", "names", multiple=True, metavar="NAME", help="Plan these targets (default: every target).")
 @opt.python
 @opt.platform
-@opt.site_packages
+@opt.offline
 @opt.cache_dir
 @opt.no_cache
 @opt.json_flag
@@ -42,7 +42,7 @@ def plan(
     names: tuple[str, ...],
     python: str | None,
     platforms: tuple[str, ...],
-    site_packages: Path | None,
+    offline: bool,
     cache_dir: Path | None,
     no_cache: bool,
     as_json: bool,
@@ -54,7 +54,7 @@ def plan(
     from depmin.usecases.fleet import plan_fleet
 
     printer = Printer(ui)
-    options = AnalysisOptions(root=root, lock=lock, python=python, platforms=platforms, site_packages=site_packages,
+    options = AnalysisOptions(root=root, lock=lock, python=python, platforms=platforms, offline=offline,
                               cache_dir=cache_dir, no_cache=no_cache)  # fmt: skip
     done, errors = analyse_targets(options, printer, names, machine_output=as_json)
     analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]

@@ -196,6 +196,8 @@ class Session:
                 analysis = analyse(self.project, request, self.lock, self.workspace)
         roots = ", ".join(root.display() for root in analysis.index.roots)
         printer.detail(f"source roots: {roots}")
+        if "names" in analysis.finder.__dict__:  # import names were asked for (not all edges were kept)
+            printer.detail(analysis.finder.names.summary)
         cache = self.request.cache
         if cache is not None:
             if cache.refused:
@@ -226,6 +228,7 @@ class Shared:
     lock_path: Path
     cache: ScanCache | None
     workspace: Workspace
+    facts_cache: ScanCache | None = None
 
 
 def open_shared(options: AnalysisOptions, project: Project | None = None) -> Shared:
@@ -233,12 +236,18 @@ def open_shared(options: AnalysisOptions, project: Project | None = None) -> Sha
     lock_path = Path(options.lock).resolve() if options.lock else project.root / (project.config.lock or "uv.lock")
     cache = open_cache(options)
     lock = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
-    return Shared(project, lock, lock_path, cache, Workspace(project, lock))
+    facts = cache if cache is not None else open_cache(options, facts=True)
+    return Shared(project, lock, lock_path, cache, Workspace(project, lock), facts)
 
 
-def open_cache(options: AnalysisOptions) -> ScanCache | None:
-    """The cache the options name (--cache-dir, else the user's cache folder), or none."""
-    if options.no_cache:
+def _offline_from_environment() -> bool:
+    return any(os.environ.get(name, "").lower() in ("1", "true", "yes") for name in ("UV_OFFLINE", "DEPMIN_OFFLINE"))
+
+
+def open_cache(options: AnalysisOptions, *, facts: bool = False) -> ScanCache | None:
+    """The cache the options name (--cache-dir, else the user's cache folder), or none. --no-cache
+    leaves out the analysis' cache (scans, edges, the parsed lock), not the artifacts' `facts`."""
+    if options.no_cache and not facts:
         return None
     directory = options.cache_dir or default_directory()
     return ScanCache(directory) if directory is not None else None
@@ -281,7 +290,8 @@ def open_session(
         include_optional=options.include_optional,
         optional_names=options.optional_names,
         hashes=options.hashes or bool(target_config and target_config.hashes),
-        site_packages=options.site_packages,
+        offline=options.offline or _offline_from_environment(),
+        facts_cache=shared.facts_cache,
         cache=cache,
         package_data=not options.no_package_data,
     )

@@ -112,7 +112,7 @@ _NETWORK_VARIABLES = frozenset(
 def uv_environment(workdir: Path) -> dict[str, str]:
     """The environment uv runs in for verify: HOME is the throwaway directory, uv's cache is the
     user's (found before HOME changes), and only the network settings and UV_* variables pass."""
-    from depmin.imports.distributions import uv_cache_directory
+    from depmin.artifacts.uv_cache import uv_cache_directory
 
     environment = {
         key: value

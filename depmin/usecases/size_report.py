@@ -9,19 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from depmin.files.reading import SOURCE_SIZE_LIMIT, read_regular
 from depmin.imports.copy_plan import planned_files
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras
 from depmin.lock.markers import marker_holds
-from depmin.lock.model import Artifact, LockedPackage, LockFile
+from depmin.lock.model import LockFile
+from depmin.lock.wheels import best_artifact
 from depmin.model import Pin, Target
 
 if TYPE_CHECKING:
@@ -40,43 +37,6 @@ _SKIPPED_DIRECTORIES = frozenset(
         "node_modules",
     }
 )
-
-
-@cache
-def platform_tags(target: Target) -> tuple[Tag, ...]:
-    """Every tag the target interpreter accepts, most specific first (as pip orders them)."""
-    name = target.platform.name
-    if name.startswith("linux-"):
-        machine = target.platform.platform_machine
-        platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(39, 16, -1)]
-        platforms += [f"manylinux2014_{machine}"]
-        if machine == "x86_64":
-            platforms += [f"manylinux_2_{minor}_{machine}" for minor in range(16, 4, -1)]
-            platforms += ["manylinux2010_x86_64", "manylinux1_x86_64"]
-        platforms += [f"linux_{machine}"]
-    elif name == "macos-arm64":
-        platforms = list(mac_platforms((14, 0), "arm64"))
-    else:
-        platforms = ["win_amd64"]
-    python = target.python
-    return tuple(cpython_tags(python, platforms=platforms)) + tuple(
-        compatible_tags(python, interpreter=f"cp{python[0]}{python[1]}", platforms=platforms)
-    )
-
-
-def best_artifact(package: LockedPackage, target: Target) -> Artifact | None:
-    """The wheel the target would install (best tag), else the sdist."""
-    priority = {tag: rank for rank, tag in enumerate(platform_tags(target))}
-    best: tuple[int, Artifact] | None = None
-    for wheel in package.wheels:
-        try:
-            _, _, _, tags = parse_wheel_filename(wheel.filename)
-        except InvalidWheelFilename:
-            continue
-        ranks = [priority[tag] for tag in tags if tag in priority]
-        if ranks and (best is None or min(ranks) < best[0]):
-            best = (min(ranks), wheel)
-    return best[1] if best else package.sdist
 
 
 def download_size(lock: LockFile, pins: Iterable[Pin], target: Target) -> tuple[int, list[str]]:

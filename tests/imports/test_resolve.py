@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 
 from depmin.commands import main
-from depmin.imports.distributions import DistributionFinder, installed_modules, known_modules
+from depmin.imports.distributions import DistributionFinder, known_modules, name_facts
 from depmin.imports.resolve import Category, Resolver, absolute_name
 from depmin.project.module_index import ModuleIndex
 
-from ..helpers import FIXTURES, run_analysis, write_tree
+from ..helpers import FIXTURES
 
 
-def finder(*locked: str, overrides=None, installed=None) -> DistributionFinder:
-    return DistributionFinder(frozenset(locked), overrides or {}, installed or {}, known_modules())
+def finder(*locked: str, overrides=None, facts=None) -> DistributionFinder:
+    """A finder over `locked`; `facts` gives some of them file lists (the rest answer by the table)."""
+    table = {name: (names, ()) for name, names in (facts or {}).items()}
+    return DistributionFinder(frozenset(locked), overrides or {}, lambda: name_facts(table, locked), known_modules())
 
 
 def test_known_table_is_large_and_normalised():
@@ -44,28 +46,16 @@ def test_the_lock_decides_between_providers_and_reports_ambiguity():
     assert resolver.resolve("cv2").category is Category.AMBIGUOUS
 
 
-def test_order_overrides_then_installed_metadata_then_table_then_name(tmp_path):
-    site = tmp_path / "site-packages"
-    record = site / "orjson-3.0.dist-info" / "RECORD"
-    record.parent.mkdir(parents=True)
-    record.write_text("fastjson/__init__.py,sha256=x,1\nfastjson/core.py,sha256=y,2\norjson-3.0.dist-info/METADATA,,\n")
-    installed = installed_modules(site)
-    assert installed["fastjson.core"] == frozenset({"orjson"})
+def test_order_overrides_then_file_lists_then_table_then_name():
     locked = ("orjson", "pyyaml", "ruamel-yaml")
-    assert finder(*locked, installed=installed).find("fastjson.core") == (("orjson",), "installed metadata")
-    assert finder(*locked).find("fastjson") == ((), "")
+    facts = {"orjson": ["fastjson", "fastjson.core"]}
+    assert finder(*locked, facts=facts).find("fastjson.core") == (("orjson",), "the locked artifacts")
     assert finder(*locked, overrides={"yaml": ("ruamel-yaml",)}).find("yaml") == (("ruamel-yaml",), "module-map")
     assert finder(*locked).find("yaml") == (("pyyaml",), "known module names")
     assert finder(*locked).find("orjson") == (("orjson",), "distribution name")
-
-
-def test_installed_metadata_of_the_project_venv_is_read(tmp_path):
-    write_tree(tmp_path, {"main.py": "import fastjson\n"})
-    record = tmp_path / ".venv" / "lib" / "python3.12" / "site-packages" / "orjson-3.0.dist-info" / "RECORD"
-    record.parent.mkdir(parents=True)
-    record.write_text("fastjson/__init__.py,,\n")
-    closure = run_analysis(tmp_path, "main.py").closure
-    assert [r.name for r in closure.direct] == ["orjson"] and closure.ok
+    assert finder(*locked, facts={"orjson": ["orjson"], "pyyaml": ["yaml"], "ruamel-yaml": ["ruamel"]}).find(
+        "fastjson"
+    ) == ((), "")
 
 
 def test_relative_names_as_importlib_computes_them():
@@ -89,23 +79,3 @@ def test_the_lock_forks_by_python_version_and_platform(runner):
     assert pins("--python", "3.13")["numpy"] == "2.5.5"
     assert "colorama" not in pins("--include-optional")
     assert pins("--include-optional", "--platform", "windows-x86_64")["colorama"] == "0.4.6"
-
-
-def test_a_partial_venv_never_hides_a_locked_distribution():
-    from depmin.imports.distributions import DistributionFinder
-
-    # The .venv holds protobuf and googleapis-common-protos (both ship google/...), not google-genai.
-    installed = {
-        "google": frozenset({"protobuf", "googleapis-common-protos"}),
-        "google.protobuf": frozenset({"protobuf"}),
-        "google.api": frozenset({"googleapis-common-protos"}),
-    }
-    finder = DistributionFinder(
-        locked=frozenset({"protobuf", "googleapis-common-protos", "google-genai"}),
-        overrides={},
-        installed=installed,
-        known={},
-    )
-    assert finder.find("google.genai.types") == (("google-genai",), "distribution name")
-    assert finder.find("google.protobuf.message") == (("protobuf",), "installed metadata")
-    assert finder.find("google")[0] == ("googleapis-common-protos", "protobuf")  # the namespace itself is ambiguous

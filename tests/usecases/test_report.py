@@ -8,8 +8,9 @@ from depmin.commands import main
 from depmin.lock.closure import select
 from depmin.lock.model import Artifact, LockedPackage
 from depmin.lock.parse import read_lock
+from depmin.lock.wheels import best_artifact
 from depmin.model import PLATFORMS, Target
-from depmin.usecases.size_report import best_artifact, download_size, whole_project_pins
+from depmin.usecases.size_report import download_size, whole_project_pins
 
 from ..helpers import CARAMBA, CARAMBA_LOCK
 
