@@ -147,6 +147,9 @@ class Requirement:
     version: str | None  # None when the lock does not hold it (optional imports only)
     extras: tuple[str, ...]
     via: tuple[Via, ...]
+    # An optional feature: the extras (`app[openai]`) or dependency groups (`app:dev`) that would
+    # install it, where the reference (`uv sync --no-dev`) does not.
+    features: tuple[str, ...] = ()
 
 
 PYPI = "https://pypi.org/simple"

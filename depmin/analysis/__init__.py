@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
-from depmin.analysis.inputs import Request, entry_modules, script_directories
-from depmin.analysis.walk import walk
+from depmin.analysis.inputs import Request, entry_modules, script_directories, script_files
+from depmin.analysis.walk import WalkSettings, walk
 from depmin.analysis.workspace import Workspace
 from depmin.errors import Code, Diagnostic, Severity
 from depmin.files.reading import display_path
@@ -52,7 +52,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         workspace = Workspace(project, lock)
     scripts = script_directories(project.root, request.entries)
     # `python examples/web/server.py`: the script's directory comes first on sys.path
-    index = workspace.index((*scripts, *workspace.roots()))
+    index = workspace.index((*scripts, *workspace.roots()), script_files(project.root, request.entries))
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
         diagnostics += [
@@ -62,17 +62,21 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     names = workspace.finder(request)
     resolver = workspace.resolver(index, names, request.target.python)
     entries = entry_modules(project.root, index, request.entries, request.excludes)
-    walked = walk(
-        project.root,
-        index,
-        resolver,
-        entries.modules,
+    settings = WalkSettings(
+        root=project.root,
         target=request.target,
         cache=request.cache,
         hidden_imports=request.hidden_imports,
         ignore=request.ignore,
         entry_points=workspace.entry_points(),
+        declared_for=workspace.declared_for,
         on_scanned=request.on_scanned,
+    )
+    walked = walk(
+        index,
+        resolver,
+        entries.modules,
+        settings,
         memo=workspace.memo(resolver, request.target),
         store=workspace.store(resolver, request.target, request.cache),
     )

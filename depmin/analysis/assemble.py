@@ -10,6 +10,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depmin.analysis import checks
+from depmin.analysis.extras import command_requirements, judge, labelled
 from depmin.analysis.inputs import Entries, Request
 from depmin.analysis.walk import Walk
 from depmin.errors import Code, Diagnostic, Severity
@@ -21,9 +22,10 @@ from depmin.imports.graph import DistributionNode, ImportGraph, Layers, Unresolv
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras, declared_names
 from depmin.lock.model import LockFile
+from depmin.lock.reference import references
 from depmin.model import Closure, Pin, Reach, Requirement, Target, Via, via_order
 from depmin.project.config import Project
-from depmin.project.local_distributions import image_path, local_distributions
+from depmin.project.local_distributions import file_owner, image_path, local_distributions
 from depmin.project.module_index import ModuleIndex, SourceRoot
 
 
@@ -48,9 +50,13 @@ def assemble(
     runtime_modules = sorted(n for n in layers.runtime if isinstance(n, str) and n in index.modules)
     declared = frozenset(declared_names(lock))
 
-    extras = declared_extras(lock, target)
-    direct = requirements(graph, layers, Reach.REQUIRED, lock, target, extras)
-    optional = requirements(graph, layers, Reach.OPTIONAL, lock, target, extras)
+    choose = request.extra_choice
+    extras = declared_extras(lock, target, choose)
+    reference, owner = references(lock, target, choose), file_owner(lock, project.pyproject)
+    judged = judge(requirements(graph, layers, Reach.REQUIRED, lock, target, extras), reference, owner)
+    direct = judged.required
+    guarded = labelled(requirements(graph, layers, Reach.OPTIONAL, lock, target, extras), reference, owner)
+    optional = _merged(guarded, judged.features)
     type_only = requirements(graph, layers, Reach.TYPE_ONLY, lock, target, extras)
 
     wanted = {r.name: r.extras for r in direct if r.version is not None}
@@ -59,6 +65,13 @@ def assemble(
         if r.version is not None and (request.include_optional or r.name in chosen):
             wanted[r.name] = r.extras
     pinned = pinned_closure(lock, wanted, target, with_hashes=request.hashes)
+    commanded, command_problems = command_requirements(
+        request.commands, context.finder.console_script, {p.name for p in pinned.pins}, lock.versions
+    )
+    if commanded:  # the smoke command's executable comes from a distribution nothing imports
+        direct = tuple(sorted((*direct, *commanded), key=lambda r: r.name))
+        wanted.update((r.name, ()) for r in commanded)
+        pinned = pinned_closure(lock, wanted, target, with_hashes=request.hashes)
     pins, file_problems = local_files(pinned.pins, project.root, request.lock_path.parent, lock.path)
     with_optional = {r.name: extras.get(r.name, ()) for r in (*direct, *optional) if r.version is not None}
     optional_pins = (
@@ -82,6 +95,8 @@ def assemble(
         *checks.unresolved(graph, layers, context.finder.without_facts()),
         *checks.unneeded_optional(chosen, optional),
         *checks.undeclared(direct, declared),
+        *judged.diagnostics,
+        *command_problems,
         *pinned.diagnostics,
         *file_problems,
         *copy_problems,
@@ -129,6 +144,21 @@ def local_files(
             continue
         found.append(replace(pin, local_file=relative))
     return tuple(found), problems
+
+
+def _merged(optional: tuple[Requirement, ...], features: tuple[Requirement, ...]) -> tuple[Requirement, ...]:
+    """Guarded imports and optional features as one list: a name in both keeps every place."""
+    by_name = {r.name: r for r in optional}
+    for feature in features:
+        known = by_name.get(feature.name)
+        if known is None:
+            by_name[feature.name] = feature
+        else:
+            vias = tuple(sorted({*known.via, *feature.via}, key=via_order))
+            by_name[feature.name] = replace(
+                known, via=vias, features=tuple(sorted({*known.features, *feature.features}))
+            )
+    return tuple(by_name[name] for name in sorted(by_name))
 
 
 def _root_used(root: SourceRoot, index: ModuleIndex, modules: Iterable[str]) -> bool:

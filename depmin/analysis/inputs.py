@@ -41,6 +41,9 @@ class Request:
     ignore: tuple[tuple[str, str], ...] = ()
     ignore_codes: tuple[str, ...] = ()  # diagnostic codes the user silenced ([tool.depmin] ignore)
     include_optional: bool = False
+    extras: tuple[str, ...] = ()  # the local projects' extras the target chooses (--extra, a target's extras)
+    commands: tuple[str, ...] = ()  # what the image runs (smoke, --command): their executables are installed
+    all_extras: bool = False
     optional_names: tuple[str, ...] = ()  # pin these optional distributions only (--optional NAME)
     hashes: bool = False
     package_data: bool = True  # carry the non-Python files of the closure's packages, as a wheel would
@@ -49,6 +52,11 @@ class Request:
     # Where the locked artifacts' facts are kept: depmin's cache even with --no-cache, which is about
     # the analysis of the code (scans, edges); facts describe artifacts, as uv's cache does.
     facts_cache: ScanCache | None = None
+
+    def extra_choice(self, project: str, extra: str) -> bool:
+        """Whether the target chooses a local project's extra (uv's --extra names one of any project)."""
+        return self.all_extras or canonicalize_name(extra) in {canonicalize_name(e) for e in self.extras}
+
     cache: ScanCache | None = None
     on_scanned: Callable[[int], None] | None = None  # progress: called with the number of files just scanned
 
@@ -101,6 +109,12 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
             sorted(overrides.items()),
             sorted((name, sorted(names)) for name, names in depends.items()),
             sorted((name, item.artifact.hash) for name, item in chosen.items()),
+            # what each local project names under its extras and groups (ambiguities by project)
+            sorted(
+                (p.name, sorted(d.name for ds in (*p.optional_dependencies.values(), *p.dependency_groups.values())
+                                for d in ds))
+                for p in lock.local_packages
+            ),  # fmt: skip
         )
     )
 
@@ -124,6 +138,17 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
         return name_facts(table, locked, summary, gathered.missing)
 
     return DistributionFinder(locked, overrides, facts, depends=depends, fingerprint=fingerprint)
+
+
+def script_files(root: Path, entries: Iterable[str]) -> tuple[str, ...]:
+    """Entry files whose names are no module names (`examples/01-voice-agent.py`): scripts only."""
+    found = []
+    real_root = root.resolve()
+    for entry in entries:
+        path = (root / entry).resolve()
+        if path.suffix == ".py" and path.is_file() and real_root in path.parents and not path.stem.isidentifier():
+            found.append(path.relative_to(real_root).as_posix())
+    return tuple(dict.fromkeys(found))
 
 
 def script_directories(root: Path, entries: Iterable[str]) -> tuple[SourceRoot, ...]:

@@ -55,116 +55,166 @@ class _Recorder:
         self.edges.append((target, via))
 
 
+@dataclass(frozen=True)
+class WalkSettings:
+    """What a walk reads besides the index and the resolver: the same for every module."""
+
+    root: Path
+    target: Target
+    cache: ScanCache | None = None
+    hidden_imports: tuple[str, ...] = ()
+    ignore: tuple[tuple[str, str], ...] = ()  # (glob over import names, why): ignore-imports, cut
+    entry_points: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # group → "module:attr"
+    # file → the distributions its own project names (any dependency, extra or group): where several
+    # locked distributions ship an imported module, the one the importing project declares wins
+    declared_for: Callable[[str], frozenset[str]] = lambda path: frozenset()
+    on_scanned: Callable[[int], None] | None = None
+
+
 def walk(
-    root: Path,
     index: ModuleIndex,
     resolver: Resolver,
     entries: tuple[str, ...],
+    settings: WalkSettings,
     *,
-    target: Target,
-    cache: ScanCache | None,
-    hidden_imports: tuple[str, ...] = (),
-    ignore: tuple[tuple[str, str], ...] = (),
-    entry_points: Mapping[str, tuple[str, ...]] | None = None,
-    on_scanned: Callable[[int], None] | None = None,
     memo: Memo | None = None,
     store: EdgeStore | None = None,
 ) -> Walk:
-    found = Walk()
-    graph = found.graph
-    memo = memo if memo is not None else Memo()
-    seen: set[str] = set(entries)
-    for module in entries:
-        graph.add_entry(module)
-    frontier = list(entries)
-    if hidden_imports:
-        graph.add_entry(HIDDEN)
-        for name in hidden_imports:
+    """Breadth-first from the entries, one level at a time, so each level's files are scanned
+    together; every module's edges come from this run, an earlier run (the store), or its scan."""
+    return _Walker(index, resolver, frozenset(entries), settings, memo or Memo(), store).run(entries)
+
+
+@dataclass
+class _Walker:
+    index: ModuleIndex
+    resolver: Resolver
+    entries: frozenset[str]
+    settings: WalkSettings
+    memo: Memo
+    store: EdgeStore | None
+    found: Walk = field(default_factory=Walk)
+    seen: set[str] = field(default_factory=set)
+
+    def run(self, entries: tuple[str, ...]) -> Walk:
+        frontier = self.start(entries)
+        while frontier:
+            self.scan_level(frontier)
+            frontier = [module for module in frontier for module in self.add_edges(module)]
+        if self.settings.cache is not None and self.settings.cache.prepare():
+            self.settings.cache.save()
+        if self.store is not None:
+            self.store.save()
+        return self.found
+
+    def start(self, entries: tuple[str, ...]) -> list[str]:
+        """The entries, and what hidden-imports name, as the first level."""
+        graph, frontier = self.found.graph, list(entries)
+        self.seen.update(entries)
+        for module in entries:
+            graph.add_entry(module)
+        if self.settings.hidden_imports:
+            graph.add_entry(HIDDEN)
+        for name in self.settings.hidden_imports:
             record = ImportRecord(target=name, names=(), line=0, kind=Kind.DYNAMIC, guarded=False)
             via = Via("pyproject.toml", 0, HIDDEN, Kind.DYNAMIC, False, f"hidden-imports: {name}")
-            for node in targets(resolver, name, record):
+            for node in targets(self.resolver, name, record):
                 graph.add(HIDDEN, node, via)
-                if isinstance(node, str) and node not in seen:
-                    seen.add(node)
-                    frontier.append(node)
+                frontier += self.newly_seen([node] if isinstance(node, str) else [])
+        return frontier
 
-    scans = memo.scans
+    def newly_seen(self, modules: list[str]) -> list[str]:
+        fresh = [m for m in dict.fromkeys(modules) if m not in self.seen]
+        self.seen.update(fresh)
+        return fresh
 
-    def facts(module: str) -> ScanResult | None:
+    def scan_level(self, frontier: list[str]) -> None:
+        """Scan together every module of the level whose edges are not known yet."""
+        scans = self.memo.scans
+        pending = [m for m in frontier if m not in scans and self.remembered(m) is None]
+        if pending:
+            paths = [self.index.modules[m].path for m in pending]
+            settings = self.settings
+            scanned = scan_files(settings.root, paths, settings.target, settings.cache, on_scanned=settings.on_scanned,
+                                 save=False)  # fmt: skip
+            scans.update((m, scanned[self.index.modules[m].path]) for m in pending)
+
+    def add_edges(self, module: str) -> list[str]:
+        """Put a module's edges on the graph; return the first-party modules seen for the first time."""
+        edges = self.edges_of(module)
+        if edges.rows:
+            self.found.graph.add_rows(module, edges.file, edges.rows, node_from_data)
+        else:
+            self.found.graph.add_all(module, edges.edges)
+        self.found.problems[module] = list(edges.problems)
+        self.found.ignored.extend(edges.ignored)
+        self.found.named.extend(edges.named)
+        return self.newly_seen(list(edges.reached))
+
+    def key(self, module: str) -> EdgeKey:
+        return module, module in self.entries, self.settings.ignore
+
+    def remembered(self, module: str) -> Edges | None:
+        """This run's edges of a module, else the ones an earlier run kept (see remembered.py)."""
+        key = self.key(module)
+        known = self.memo.edges.get(key)
+        if known is None and self.store is not None:
+            known = self.store.get(key, self.index.modules[module].path)
+            if known is not None:
+                self.memo.edges[key] = known
+        return known
+
+    def facts(self, module: str) -> ScanResult | None:
         """A first-party module's scan, for what another module's imports depend on (its
         constants, its __all__): scanned now if the walk has not reached it yet."""
-        info = index.modules.get(module)
+        info = self.index.modules.get(module)
         if info is None:
             return None
+        scans = self.memo.scans
         if module not in scans:
-            scans[module] = scan_files(root, [info.path], target, cache, save=False)[info.path]
+            settings = self.settings
+            scans[module] = scan_files(settings.root, [info.path], settings.target, settings.cache, save=False)[
+                info.path
+            ]
         return scans[module]
 
-    entry_set = frozenset(entries)
-    groups = entry_points or {}
+    def edges_of(self, module: str) -> Edges:
+        known = self.remembered(module)
+        if known is not None:
+            return known
+        reads: dict[str, None] = {}
 
-    def edge_key(module: str) -> EdgeKey:
-        return module, module in entry_set, ignore
+        def read(exporter: str) -> ScanResult | None:
+            found = self.facts(exporter)
+            if found is not None:
+                reads[exporter] = None
+            return found
 
-    def remembered(module: str) -> Edges | None:
-        """This run's edges of a module, else the ones an earlier run kept (see remembered.py)."""
-        key = edge_key(module)
-        known = memo.edges.get(key)
-        if known is None and store is not None:
-            known = store.get(key, index.modules[module].path)
-            if known is not None:
-                memo.edges[key] = known
+        path = self.index.modules[module].path
+        edges = ModuleEdges(
+            self.index,
+            self.resolver,
+            module,
+            module in self.entries,
+            read,
+            self.settings,
+            self.settings.declared_for(path),
+        )
+        reached = edges.add(self.memo.scans[module])
+        known = self.memo.edges[self.key(module)] = Edges(
+            tuple(edges.graph.edges), tuple(reached), tuple(edges.problems), tuple(edges.ignored), tuple(edges.named)
+        )
+        if self.store is not None and self.resolver.finder.settled:  # not what an offline gap concluded
+            self.store.remember(self.key(module), edges.touched, tuple(reads), known, path)
         return known
 
-    def edges_of(module: str) -> Edges:
-        known = remembered(module)
-        if known is None:
-            key = edge_key(module)
-            recorder, ignored, named, problems, touched = _Recorder(), [], [], {}, set()  # type: ignore[var-annotated]
-            reads: dict[str, None] = {}
 
-            def read(exporter: str) -> ScanResult | None:
-                found = facts(exporter)
-                if found is not None:
-                    reads[exporter] = None
-                return found
-
-            edges = ModuleEdges(index, resolver, recorder, module, module in entry_set, read, ignore, ignored, named,
-                                groups, touched)  # fmt: skip
-            reached = edges.add(scans[module], problems)
-            known = memo.edges[key] = Edges(tuple(recorder.edges), tuple(reached),
-                                            tuple(problems.get(module, ())), tuple(ignored), tuple(named))  # fmt: skip
-            if store is not None and resolver.finder.settled:  # not what an offline gap concluded
-                store.remember(key, touched, tuple(reads), known, index.modules[module].path)
-        return known
-
-    # Breadth-first, one level at a time, so each level's files can be scanned together.
-    while frontier:
-        pending = [m for m in frontier if m not in scans and remembered(m) is None]
-        if pending:
-            paths = [index.modules[m].path for m in pending]
-            scanned = scan_files(root, paths, target, cache, on_scanned=on_scanned, save=False)
-            scans.update((m, scanned[index.modules[m].path]) for m in pending)
-        following: list[str] = []
-        for module in frontier:
-            edges = edges_of(module)
-            if edges.rows:
-                graph.add_rows(module, edges.file, edges.rows, node_from_data)
-            else:
-                graph.add_all(module, edges.edges)
-            found.problems[module] = list(edges.problems)
-            found.ignored.extend(edges.ignored)
-            found.named.extend(edges.named)
-            for node in edges.reached:
-                if node not in seen:
-                    seen.add(node)
-                    following.append(node)
-        frontier = following
-    if cache is not None and cache.prepare():
-        cache.save()
-    if store is not None:
-        store.save()
-    return found
+def _declared_one(node: Hashable, declared: frozenset[str]) -> Hashable:
+    if isinstance(node, UnresolvedNode) and node.candidates:
+        chosen = [c for c in node.candidates if c in declared]
+        if len(chosen) == 1:
+            return DistributionNode(chosen[0])
+    return node
 
 
 def targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashable]:
@@ -185,25 +235,37 @@ def targets(resolver: Resolver, name: str, record: ImportRecord) -> list[Hashabl
     return list(nodes)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ModuleEdges:
     """One scanned module's edges: its records, with the conditions the scanner left open decided."""
 
     index: ModuleIndex
     resolver: Resolver
-    graph: _Recorder  # the walk replays what it records onto the real graph (see Memo)
     module: str
     is_entry: bool  # run as `python -m` / imported by the user: its `__main__` block may run
     facts: Callable[[str], ScanResult | None]
-    ignore: tuple[tuple[str, str], ...]
-    ignored: list[Ignored]
-    named: list[str]  # third-party modules reached only by a string
-    entry_points: Mapping[str, tuple[str, ...]]  # group → "module:attr" the project registers
-    touched: set[str]  # top-level names it resolved: its edges depend on the index under them
+    settings: WalkSettings
+    declared: frozenset[str]  # what the module's own project names (see WalkSettings.declared_for)
+    graph: _Recorder = field(default_factory=lambda: _Recorder())  # replayed onto the real graph (see Memo)
+    problems: list[Diagnostic] = field(default_factory=list)
+    ignored: list[Ignored] = field(default_factory=list)
+    named: list[str] = field(default_factory=list)  # third-party modules reached only by a string
+    touched: set[str] = field(default_factory=set)  # top-level names it resolved: its edges depend on them
+
+    @property
+    def ignore(self) -> tuple[tuple[str, str], ...]:
+        return self.settings.ignore
+
+    @property
+    def entry_points(self) -> Mapping[str, tuple[str, ...]]:
+        return self.settings.entry_points
 
     def targets(self, name: str, record: ImportRecord) -> list[Hashable]:
+        """The nodes an import reaches; several locked distributions for one name are one where
+        this module's own project declares exactly one of them."""
         self.touched.add(name.partition(".")[0])
-        return targets(self.resolver, name, record)
+        found = targets(self.resolver, name, record)
+        return [_declared_one(node, self.declared) for node in found]
 
     def skipped(self, name: str, line: int) -> bool:
         """Whether an ignore-imports / cut pattern takes this import out (and if so, list it)."""
@@ -218,7 +280,7 @@ class ModuleEdges:
         kept = tuple(n for n in record.names if n == "*" or not self.skipped(f"{name}.{n}", record.line))
         return record if kept == record.names else record._replace(names=kept)
 
-    def add(self, result: ScanResult, problems: dict[str, list[Diagnostic]]) -> list[str]:
+    def add(self, result: ScanResult) -> list[str]:
         """Add the edges; return the first-party modules they reach."""
         from depmin.scan import describe  # a warm run whose edges are all remembered never parses
 
@@ -230,7 +292,7 @@ class ModuleEdges:
             via = Via(info.path, 0, module, Kind.MODULE, False, f"(runs its parent package {parent} first)")
             self.graph.add(module, parent, via)
             reached.append(parent)
-        found = problems.setdefault(module, [])
+        found = self.problems
         for problem in result.problems:
             severity, code = (Severity.ERROR, Code.SYNTAX) if problem.fatal else (Severity.WARNING, Code.DYNAMIC)
             found.append(Diagnostic(info.path, problem.line, problem.message, severity, code))

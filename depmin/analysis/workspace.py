@@ -6,6 +6,7 @@ the scans (cache.py) outlive the run."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,10 +16,10 @@ from depmin.analysis.walk import Memo
 from depmin.cache import ScanCache
 from depmin.imports.distributions import DistributionFinder
 from depmin.imports.resolve import Resolver
-from depmin.lock.model import LockFile
+from depmin.lock.model import LockedPackage, LockFile
 from depmin.model import Target
 from depmin.project.config import Project
-from depmin.project.local_distributions import project_entry_points
+from depmin.project.local_distributions import file_owner, project_entry_points
 from depmin.project.module_index import ModuleIndex, SourceRoot, build_index
 
 if TYPE_CHECKING:
@@ -30,22 +31,24 @@ class Workspace:
     project: Project
     lock: LockFile
     _roots: tuple[SourceRoot, ...] | None = None
-    _indexes: dict[tuple[SourceRoot, ...], ModuleIndex] = field(default_factory=dict)
+    _indexes: dict[tuple[tuple[SourceRoot, ...], tuple[str, ...]], ModuleIndex] = field(default_factory=dict)
     _finders: dict[tuple[Target, bool, bool], DistributionFinder] = field(default_factory=dict)
     _resolvers: dict[tuple[int, int, tuple[int, int]], Resolver] = field(default_factory=dict)
     _memos: dict[tuple[int, Target], Memo] = field(default_factory=dict)
     _stores: dict[tuple[int, Target], EdgeStore] = field(default_factory=dict)
     _entry_points: dict[str, tuple[str, ...]] | None = None
+    _owner: Callable[[str], tuple[str, LockedPackage] | None] | None = None
 
     def roots(self) -> tuple[SourceRoot, ...]:
         if self._roots is None:
             self._roots = source_roots(self.project, self.lock)
         return self._roots
 
-    def index(self, roots: tuple[SourceRoot, ...]) -> ModuleIndex:
-        if roots not in self._indexes:
-            self._indexes[roots] = build_index(self.project.root, roots)
-        return self._indexes[roots]
+    def index(self, roots: tuple[SourceRoot, ...], scripts: tuple[str, ...] = ()) -> ModuleIndex:
+        key = (roots, scripts)
+        if key not in self._indexes:
+            self._indexes[key] = build_index(self.project.root, roots, scripts)
+        return self._indexes[key]
 
     def finder(self, request: Request) -> DistributionFinder:
         key = (request.target, request.offline, request.use_uv_cache)
@@ -88,6 +91,23 @@ class Workspace:
             file = cache.file_for("edges", root, target)
             self._stores[key] = EdgeStore.open(file, inputs, resolver.index, key_now, key_scanned)
         return self._stores[key]
+
+    def declared_for(self, path: str) -> frozenset[str]:
+        """The distributions the project owning `path` names (any dependency, extra or group);
+        every local project's for a file none owns."""
+        if self._owner is None:
+            self._owner = file_owner(self.lock, self.project.pyproject)
+        owned = self._owner(path)
+        packages = [owned[1]] if owned else list(self.lock.local_packages)
+        return frozenset(
+            d.name
+            for package in packages
+            for d in (
+                *package.dependencies,
+                *(d for ds in package.optional_dependencies.values() for d in ds),
+                *(d for ds in package.dependency_groups.values() for d in ds),
+            )
+        )
 
     def entry_points(self) -> dict[str, tuple[str, ...]]:
         if self._entry_points is None:

@@ -90,7 +90,9 @@ def dockerfile(
     if output is not None and output.is_dir():
         raise UsageError("-o names the Dockerfile to write, and this is a directory (--all writes a directory)",
                          str(output))  # fmt: skip
-    session = open_session(options, entries, printer, machine_output=as_json)
+    session = open_session(
+        options, entries, printer, machine_output=as_json, commands=(command_text,) if command_text else ()
+    )
     closure = session.closure_for_every_platform()
     if closure.errors:
         printer.diagnostics(closure.errors)

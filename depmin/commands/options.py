@@ -77,6 +77,14 @@ optional_name = click.option(
     metavar="NAME",
     help="Pin this optional distribution (not all of them). Repeatable.",
 )
+extra = click.option(
+    "--extra",
+    "extras",
+    multiple=True,
+    metavar="NAME",
+    help="Choose a local project's extra, as `uv sync --extra` does: its distributions are pinned. Repeatable.",
+)
+all_extras = click.option("--all-extras", is_flag=True, help="Choose every extra of the local projects.")
 hashes = click.option("--hashes", is_flag=True, help="Add the --hash lines that uv.lock records.")
 index_secret = click.option(
     "--index-secret",
@@ -151,6 +159,8 @@ class AnalysisOptions:
     no_package_data: bool = False
     include_optional: bool = False
     optional_names: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
+    all_extras: bool = False
     hashes: bool = False
 
 
@@ -194,6 +204,8 @@ def analysis_options(*, optional: bool = False, with_hashes: bool = False) -> Ca
         cache_dir,
         no_cache,
         no_package_data,
+        extra,
+        all_extras,
     ]
     if optional:
         chosen += [include_optional, optional_name]

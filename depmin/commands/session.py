@@ -260,6 +260,7 @@ def open_session(
     *,
     machine_output: bool = False,
     shared: Shared | None = None,
+    commands: tuple[str, ...] = (),
 ) -> Session:
     shared = shared or open_shared(options)
     project = shared.project
@@ -269,7 +270,7 @@ def open_session(
     config = project.config
     lock_path, cache, lock_file = shared.lock_path, shared.cache, shared.lock
     entries = (
-        *entries,
+        *(_from_here(project.root, entry) for entry in entries),
         *(script_entry(project, lock_file, name) for name in options.scripts),
         *(member_entry(project, lock_file, name) for name in options.packages),
     )
@@ -289,6 +290,11 @@ def open_session(
         ignore_codes=config.ignore + (target_config.ignore if target_config else ()),
         include_optional=options.include_optional,
         optional_names=options.optional_names,
+        extras=options.extras + (target_config.extras if target_config else ()),
+        all_extras=options.all_extras,
+        commands=tuple(
+            dict.fromkeys((*commands, *((target_config.smoke,) if target_config and target_config.smoke else ())))
+        ),
         hashes=options.hashes or bool(target_config and target_config.hashes),
         offline=options.offline or _offline_from_environment(),
         facts_cache=shared.facts_cache,
@@ -297,6 +303,20 @@ def open_session(
     )
     interactive = not (printer.ui.quiet or machine_output) and sys.stderr.isatty()
     return Session(project, lock_file, request, target_config, options, printer, interactive, shared.workspace)
+
+
+def _from_here(root: Path, entry: str) -> str:
+    """A path typed on the command line is relative to where it was typed (a member's directory
+    inside a workspace, as uv takes paths); the analysis names entries relative to the root."""
+    here = Path.cwd()
+    path = here / entry.partition(":")[0]
+    if here == root or root not in here.parents or not path.exists() or Path(entry).is_absolute():
+        return entry
+    try:
+        relative = path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return entry
+    return relative + ("/" if entry.endswith("/") else "")
 
 
 def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_output: bool = False) -> list[Session]:
@@ -363,6 +383,10 @@ def regenerate_command(
         parts += ["--exclude", pattern]
     if options.include_optional:
         parts.append("--include-optional")
+    for name in options.extras:
+        parts += ["--extra", name]
+    if options.all_extras:
+        parts.append("--all-extras")
     for name in options.optional_names:
         parts += ["--optional", name]
     if options.hashes:

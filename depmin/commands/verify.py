@@ -79,7 +79,7 @@ def verify(
     from depmin.usecases.verify import VerifyRequest, verify_tree
 
     printer = Printer(ui)
-    session = open_session(options, entries, printer, machine_output=as_json)
+    session = open_session(options, entries, printer, machine_output=as_json, commands=(smoke,) if smoke else ())
     analysis = session.analyse()
     closure = analysis.closure
     if closure.errors:

@@ -58,6 +58,15 @@ def is_plain_path(text: str) -> bool:
     return all(ch.isalnum() or ch in _PATH_PUNCTUATION for ch in text) and not breaks_line(text)
 
 
+def is_entry(text: str) -> bool:
+    """An entry as the command line and the configuration take it: a plain path, a dotted module,
+    or `module:attribute` as uvicorn and [project.scripts] name one (`pkg.app:app`)."""
+    module, colon, attribute = text.partition(":")
+    if colon:
+        return all(part.isidentifier() for part in (*module.split("."), *attribute.split(".")))
+    return is_plain_path(text)
+
+
 def is_plain_metadata(text: str) -> bool:
     """A metadata line that a single-quoted shell word carries as it is."""
     return "'" not in text and "\\" not in text and not breaks_line(text)

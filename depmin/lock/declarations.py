@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
@@ -85,11 +85,18 @@ def _by_name(declared: Iterable[Declared]) -> dict[str, list[str]]:
     return {name: sorted(values) for name, values in found.items()}
 
 
-def declared_extras(lock: LockFile, target: Target) -> dict[str, tuple[str, ...]]:
-    """Extras the workspace members request for each of their dependencies (`google-adk[a2a]`)."""
+def declared_extras(
+    lock: LockFile, target: Target, chosen: Callable[[str, str], bool] = lambda project, extra: False
+) -> dict[str, tuple[str, ...]]:
+    """Extras the workspace members request for each of their dependencies (`google-adk[a2a]`), in
+    their main dependencies and in the extras of their own that the target chooses."""
     extras: dict[str, set[str]] = {}
     for member in lock.member_packages:
-        for dependency in all_dependencies(member):
+        dependencies = list(member.dependencies)
+        for extra, optional in member.optional_dependencies.items():
+            if chosen(member.name, extra):
+                dependencies += optional
+        for dependency in dependencies:
             if in_scope(dependency.marker, target):
                 extras.setdefault(dependency.name, set()).update(dependency.extras)
     return {name: tuple(sorted(found)) for name, found in extras.items()}

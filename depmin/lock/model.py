@@ -52,6 +52,9 @@ class LockedPackage:
     sdist: Artifact | None
     requires_dist: tuple[Declared, ...] = ()  # what a member's pyproject declared when it was locked
     source_url: str | None = None  # registry index, git or url location, as uv.lock records it
+    # A project's dependency groups ([dependency-groups], `dev`): never installed by `uv sync
+    # --no-dev`, so never in an image; known so that an import of one can be said to be one.
+    dependency_groups: Mapping[str, tuple[Dependency, ...]] = field(default_factory=dict)
 
     @property
     def hashes(self) -> tuple[str, ...]:

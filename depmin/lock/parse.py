@@ -38,6 +38,9 @@ def parse_lock(content: bytes, display: str) -> LockFile:
     except UnicodeDecodeError as exc:
         raise LockError(display, 0, f"cannot read uv.lock: {exc}") from None
     text = content.decode("utf-8")
+    if not isinstance(data.get("version"), int) or ("package" not in data and "manifest" not in data):
+        message = "not a uv.lock (no `version` and `[[package]]`): depmin reads uv.lock, or a PEP 751 pylock.toml"
+        raise LockError(display, 0, message)
     headers = [number for number, line in enumerate(text.splitlines(), 1) if line.strip() == "[[package]]"]
     raw_packages = data.get("package", [])
     if not isinstance(raw_packages, list):
@@ -103,7 +106,7 @@ def _checked_marker(value: object, what: str) -> str:
         raise _Invalid(f"invalid marker {value!r} for {what}") from None
 
 
-_DATA_FORMAT = 2  # bumped whenever lock_to_data's shape changes
+_DATA_FORMAT = 3  # bumped whenever lock_to_data's shape changes
 
 
 def lock_to_data(lock: LockFile) -> dict[str, object]:
@@ -125,6 +128,7 @@ def lock_to_data(lock: LockFile) -> dict[str, object]:
                 [p.sdist.filename, p.sdist.hash, p.sdist.size, p.sdist.url] if p.sdist else None,
                 [[d.name, list(d.extras), d.specifier, d.marker] for d in p.requires_dist],
                 p.source_url,
+                {group: [_dependency_data(d) for d in deps] for group, deps in p.dependency_groups.items()},
             ]
             for p in lock.packages
         ],
@@ -150,8 +154,11 @@ def lock_from_data(data: Mapping[str, Any], display: str) -> LockFile:
             sdist=Artifact(*sdist) if sdist else None,
             requires_dist=tuple(Declared(n, tuple(e), spec, m) for n, e, spec, m in requires),
             source_url=url,
+            dependency_groups={g: tuple(Dependency(n, v, tuple(e), m) for n, v, e, m in d) for g, d in groups.items()},
         )
-        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires, url in data["packages"]
+        for name, version, kind, path, dependencies, optional, markers, wheels, sdist, requires, url, groups in data[
+            "packages"
+        ]
     )
     return _lock_file(display, str(data["requires_python"]), packages, tuple(data["members"]))
 
@@ -193,6 +200,9 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
     optional = raw.get("optional-dependencies", {})
     if not isinstance(optional, dict):
         raise _Invalid(f"package {name}: `optional-dependencies` must be a table")
+    groups = raw.get("dev-dependencies", {})
+    if not isinstance(groups, dict):
+        raise _Invalid(f"package {name}: `dev-dependencies` must be a table")
     sdist = raw.get("sdist")
     markers = raw.get("resolution-markers", [])
     if not isinstance(markers, list):
@@ -214,6 +224,10 @@ def _package(raw: Mapping[str, object]) -> LockedPackage:
         sdist=_artifact(sdist, name) if isinstance(sdist, dict) else None,
         requires_dist=tuple(sorted(_declared_from_lock(d, name) for d in _list(requires, name))),
         source_url=_checked_url(location, name) if kind in ("registry", "git", "url") and location else None,
+        dependency_groups={
+            _checked_name(group, f"dependency group of {name}"): tuple(_dependency(d, name) for d in _list(deps, name))
+            for group, deps in groups.items()
+        },
     )
 
 

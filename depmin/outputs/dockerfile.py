@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from depmin.files.safety import (
     breaks_line,
     checked_lines,
+    is_entry,
     is_image_reference,
     is_plain_metadata,
     is_plain_path,
@@ -104,7 +105,7 @@ def _secret_flags(spec: DockerfileSpec) -> str:
 
 def require_entries(closure: Closure) -> None:
     for entry in closure.entries:
-        require(is_plain_path(entry), "entry", entry)
+        require(is_entry(entry), "entry", entry)
 
 
 def image_pythonpath(closure: Closure) -> str:

@@ -64,6 +64,7 @@ def _requirement_json(requirement: Requirement) -> dict[str, Any]:
         "name": requirement.name,
         "version": requirement.version,
         "extras": list(requirement.extras),
+        "features": list(requirement.features),
         "via": [
             {"file": v.file, "line": v.line, "module": v.module, "kind": v.kind.value, "guarded": v.guarded}
             for v in requirement.via

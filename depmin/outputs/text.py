@@ -82,11 +82,13 @@ def _requirement_table(title: str, requirements: tuple[Requirement, ...]):  # ty
     from rich.table import Table
 
     table = Table(title=escape(title), title_justify="left", show_edge=False, pad_edge=False)
-    for column in ("distribution", "version", "first imported at"):
+    features = any(r.features for r in requirements)
+    for column in ("distribution", "version", "first imported at", *(("installed by",) if features else ())):
         table.add_column(column, no_wrap=True, overflow="ignore")
     for requirement in requirements:
         name = requirement.name + (f"[{','.join(requirement.extras)}]" if requirement.extras else "")
-        table.add_row(escape(name), escape(requirement.version or "not locked"), escape(_first_place(requirement)))
+        row = [escape(name), escape(requirement.version or "not locked"), escape(_first_place(requirement))]
+        table.add_row(*row, *((escape(" or ".join(requirement.features)),) if features else ()))
     return table
 
 
@@ -112,7 +114,9 @@ def closure_text(closure: Closure, width: int = 80, color: bool = False) -> str:
     console.print(f"{pinned} pinned from uv.lock (direct and transitive)")
     if closure.optional:
         console.print()
-        _print_table(console, _requirement_table("optional (guarded imports, not installed)", closure.optional))
+        _print_table(
+            console, _requirement_table("optional (guarded imports and features, not installed)", closure.optional)
+        )
     if closure.type_only:
         console.print()
         _print_table(console, _requirement_table("type-only (TYPE_CHECKING, not installed)", closure.type_only))

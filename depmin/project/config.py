@@ -6,6 +6,7 @@ path and line, never silently ignored.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.errors import Code, ConfigError, Diagnostic, is_code
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
-from depmin.files.safety import breaks_line, is_plain_path
+from depmin.files.safety import breaks_line, is_entry, is_plain_path
 from depmin.model import PLATFORMS, Platform
 from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
@@ -39,6 +40,7 @@ class TargetConfig:
     cut: tuple[str, ...] = ()  # import names whose edges this target does not follow
     smoke: str | None = None  # a command verify runs inside the built tree (`python -m svc --help`)
     ignore: tuple[str, ...] = ()  # diagnostic codes this target silences
+    extras: tuple[str, ...] = ()  # the local projects' extras this image carries (as `uv sync --extra`)
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,34 @@ class Project:
 
 
 def find_root(start: Path) -> Path | None:
-    for directory in (start, *start.parents):
-        if (directory / PYPROJECT).is_file():
+    """The project above `start`, as uv finds it: the nearest pyproject.toml, unless a workspace
+    above it lists that directory among its members, which makes the workspace's root the root."""
+    nearest = next((d for d in (start, *start.parents) if (d / PYPROJECT).is_file()), None)
+    if nearest is None:
+        return None
+    for directory in nearest.parents:
+        if (directory / PYPROJECT).is_file() and _is_member(directory, nearest):
             return directory
-    return None
+    return nearest
+
+
+def _is_member(workspace: Path, directory: Path) -> bool:
+    try:
+        data = tomllib.loads(read_regular(workspace / PYPROJECT).decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    table = data.get("tool", {}).get("uv", {}).get("workspace", {})
+    if not isinstance(table, dict):
+        return False
+    relative = directory.relative_to(workspace).as_posix()
+
+    def listed(key: str) -> bool:
+        patterns = table.get(key, [])
+        return isinstance(patterns, list) and any(
+            isinstance(p, str) and fnmatch.fnmatchcase(relative, p.strip("/").removeprefix("./")) for p in patterns
+        )
+
+    return listed("members") and not listed("exclude")
 
 
 def load_project(root: Path) -> Project:
@@ -154,6 +180,10 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
         if not _TARGET_NAME.fullmatch(name):
             checker._problem(key, "a target name is letters, digits, '.', '_' and '-', starting with a letter or digit")
         for entry in target.entries:
+            if ":" in entry:  # `pkg.app:app`: a module, not a path
+                if not is_entry(entry):
+                    checker._problem(f"{key}.entries", f"{entry!r} is neither a path nor module:attribute")
+                continue
             checker.inside(f"{key}.entries", entry, root)
         for item in target.data:
             checker.inside(f"{key}.data", item, root)
@@ -190,6 +220,7 @@ _TARGET_KEYS = {
     "cut",
     "smoke",
     "ignore",
+    "extras",
 }
 
 
@@ -258,6 +289,7 @@ class _Checker:
             cut=tuple(self._strings(f"{key}.cut", table.get("cut", []))),
             smoke=self._string(f"{key}.smoke", table.get("smoke")),
             ignore=self._codes(f"{key}.ignore", table.get("ignore", [])),
+            extras=tuple(self._strings(f"{key}.extras", table.get("extras", []))),
         )
 
     def _codes(self, key: str, value: Any) -> tuple[str, ...]:

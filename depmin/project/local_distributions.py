@@ -7,7 +7,7 @@ Pure functions over the module index, the lock and the projects' pyproject data.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,29 +49,43 @@ def image_path(roots: Iterable[SourceRoot]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found)) or (".",)
 
 
+def file_owner(
+    lock: LockFile, root_pyproject: Mapping[str, object], *, with_virtual: bool = True
+) -> Callable[[str], tuple[str, LockedPackage] | None]:
+    """file → (its directory, the local package that owns it): the deepest local path holding it.
+    The lock's root package owns the root only if its name is this project's (a borrowed lock's
+    does not)."""
+    root_table = root_pyproject.get("project", {})
+    root_name = canonicalize_name(str(root_table.get("name", ""))) if isinstance(root_table, dict) else ""
+    owners = sorted(
+        (path, package)
+        for package in lock.local_packages
+        if with_virtual or package.source_kind != "virtual"
+        for path in [(package.source_path or ".").strip("/").removeprefix("./")]
+        if path not in ("", ".") or package.name == root_name
+    )
+
+    def owner(file: str) -> tuple[str, LockedPackage] | None:
+        best = None
+        for path, package in owners:
+            if path in ("", ".") or file.startswith(f"{path}/"):
+                if best is None or len(path) > len(best[0]) or best[0] in ("", "."):
+                    best = (path, package)
+        return best
+
+    return owner
+
+
 def local_distributions(
     repository: Path, lock: LockFile, root_pyproject: Mapping[str, object], files: Iterable[str]
 ) -> tuple[tuple[LocalDistribution, ...], list[Diagnostic]]:
     """The local distributions (project, workspace members, directory dependencies) that own a
     closure file: the deepest local path holding it. Virtual members are left out: uv installs
     no metadata for them either."""
-    root_table = root_pyproject.get("project", {})
-    root_name = canonicalize_name(str(root_table.get("name", ""))) if isinstance(root_table, dict) else ""
-    owners = sorted(
-        (path, package)
-        for package in lock.local_packages
-        if package.source_kind != "virtual"
-        for path in [(package.source_path or ".").strip("/").removeprefix("./")]
-        # the lock's root package is this project only if the names agree (a borrowed lock is not)
-        if path not in ("", ".") or package.name == root_name
-    )
+    owner = file_owner(lock, root_pyproject, with_virtual=False)
     owned: dict[str, tuple[str, LockedPackage]] = {}
     for file in files:
-        best = None
-        for path, package in owners:
-            if path in ("", ".") or file.startswith(f"{path}/"):
-                if best is None or len(path) > len(best[0]) or best[0] in ("", "."):
-                    best = (path, package)
+        best = owner(file)
         if best is not None:
             owned[best[1].name] = best
     found, problems = [], []

@@ -75,8 +75,10 @@ class ModuleIndex:
         return sorted(path for path in self.names_by_path if path.startswith(prefix))
 
 
-def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
-    """Walk every source root once; the first root to provide a module name wins, as on sys.path."""
+def build_index(repository: Path, roots: Iterable[SourceRoot], scripts: Iterable[str] = ()) -> ModuleIndex:
+    """Walk every source root once; the first root to provide a module name wins, as on sys.path.
+    `scripts` are files run as `python path/01-demo.py`: one whose name is no module name is still
+    in the index, under its path (nothing can import it, but it runs)."""
     roots = tuple(dict.fromkeys(roots))
     root_dirs = {root.path for root in roots}
     modules: dict[str, ModuleFile] = {}
@@ -114,6 +116,10 @@ def build_index(repository: Path, roots: Iterable[SourceRoot]) -> ModuleIndex:
                 names_by_path.setdefault(path, []).append(name)
     for name in [n for n in namespaces if n in modules]:
         del namespaces[name]  # a regular package always beats a namespace portion
+    for path in scripts:
+        if path not in names_by_path:
+            modules[path] = ModuleFile(path, path, False, SourceRoot(path.rpartition("/")[0]))
+            names_by_path[path] = [path]
     return ModuleIndex(
         roots=roots,
         modules=modules,

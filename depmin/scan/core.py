@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from depmin.imports.stdlib import is_stdlib, stdlib_provides
 from depmin.model import Condition, ImportRecord, Kind, Target
 from depmin.scan import ir
-from depmin.scan.evaluate import Scope, Unknown, decide, is_main_test, spec_checks, value_over_patches
+from depmin.scan.evaluate import Scope, Unknown, decide, is_main_test, requires_loaded, spec_checks, value_over_patches
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _IMPORT_MODULE = frozenset({"importlib.import_module"})
@@ -176,6 +176,10 @@ class _Walker:
         if spec:
             inner = inner._replace(spec_guards=inner.spec_guards | spec)
         runtime, checking = decide(test, self.target, self.scope)
+        if runtime is None and requires_loaded(test, self.scope):
+            # `if "torch" in sys.modules:` runs only where something else already imported it
+            body = _branch(inner, runtime, checking, True)
+            return (body._replace(guarded=True) if body else None), _branch(inner, runtime, checking, False)
         if runtime is None:
             deferred = self.deferred(test)
             if deferred is not None:

@@ -248,6 +248,23 @@ def spec_checks(test: Expr, scope: Scope, depth: int = 0) -> frozenset[str]:
     return frozenset(found)
 
 
+def requires_loaded(test: Expr, scope: Scope) -> bool:
+    """Whether the test holds only when some module is already imported: `"x" in sys.modules`,
+    `sys.modules.get("x")` (also `is not None`), alone or as one operand of an `and`."""
+    if test[0] == "and":
+        return any(requires_loaded(operand, scope) for operand in test[1])
+    if test[0] == "compare" and len(test[2]) == 1:
+        operator, right = test[2][0]
+        if operator == "in" and test[1][0] == "str" and scope.path(right) == "sys.modules":
+            return True
+        if operator == "is not" and right == ("const", None):
+            return requires_loaded(test[1], scope)
+    if test[0] == "call":
+        function = test[1]
+        return function[0] == "attr" and function[2] == "get" and scope.path(function[1]) == "sys.modules"
+    return False
+
+
 def is_main_test(test: Expr) -> bool | None:
     """True for `__name__ == "__main__"`, False for `!=`, None for anything else."""
     if test[0] != "compare" or len(test[2]) != 1:

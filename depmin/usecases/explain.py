@@ -51,10 +51,31 @@ def target_node(analysis: Analysis, name: str) -> Hashable:
     distribution = canonicalize_name(name)
     if distribution in analysis.lock.by_name and not analysis.lock.is_local(distribution):
         return DistributionNode(distribution)
+    if analysis.lock.is_local(distribution):  # a workspace member or path dependency: its code
+        module = _member_module(analysis, distribution)
+        if module is not None:
+            return module
     distributions, _ = analysis.finder.find(name)
     if len(distributions) == 1:
         return DistributionNode(distributions[0])
     raise UnknownName(f"{name!r} is neither a first-party module nor a distribution in {analysis.lock.path}")
+
+
+def _member_module(analysis: Analysis, name: str) -> str | None:
+    """The module of a local project that the entries reach most firmly, by the shortest chain
+    (the project's top-level package, usually); None when none of its modules is reachable."""
+    package = next(p for p in analysis.lock.local_packages if p.name == name)
+    path = (package.source_path or ".").strip("/").removeprefix("./")
+    inside = [
+        module
+        for module, info in analysis.index.modules.items()
+        if path in ("", ".") or info.path.startswith(f"{path}/")
+    ]
+    for reach in (Reach.REQUIRED, Reach.OPTIONAL, Reach.TYPE_ONLY):
+        reached = [(len(chain), m) for m in inside if (chain := analysis.graph.shortest_chain(m, reach)) is not None]
+        if reached:
+            return min(reached)[1]
+    return min(inside, key=lambda m: (m.count("."), m), default=None)
 
 
 def explain(analysis: Analysis, node: Hashable, *, every_chain: bool = False) -> Explanation:

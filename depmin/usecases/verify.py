@@ -146,7 +146,11 @@ class VerifyRequest:
 def importable(closure: Closure) -> tuple[str, ...]:
     """What verify imports: the closure's modules, but not `__main__` modules (importing one runs
     the program, as `python -m` does; they are copied, not imported), and what only strings name."""
-    modules = [m for m in closure.modules if m.rpartition(".")[2] != "__main__"]
+    modules = [
+        m
+        for m in closure.modules
+        if m.rpartition(".")[2] != "__main__" and all(part.isidentifier() for part in m.split("."))  # not a script
+    ]
     return (*modules, *closure.named_imports)
 
 

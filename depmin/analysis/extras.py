@@ -1,0 +1,162 @@
+"""Extras decide features: what the reference (`uv sync --no-dev` of the importing file's own
+project, with the extras the target chooses) would not install is not pinned either.
+
+For each distribution the code imports, judged at every place that imports it:
+- the importing project's sync installs it: required as usual;
+- only an extra of that project (or of another one, for a project that does not name it at all)
+  would install it: a lazy or guarded import is an optional feature, reported with the extra
+  (`openai: app[openai]`) and pinned only when the target chooses the extra (--extra, --all-extras,
+  a target's `extras`); an unguarded import at import time needs it to start, so it is pinned,
+  with a warning naming the extra;
+- only a dependency group holds it: never in an image; a warning where the import is lazy or
+  guarded, an error where the program cannot start without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from depmin.errors import Code, Diagnostic, Severity
+from depmin.lock.reference import ProjectReference, whole
+from depmin.model import Kind, Requirement, Via
+
+if TYPE_CHECKING:
+    from depmin.lock.model import LockedPackage
+
+Owner = Callable[[str], "tuple[str, LockedPackage] | None"]
+
+
+@dataclass(frozen=True)
+class Judged:
+    required: tuple[Requirement, ...]  # pinned
+    features: tuple[Requirement, ...]  # optional features: reported with their extras, not pinned
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def judge(direct: tuple[Requirement, ...], references: Mapping[str, ProjectReference], owner: Owner) -> Judged:
+    everything = whole(references)
+    required, features, diagnostics = [], [], []
+    for requirement in direct:
+        if requirement.version is None or not references:
+            required.append(requirement)
+            continue
+        verdict = _verdict(requirement, references, everything, owner)
+        if verdict.installed:
+            required.append(requirement)
+        elif verdict.extras and verdict.at_start is None:
+            features.append(replace(requirement, features=verdict.extras))
+        elif verdict.extras:
+            required.append(requirement)
+            start = verdict.at_start
+            assert start is not None
+            message = (
+                f"imports {requirement.name} at import time, which only {' or '.join(verdict.extras)} installs: "
+                "pinned, since the program cannot start without it (choose the extra with --extra, or import "
+                "it where it is used)"
+            )
+            diagnostics.append(Diagnostic(start.file, start.line, message, Severity.WARNING, Code.FEATURE_EXTRA))
+        elif verdict.groups:
+            place = verdict.at_start or requirement.via[0]
+            held = " or ".join(verdict.groups)
+            if verdict.at_start is not None:
+                message = (
+                    f"imports {requirement.name} at import time, which only the dependency group {held} holds: "
+                    "`uv sync --no-dev` does not install it, so the program cannot start there either"
+                )
+                severity = Severity.ERROR
+            else:
+                message = f"imports {requirement.name}, which only the dependency group {held} holds: never in an image"
+                severity = Severity.WARNING
+                features.append(replace(requirement, features=verdict.groups))
+            diagnostics.append(Diagnostic(place.file, place.line, message, severity, Code.GROUP_ONLY))
+        else:
+            required.append(requirement)  # locked, installed by no project's sync: DM402 says where
+    return Judged(tuple(required), tuple(features), tuple(diagnostics))
+
+
+def labelled(
+    optional: tuple[Requirement, ...], references: Mapping[str, ProjectReference], owner: Owner
+) -> tuple[Requirement, ...]:
+    """Guarded imports, each with the extras or groups that would install it (none when the
+    reference already does)."""
+    if not references:
+        return optional
+    everything = whole(references)
+    found = []
+    for requirement in optional:
+        verdict = _verdict(requirement, references, everything, owner) if requirement.version else _Verdict(True)
+        labels = verdict.extras or verdict.groups
+        found.append(replace(requirement, features=labels) if not verdict.installed and labels else requirement)
+    return tuple(found)
+
+
+_NOT_INSTALLED = frozenset({"python", "python3", "sh", "bash", "env", "true", "false", "exec"})
+
+
+def command_requirements(
+    commands: tuple[str, ...],
+    console_script: Callable[[str], tuple[str, ...]],
+    pinned: set[str],
+    lock_versions: Mapping[str, str],
+) -> tuple[list[Requirement], list[Diagnostic]]:
+    """The distribution that installs each command's executable (`uvicorn pkg.app:app` in a project
+    that declares uvicorn but never imports it), when no pinned one does; a warning where no locked
+    distribution installs it."""
+    import shlex
+
+    found, diagnostics = [], []
+    for command in commands:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            continue
+        if words[:1] == ["env"]:
+            words = words[1:]
+        while words and "=" in words[0] and not words[0].startswith("-"):
+            words = words[1:]  # VAR=value before the executable
+        executable = words[0] if words else ""
+        if not executable or "/" in executable or executable in _NOT_INSTALLED or executable.startswith("python3."):
+            continue
+        providers = console_script(executable)
+        if not providers:
+            message = f"command `{command}`: no locked distribution installs `{executable}`; the image will not have it"
+            diagnostics.append(Diagnostic("", 0, message, Severity.WARNING, Code.COMMAND_UNPROVIDED))
+        elif not set(providers) & pinned:
+            name = providers[0]
+            via = Via("", 0, "<command>", Kind.DYNAMIC, False, f"command: {command}")
+            found.append(Requirement(name, lock_versions.get(name), (), (via,)))
+    return found, diagnostics
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    installed: bool
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    at_start: Via | None = None  # the first unguarded import at import time, when there is one
+
+
+def _verdict(
+    requirement: Requirement, references: Mapping[str, ProjectReference], everything: ProjectReference, owner: Owner
+) -> _Verdict:
+    name = requirement.name
+    extras: set[str] = set()
+    groups: set[str] = set()
+    at_start = None
+    for via in requirement.via:
+        owned = owner(via.file)
+        reference = references.get(owned[1].name) if owned else None
+        if reference is None or (name not in reference.features and name not in reference.groups):
+            # a project that does not name it at all: what the whole workspace's sync would do
+            reference = reference if reference is not None and reference.installs(name) else everything
+        if reference.installs(name):
+            return _Verdict(True)
+        if via.kind is Kind.MODULE and not via.guarded and at_start is None:
+            at_start = via
+        extras.update(reference.features.get(name, ()))
+        groups.update(reference.groups.get(name, ()))
+    if not extras and not groups:
+        return _Verdict(True)
+    return _Verdict(False, tuple(sorted(extras)), tuple(sorted(groups)) if not extras else (), at_start)
