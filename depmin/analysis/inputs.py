@@ -21,7 +21,7 @@ from depmin.errors import Code, ConfigError, Diagnostic, LockError, UsageError
 from depmin.files.reading import NotRegularFile, read_regular, read_toml, resolves_inside
 from depmin.imports.distributions import DistributionFinder, NameFacts, name_facts
 from depmin.imports.stdlib import SUPPORTED_PYTHONS
-from depmin.lock.model import LockFile
+from depmin.lock.model import LockedPackage, LockFile
 from depmin.model import Target
 from depmin.project.build_config import DeclaredRoot, declared_roots, escaping
 from depmin.project.config import PYPROJECT, Project, TargetConfig, key_line, parse_platform, parse_python
@@ -110,11 +110,7 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
             sorted((name, sorted(names)) for name, names in depends.items()),
             sorted((name, item.artifact.hash) for name, item in chosen.items()),
             # what each local project names under its extras and groups (ambiguities by project)
-            sorted(
-                (p.name, sorted(d.name for ds in (*p.optional_dependencies.values(), *p.dependency_groups.values())
-                                for d in ds))
-                for p in lock.local_packages
-            ),  # fmt: skip
+            sorted((p.name, sorted(_extra_and_group_names(p))) for p in lock.local_packages),
         )
     )
 
@@ -138,6 +134,11 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
         return name_facts(table, locked, summary, gathered.missing)
 
     return DistributionFinder(locked, overrides, facts, depends=depends, fingerprint=fingerprint)
+
+
+def _extra_and_group_names(package: LockedPackage) -> set[str]:
+    groups = (*package.optional_dependencies.values(), *package.dependency_groups.values())
+    return {dependency.name for dependencies in groups for dependency in dependencies}
 
 
 def script_files(root: Path, entries: Iterable[str]) -> tuple[str, ...]:
