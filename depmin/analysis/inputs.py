@@ -220,7 +220,11 @@ def member_entry(project: Project, lock: LockFile, name: str) -> str:
         raise UsageError(f"no workspace member or path dependency named {name!r} in uv.lock (known: {known})")
     path = (member.source_path or ".").strip("/").removeprefix("./")
     if path in ("", "."):
-        return "./"
+        # the root project is its own code, not the whole repository (examples/, docs/, tests/)
+        declared = [r.root.path for r in declared_roots(project.pyproject) if r.root.path]
+        if declared:
+            return f"{declared[0]}/"
+        return "src/" if (project.root / "src").is_dir() else "./"
     roots = [r.path for r in source_roots(project, lock) if r.path == path or r.path.startswith(f"{path}/")]
     return f"{roots[0] if roots else path}/"
 

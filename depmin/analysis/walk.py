@@ -308,7 +308,10 @@ class ModuleEdges:
                 if record.when and not all(self.holds(condition) for condition in record.when):
                     continue
             except RelativeImportError as exc:
-                found.append(Diagnostic(info.path, record.line, str(exc), code=Code.BROKEN_FIRST_PARTY))
+                # `try: from .agent import x / except ImportError: from agent import x` in a script: the
+                # guard catches the failure where it is run as a script, so it is only a warning there
+                severity = Severity.WARNING if record.guarded else Severity.ERROR
+                found.append(Diagnostic(info.path, record.line, str(exc), severity, Code.BROKEN_FIRST_PARTY))
                 continue
             if self.ignore:
                 if self.skipped(name, record.line):

@@ -74,20 +74,11 @@ def pinned_closure(
             seen.update(wanted)
             queue.append((package, tuple(sorted(wanted))))
 
+    elsewhere: dict[str, str] = {}  # imported, but declared only for other platforms or Pythons
     for name in sorted(direct):
         declarations = [d for m in lock.member_packages for d in all_dependencies(m) if d.name == name]
         if declarations and not any(in_scope(d.marker, target) for d in declarations):
-            markers = " or ".join(sorted({d.marker or "" for d in declarations}))
-            diagnostics.append(
-                Diagnostic(
-                    lock.path,
-                    0,
-                    f"{name} is imported, but the project installs it only where {markers}; "
-                    f"not pinned for {target.platform.name}, Python {target.python_version}",
-                    Severity.WARNING,
-                    Code.LOCK_PLATFORM,
-                )
-            )
+            elsewhere[name] = " or ".join(sorted({d.marker or "" for d in declarations}))
             continue
         reach(Dependency(name, _member_pinned_version(lock, name, target), direct[name], None), "")
     while queue:
@@ -108,6 +99,19 @@ def pinned_closure(
             for dependency in package.optional_dependencies.get(extra, ()):
                 reach(dependency, package.name)
 
+    pinned_names = {package.name for package in chosen.values()}
+    for name, markers in sorted(elsewhere.items()):
+        if name not in pinned_names:  # another pinned distribution may bring it in after all
+            diagnostics.append(
+                Diagnostic(
+                    lock.path,
+                    0,
+                    f"{name} is imported, but the project installs it only where {markers}; "
+                    f"not pinned for {target.platform.name}, Python {target.python_version}",
+                    Severity.WARNING,
+                    Code.LOCK_PLATFORM,
+                )
+            )
     pins = tuple(
         Pin(
             name=package.name,

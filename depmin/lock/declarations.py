@@ -10,6 +10,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.lock.markers import in_scope
 from depmin.lock.model import Declared, Dependency, LockedPackage, LockFile
+from depmin.lock.parse import normal_specifier
 from depmin.model import Target
 
 
@@ -41,7 +42,7 @@ def _declared_from_text(text: str, extra: str | None) -> Declared | None:
     return Declared(
         name=canonicalize_name(requirement.name),
         extras=tuple(sorted(canonicalize_name(e) for e in requirement.extras)),
-        specifier=str(requirement.specifier),
+        specifier=normal_specifier(str(requirement.specifier)),
         marker=marker,
     )
 

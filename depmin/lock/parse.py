@@ -10,6 +10,7 @@ from typing import Any
 from packaging.markers import InvalidMarker, Marker
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from depmin.errors import LockError
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
@@ -252,12 +253,31 @@ def _list(value: object, name: str) -> list[Mapping[str, object]]:
     return value
 
 
+def normal_specifier(text: str) -> str:
+    """A specifier set written one way: versions normalised (`1.0.0dev` is `1.0.0.dev0`, as uv
+    writes it in uv.lock), clauses sorted, so equal specifiers compare equal."""
+    try:
+        specifiers = SpecifierSet(text)
+    except InvalidSpecifier:
+        return text
+    clauses = []
+    for specifier in specifiers:
+        version = specifier.version
+        if not version.endswith(".*"):
+            try:
+                version = str(Version(version))
+            except InvalidVersion:
+                pass
+        clauses.append(f"{specifier.operator}{version}")
+    return ",".join(sorted(clauses))
+
+
 def _declared_from_lock(raw: Mapping[str, object], package: str) -> Declared:
     extras = raw.get("extras", [])
     if not isinstance(extras, list):
         raise _Invalid(f"package {package}: requires-dist extras must be a list")
     try:
-        specifier = str(SpecifierSet(str(raw.get("specifier", ""))))
+        specifier = normal_specifier(str(SpecifierSet(str(raw.get("specifier", "")))))
     except InvalidSpecifier:
         raise _Invalid(f"package {package}: invalid specifier {raw.get('specifier')!r} in requires-dist") from None
     return Declared(

@@ -22,6 +22,8 @@ from depmin.project.module_index import SourceRoot
 
 _ENTRY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENTRY_VALUE = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$")
+# the legacy extras of an entry point (`mcp = "mcp.cli:app [cli]"`): not part of what runs
+_ENTRY_EXTRAS = re.compile(r"\s*\[[A-Za-z0-9_,\s.-]*\]\s*$")
 _GROUP = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -134,6 +136,7 @@ def _entry_points(project: Mapping[str, object]) -> tuple[tuple[tuple[str, str, 
         if not isinstance(table, dict):
             continue
         for name, value in table.items():
+            value = _ENTRY_EXTRAS.sub("", value) if isinstance(value, str) else value
             if (
                 isinstance(value, str)
                 and _GROUP.fullmatch(group)
