@@ -80,6 +80,20 @@ def diagnostics(text: str) -> list[tuple[str, str, str, str]]:
     return found
 
 
+def json_problems(stdout: str) -> list[tuple[str, str, str, str]]:
+    """(place, severity, code, message) of the errors a --json output carries (`ok: false` or a
+    closure's `errors`), placed as the text form places them."""
+    import json
+
+    data = json.loads(stdout)
+    found = []
+    for error in data.get("errors", []):
+        place = error["file"] or "depmin"
+        place += f":{error['line']}" if error["line"] else ""
+        found.append((place, error["severity"], error["code"], error["message"]))
+    return found
+
+
 def only_diagnostic(text: str) -> tuple[str, str, str, str]:
     """The one diagnostic `text` holds, and nothing else."""
     lines = text.strip().splitlines()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import importlib
-from typing import Any
 
 import click
 
@@ -42,8 +41,15 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="depmin")
-def main(**_: Any) -> None:
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (and the requested output).")
+@click.option("-v", "--verbose", is_flag=True, help="Show what depmin does.")
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", help="Colour in human output.")
+@click.pass_context
+def main(context: click.Context, quiet: bool, verbose: bool, color: str) -> None:
     """Find the least a container built for these entry points must carry."""
+    from depmin.commands.options import Ui
+
+    context.obj = Ui(quiet, verbose, color)
     # An analysis allocates millions of small objects and frees few: with the default
     # thresholds the cyclic collector rescans them all again and again (half of a warm
     # 10k-file audit). As mypy does, collect far less often.

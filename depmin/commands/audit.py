@@ -62,13 +62,7 @@ def audit(
     analyses = [(session, forbidden, session.analyse()) for session, forbidden in runs]
     errors = sorted({d for _, _, a in analyses for d in a.closure.errors})
     if errors:  # an incomplete graph can neither pass nor fail an audit
-        if chosen == "json":
-            from depmin.outputs.json import failure_json
-
-            printer.json(failure_json(errors))
-        elif chosen != "text":
-            printer.findings(chosen, errors)
-        printer.failed(errors, "nothing audited")
+        printer.problems(chosen, errors, "nothing audited")
         return EXIT_BAD_INPUT
     audits = []
     for session, forbidden, analysis in analyses:

@@ -87,14 +87,14 @@ def closure(
     elif chosen == "text" and not to_stdout:
         from depmin.outputs.text import closure_text
 
-        if not ui.quiet or not result.ok:
+        if not ui.quiet:
             printer.out(closure_text(result, ui.width, ui.colored))
     else:
         from depmin.outputs.findings import closure_findings
 
         printer.findings(chosen, closure_findings(result))
-    if chosen != "github":
+    if chosen == "text":  # the machine formats carry the errors themselves; stderr stays clean
         printer.diagnostics(result.errors)
-    if not result.ok and (output or copy_list):
-        click.echo("depmin: outputs not written because the analysis has errors", err=True)
+        if not result.ok and (output or copy_list):
+            click.echo("depmin: outputs not written because the analysis has errors", err=True)
     return EXIT_OK if result.ok else EXIT_BAD_INPUT

@@ -95,7 +95,7 @@ def dockerfile(
     )
     closure = session.closure_for_every_platform()
     if closure.errors:
-        printer.diagnostics(closure.errors)
+        printer.problems("json" if as_json else "text", closure.errors)
         return EXIT_BAD_INPUT
     target = session.target_config
     requirements = requirements_path or (target.requirements if target else None)

@@ -126,9 +126,24 @@ class Ui:
 
     @property
     def colored(self) -> bool:
+        """--color, else the conventions of no-color.org and force-color.org: a non-empty NO_COLOR
+        turns colour off, FORCE_COLOR or CLICOLOR_FORCE turns it on, TERM=dumb off; else a terminal."""
         if self.color != "auto":
             return self.color == "always"
-        return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+        if os.environ.get("NO_COLOR"):
+            return False
+        if os.environ.get("FORCE_COLOR") or os.environ.get("CLICOLOR_FORCE", "0") not in ("", "0"):
+            return True
+        if os.environ.get("TERM") == "dumb":
+            return False
+        return sys.stdout.isatty()
+
+    @property
+    def animated(self) -> bool:
+        """A spinner on stderr: only on a terminal that takes escape sequences, never when quiet."""
+        if self.quiet or self.color == "never" or os.environ.get("TERM") == "dumb" or os.environ.get("NO_COLOR"):
+            return False
+        return sys.stderr.isatty()
 
     @property
     def width(self) -> int:
@@ -168,10 +183,23 @@ def _gather(function: F, into: str, kind: type, names: tuple[str, ...]) -> F:
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         values = {name: kwargs.pop(name) for name in names if name in kwargs}
+        if kind is Ui:  # -q, -v, --color may also come before the command (`depmin -v closure`)
+            given = _group_ui()
+            values = {
+                "quiet": values.get("quiet", False) or given.quiet,
+                "verbose": values.get("verbose", False) or given.verbose,
+                "color": values.get("color", "auto") if values.get("color", "auto") != "auto" else given.color,
+            }
         kwargs[into] = kind(**values)
         return function(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _group_ui() -> Ui:
+    context = click.get_current_context(silent=True)
+    found = context.find_root().obj if context is not None else None
+    return found if isinstance(found, Ui) else Ui()
 
 
 def _apply(function: F, options: tuple[Callable[[F], F], ...]) -> F:

@@ -59,11 +59,7 @@ def plan(
     done, errors = analyse_targets(options, printer, names, machine_output=as_json)
     analyses = [(s.target_config.name if s.target_config else "", a, s.request.data) for s, a in done]
     if errors:
-        if as_json:
-            from depmin.outputs.json import failure_json
-
-            printer.json(failure_json(errors))
-        printer.failed(errors, "nothing planned")
+        printer.problems("json" if as_json else "text", errors, "nothing planned")
         return EXIT_BAD_INPUT
     fleet = plan_fleet(analyses, shared_by)
     if as_json:

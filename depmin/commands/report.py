@@ -36,7 +36,7 @@ def report(entries: tuple[str, ...], options: opt.AnalysisOptions, ui: opt.Ui, a
         session = open_session(chosen, entries, printer, machine_output=as_json or markdown, shared=shared)
         analysis = session.analyse()
         if analysis.closure.errors:
-            printer.diagnostics(analysis.closure.errors)
+            printer.problems("json" if as_json else "text", analysis.closure.errors)
             return EXIT_BAD_INPUT
         results.append(size_report(analysis, session.project.root, session.request.excludes, session.subject))
     if as_json:

@@ -85,6 +85,20 @@ class Printer:
         for diagnostic in diagnostics:
             click.echo(for_terminal(diagnostic.render()), err=True)
 
+    def problems(self, chosen: str, diagnostics: Sequence[Diagnostic], outcome: str = "") -> None:
+        """Errors that stop a command, in the chosen format: JSON ({ok: false, errors}), SARIF or
+        GitHub annotations on stdout; one line each on stderr for text (with `outcome`)."""
+        if chosen == "json":
+            from depmin.outputs.json import failure_json
+
+            self.json(failure_json(diagnostics))
+        elif chosen in ("sarif", "github"):
+            self.findings(chosen, diagnostics)
+        elif outcome:
+            self.failed(diagnostics, outcome)
+        else:
+            self.diagnostics(diagnostics)
+
     def failed(self, diagnostics: Sequence[Diagnostic], outcome: str) -> None:
         """The analysis errors, and that no answer is given."""
         from depmin.outputs.words import plural
@@ -94,13 +108,19 @@ class Printer:
 
 
 def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
+    """The error boundary: exit codes, and errors in the format the command was asked for (with
+    --json, --format sarif or github they are that output, and stderr stays clean, as ruff does)."""
+
     @wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         printer = Printer(kwargs.get("ui") or Ui())
+        asked = {f for f in ("json" if kwargs.get("as_json") else None, kwargs.get("output_format")) if f}
+        asked |= {"markdown"} if kwargs.get("markdown") else set()
+        chosen = asked.pop() if len(asked) == 1 else "text"  # two formats asked for: a usage error, as text
         try:
             code = function(*args, **kwargs)
         except DepminError as exc:
-            printer.diagnostics(exc.diagnostics)
+            printer.problems(chosen, exc.diagnostics)
             code = EXIT_BAD_INPUT
         except BrokenPipeError:  # `depmin closure -o - | head`: the reader is gone, say nothing more
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -109,9 +129,8 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
         except OSError as exc:  # a full disk, a read-only output directory: where, and why
             where = str(exc.filename or "")
             reason = exc.strerror or str(exc)
-            printer.diagnostics(
-                [Diagnostic(where, 0, f"cannot write: {reason}" if where else reason, code=Code.FILE_IO)]
-            )
+            message = f"cannot write: {reason}" if where else reason
+            printer.problems(chosen, [Diagnostic(where, 0, message, code=Code.FILE_IO)])
             code = EXIT_BAD_INPUT
         except KeyboardInterrupt:
             click.echo("depmin: interrupted", err=True)
@@ -120,7 +139,7 @@ def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
             if os.environ.get("DEPMIN_DEBUG"):
                 raise
             message = f"depmin: internal error: {type(exc).__name__}: {exc} (set DEPMIN_DEBUG=1 for a traceback)"
-            click.echo(message, err=True)
+            click.echo(for_terminal(message), err=True)
             code = EXIT_BAD_INPUT
         sys.exit(code)
 
@@ -301,7 +320,7 @@ def open_session(
         cache=cache,
         package_data=not options.no_package_data,
     )
-    interactive = not (printer.ui.quiet or machine_output) and sys.stderr.isatty()
+    interactive = printer.ui.animated and not machine_output
     return Session(project, lock_file, request, target_config, options, printer, interactive, shared.workspace)
 
 

@@ -109,7 +109,7 @@ def _default_target_name(entry: str) -> str:
 def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool) -> int:
     """Write every target's requirements file and copy list (atomically; nothing when analysis fails)."""
     from depmin.outputs.generated import target_outputs
-    from depmin.outputs.json import failure_json, sync_json
+    from depmin.outputs.json import sync_json
     from depmin.outputs.words import plural
     from depmin.usecases.freshness import State, compare
 
@@ -135,10 +135,7 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
                 )
                 planned.append((session.project.root / state.path, state.path, state.expected, holds))
     if errors:
-        if as_json:
-            printer.json(failure_json(errors))
-        printer.diagnostics(errors)
-        click.echo("depmin: nothing written because the analysis has errors", err=True)
+        printer.problems("json" if as_json else "text", errors, "nothing written")
         return EXIT_BAD_INPUT
 
     if not dry_run:

@@ -21,7 +21,6 @@ from depmin.commands.session import (
     open_session,
     regenerate_command,
 )
-from depmin.errors import DepminError
 
 if TYPE_CHECKING:
     from depmin.analysis import Analysis
@@ -74,7 +73,7 @@ def verify(
     """Build the minimal tree and venv (uv) and import every closure module in it.
 
     Exit 1 when a module that must import does not, or the smoke command fails."""
-    from depmin.outputs.json import failure_json, verify_json
+    from depmin.outputs.json import verify_json
     from depmin.outputs.requirements import requirements_text
     from depmin.usecases.verify import VerifyRequest, verify_tree
 
@@ -83,9 +82,7 @@ def verify(
     analysis = session.analyse()
     closure = analysis.closure
     if closure.errors:
-        if as_json:
-            printer.json(failure_json(closure.errors))
-        printer.failed(closure.errors, "not verified")
+        printer.problems("json" if as_json else "text", closure.errors, "not verified")
         return EXIT_BAD_INPUT
     # SIGTERM ends verify like Ctrl-C does: through the clean-up, never leaving a tree behind.
     signal.signal(signal.SIGTERM, _terminate)
@@ -99,15 +96,10 @@ def verify(
     )
     quiet = as_json or ui.quiet
     log: Callable[[str], None] = (lambda _m: None) if quiet else (lambda m: click.echo(f"  {m}", err=True))
-    try:
-        if image:
-            result = _in_image(session, analysis, request, engine, base, log)
-        else:
-            result = verify_tree(analysis, request, log=log, progress=lambda d, t: _progress(quiet, d, t))
-    except DepminError as exc:
-        if as_json:  # --json prints one object in every case, failures included
-            printer.json(failure_json(exc.diagnostics))
-        raise
+    if image:
+        result = _in_image(session, analysis, request, engine, base, log)
+    else:
+        result = verify_tree(analysis, request, log=log, progress=lambda d, t: _progress(quiet, d, t))
     if result.kept:
         printer.info(f"kept {result.tree.parent} (tree: app/, venv: .venv/)")
     if as_json:

@@ -33,16 +33,14 @@ def why(
     """Why NAME (a distribution or a module) is needed by ENTRY...: the import chain, hop by hop.
 
     Exit 1 when NAME is not reachable."""
-    from depmin.outputs.json import explanation_json, failure_json
+    from depmin.outputs.json import explanation_json
     from depmin.usecases.explain import explain, target_node
 
     printer = Printer(ui)
     session = open_session(options, entries, printer, machine_output=as_json)
     analysis = session.analyse()
     if analysis.closure.errors:  # an incomplete graph cannot say "not reachable"
-        if as_json:
-            printer.json(failure_json(analysis.closure.errors))
-        printer.failed(analysis.closure.errors, "nothing explained")
+        printer.problems("json" if as_json else "text", analysis.closure.errors, "nothing explained")
         return EXIT_BAD_INPUT
     explanation = explain(analysis, target_node(analysis, name), every_chain=every_chain)
     if as_json:

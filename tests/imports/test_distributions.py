@@ -24,7 +24,7 @@ from depmin.lock.model import Artifact
 from depmin.lock.parse import read_lock
 from depmin.model import Target
 
-from ..helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, diagnostics, write_tree
+from ..helpers import CARAMBA, CARAMBA_LOCK, FIXTURES, json_problems, write_tree
 
 WHEELS = FIXTURES / "wheels"
 
@@ -280,8 +280,8 @@ def test_offline_without_file_lists_an_unknown_name_is_an_error_naming_the_fix(r
     (root / "uv.lock").write_bytes((FIXTURES / "smallsvc" / "uv.lock").read_bytes())
     result = runner.invoke(main, ["closure", "--root", str(root), "--no-cache", "--offline", "--json", "main.py",
                                   "--python", "3.12"])  # fmt: skip
-    assert result.exit_code == 2
-    [(place, severity, code, message)] = diagnostics(result.stderr)
+    assert result.exit_code == 2 and result.stderr == ""
+    [(place, severity, code, message)] = json_problems(result.stdout)
     assert (place, severity, code) == ("main.py:1", "error", "DM110")
     assert "module-map" in message
 
