@@ -21,7 +21,8 @@ For each entry, from the repository's uv project (autogen: python/), with no .ve
   4. `uv export --frozen --no-dev --no-hashes --no-emit-project EXPORT_ARGS`: its requirement lines
      against depmin's pins, and the pins the export lacks;
   5. `depmin verify ARGS --json` (exactly the pins in a throwaway venv, every closure module
-     imported), skipped when the pins hold torch, CUDA or more than HEAVY_BYTES of wheels.
+     imported), skipped when the pins hold torch, CUDA or more than HEAVY_BYTES of wheels, and
+     stopped after VERIFY_TIMEOUT seconds.
 Hand-written notes in REALWORLD.md between `<!-- notes:REPO -->` and `<!-- /notes:REPO -->`
 survive a re-render.
 """
@@ -36,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,7 +56,7 @@ HEAVY = ("torch", "torchvision", "torchaudio", "triton", "nvidia-*", "cuda-*", "
 HEAVY_BYTES = 2_000_000_000
 CLOSURE_TIMEOUT = 900
 SYNC_TIMEOUT = 1800
-VERIFY_TIMEOUT = 2400
+VERIFY_TIMEOUT = 420
 
 
 @dataclass(frozen=True)
@@ -189,19 +191,23 @@ class Scratch:
 
 
 def run(command: list[str], cwd: Path, timeout: float, **variables: str) -> tuple[int, str, str, float]:
+    """Run COMMAND; past TIMEOUT seconds it gets SIGTERM (depmin verify then removes its tree), then SIGKILL."""
     started = time.perf_counter()
-    try:
-        done = subprocess.run(
-            command, cwd=cwd, env={**ENV, **variables}, capture_output=True, text=True, timeout=timeout, check=False
-        )
-        rc, out, err = done.returncode, done.stdout, done.stderr
-    except subprocess.TimeoutExpired as timed_out:
-        rc, out, err = -9, _text(timed_out.stdout), _text(timed_out.stderr) + f"\ntimed out after {timeout} s"
-    return rc, out, err, round(time.perf_counter() - started, 1)
-
-
-def _text(value: bytes | str | None) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
+    with subprocess.Popen(
+        command, cwd=cwd, env={**ENV, **variables}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=timeout)
+            rc = process.returncode
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            try:
+                out, err = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+            rc, err = -9, (err or "") + f"\ntimed out after {timeout:g} s"
+    return rc, out or "", err or "", round(time.perf_counter() - started, 1)
 
 
 def directory_size(path: Path) -> int:
@@ -375,6 +381,8 @@ def measure_repository(repository: Repository, entries: list[Entry], clones: Pat
                               uvcache_identical=same_pins(record["cold"], online),
                               offline_identical=same_pins(record["cold"], offline))  # fmt: skip
             record["export"] = export(uv, cwd, entry, uv_cache)
+            record["verify"] = {"skipped": "not run (interrupted)"}
+            (out / f"{entry.label}.json").write_text(json.dumps(record, indent=1))
         for entry in entries:
             record = results[entry.label]
             reason = "--skip-verify" if options.skip_verify else heavy_reason(record["cold"].get("pins", []), lock)
@@ -385,8 +393,7 @@ def measure_repository(repository: Repository, entries: list[Entry], clones: Pat
                 continue
             say(f"{repository.name} {entry.label}: verify")
             record["verify"] = verify(options.depmin, cwd, entry, uv_cache, verify_caches[entry.label])
-        for label, record in results.items():
-            (out / f"{label}.json").write_text(json.dumps(record, indent=1))
+            (out / f"{entry.label}.json").write_text(json.dumps(record, indent=1))
     finally:
         scratch.close()
 
@@ -425,7 +432,7 @@ def verify_cell(record: dict) -> str:
     if "skipped" in result:
         return f"skipped: {result['skipped']}"
     if result.get("modules") is None:
-        first = (result.get("stderr", "").splitlines() or ["no JSON"])[0]
+        first = ([line for line in result.get("stderr", "").splitlines() if line.strip()] or ["no JSON"])[-1]
         return f"rc {result.get('rc')}: {_cell(first, 70)}"
     failed = result["failed"]
     kinds = Counter(f["kind"] or "?" for f in failed)
@@ -481,7 +488,8 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         "4. `uv export --frozen --no-dev --no-hashes --no-emit-project EXPORT_ARGS`: *pins / export* counts depmin's pins"
         " against the export's requirement lines (which include Windows- and macOS-only lines)",
         "5. `UV_CACHE_DIR=<synced> depmin verify ARGS --json`, with the cold run's `DEPMIN_CACHE_DIR`; skipped when the pins"
-        " hold torch, CUDA or more than 2 GB of wheels. `verify` refuses (rc 2) when the closure has errors.",
+        f" hold torch, CUDA or more than {HEAVY_BYTES / 1e9:g} GB of wheels, stopped after {VERIFY_TIMEOUT} s."
+        " `verify` refuses (rc 2) when the closure has errors.",
         "",
         "| repository | commit | entry (depmin ARGS) | py | rc | errors / warnings | pins / export | warm | uv cache | offline | verify |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -577,6 +585,7 @@ def main() -> None:
     parser.add_argument("--skip-verify", action="store_true")
     parser.add_argument("--render-only", action="store_true")
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # clean up scratch directories
     options.depmin = str(Path(options.depmin).absolute())
     if not options.render_only:
         for repository in REPOSITORIES:

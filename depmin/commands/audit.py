@@ -88,7 +88,7 @@ def audit(
     else:
         from depmin.outputs.findings import audit_findings
 
-        printer.findings(chosen, audit_findings(audits))
+        printer.findings(chosen, audit_findings(audits), runs[0][0].project.root)
     return EXIT_FINDING if any(a.result.violations for a in audits) else EXIT_OK
 
 

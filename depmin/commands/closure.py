@@ -92,7 +92,7 @@ def closure(
     else:
         from depmin.outputs.findings import closure_findings
 
-        printer.findings(chosen, closure_findings(result))
+        printer.findings(chosen, closure_findings(result), session.project.root)
     if chosen == "text":  # the machine formats carry the errors themselves; stderr stays clean
         printer.diagnostics(result.errors)
         if not result.ok and (output or copy_list):

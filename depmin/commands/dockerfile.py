@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -133,7 +134,10 @@ def dockerfile(
         root = session.project.root
         ignore_path = output.with_name(output.name + ".dockerignore")
         write_all_atomic([(output_path(output, root), text), (output_path(ignore_path, root), ignore)])
-        printer.info(f"wrote {output} and {output.name}.dockerignore (build with: docker build -f {output} .)")
+        here = Path.cwd()
+        dockerfile_here, context_here = os.path.relpath(output.absolute(), here), os.path.relpath(root, here)
+        printer.info(f"wrote {output} and {output.name}.dockerignore "
+                     f"(build with: docker build -f {dockerfile_here} {context_here})")  # fmt: skip
     if as_json:
         printer.json({"dockerfile": text, "dockerignore": ignore})
     elif output is None:
@@ -146,7 +150,6 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     """dockerfile --all: plan every target on one base and write the files that build it."""
     from dataclasses import replace
 
-    from depmin.files.reading import display_path
     from depmin.files.writing import output_path, write_all_atomic
     from depmin.outputs.dockerfile import parse_command, uv_version_for
     from depmin.outputs.fleet import FleetSpec, fleet_files
@@ -161,9 +164,8 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     analyses = [(name, a, s.request.data) for name, (s, a) in zip(names, done, strict=True)]
     closures = {name: a.closure for name, (_, a) in zip(names, done, strict=True)}
     fleet = plan_fleet(analyses, shared_by)
-    directory = display_path(project.root, output.resolve())
-    if directory.startswith("/"):
-        raise UsageError("-o DIR must lie inside the project root (the build context)", str(output))
+    # relative to the root (the build context), where the bake file's paths are read from
+    directory = os.path.relpath(output.absolute(), project.root).replace(os.sep, "/")
     flags: list[tuple[str, str | Path | bool | None]] = [
         ("--all", True),
         ("--shared-by", str(shared_by) if shared_by else None),
@@ -183,6 +185,10 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
                      commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip
     files = fleet_files(fleet, closures, spec)
     write_all_atomic([(output_path(project.root / path, project.root), text) for path, text in sorted(files.items())])
-    printer.info(f"wrote {len(files)} files in {directory}/ (the base and {len(fleet.targets)} targets; "
-                 f"build with: docker buildx bake -f {directory}/docker-bake.hcl)")  # fmt: skip
+    here = os.path.relpath(project.root, Path.cwd())
+    build = f"docker buildx bake -f {directory}/docker-bake.hcl"  # bake's contexts are relative to where it runs
+    hint = build if here == "." else f"cd {here} && {build}"
+    printer.info(
+        f"wrote {len(files)} files in {directory}/ (the base and {len(fleet.targets)} targets; build with: {hint})"
+    )
     return EXIT_OK

@@ -61,8 +61,14 @@ class Printer:
 
         click.echo(for_terminal(dumps(data), json_text=True), nl=False)
 
-    def findings(self, chosen: str, findings: Sequence[Diagnostic]) -> None:
-        """--format github (annotations: written as they are, each one line) or sarif."""
+    def findings(self, chosen: str, findings: Sequence[Diagnostic], root: Path | None = None) -> None:
+        """--format github (annotations: written as they are, each one line) or sarif, with paths
+        relative to the repository's top (GITHUB_WORKSPACE, else git's), not to the project root:
+        a project in a sub-directory annotates the right files."""
+        top = repository_top(root) if root is not None else None
+        if top is not None and root is not None and top != root.resolve():
+            prefix = root.resolve().relative_to(top).as_posix()
+            findings = [replace(d, path=f"{prefix}/{d.path}") if d.path else d for d in findings]
         if chosen == "github":
             from depmin.outputs.github import github_text
 
@@ -70,7 +76,7 @@ class Printer:
         else:
             from depmin.outputs.sarif import sarif_log
 
-            self.json(sarif_log(findings))
+            self.json(sarif_log(findings, top or root))
 
     def info(self, text: str) -> None:
         if not self.ui.quiet:
@@ -105,6 +111,29 @@ class Printer:
 
         self.diagnostics(diagnostics)
         click.echo(f"depmin: {outcome}: the analysis has {plural(len(diagnostics), 'error')}", err=True)
+
+
+def repository_top(root: Path) -> Path | None:
+    """The directory CI annotations are relative to: GITHUB_WORKSPACE when the project lies in it,
+    else git's top level of the project; None outside both."""
+    real = root.resolve()
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace:
+        top = Path(workspace).resolve()
+        if top == real or top in real.parents:
+            return top
+    import subprocess
+
+    try:
+        found = subprocess.run(
+            ["git", "-C", str(real), "rev-parse", "--show-toplevel"], capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if found.returncode != 0 or not found.stdout.strip():
+        return None
+    git_top = Path(found.stdout.strip()).resolve()
+    return git_top if git_top == real or git_top in real.parents else None
 
 
 def handle_errors(function: Callable[..., int]) -> Callable[..., None]:
@@ -382,10 +411,21 @@ def analyse_targets(
 def regenerate_command(
     command: str, session: Session, outputs: Sequence[tuple[str, str | Path | bool | None]] = ()
 ) -> str:
-    """The command line that writes this output again, from the project root, exactly as this
-    run did: every option that changes the output, none that only changes how it is found."""
+    """The command line that writes this output again, exactly as this run did: every option that
+    changes the output, none that only changes how it is found. It runs from the project root,
+    or, when --root was given, from where this run ran (with that --root). Paths are relative to
+    where it runs, never absolute."""
     options, request, root = session.options, session.request, session.project.root
+    # where it runs: from where this run ran when --root was given, else from the root; a path
+    # that no text can carry (a non-UTF-8 directory above the root) falls back to the root
+    base = Path.cwd() if options.root is not None and _writable(os.path.relpath(root, Path.cwd())) else root
+
+    def shown(path: Path) -> str:
+        return "-" if str(path) == "-" else os.path.relpath(Path(path).absolute(), base).replace(os.sep, "/")
+
     parts = ["depmin", command]
+    if base != root:
+        parts += ["--root", shown(root)]
     if session.target_config is not None:
         parts += ["--target", session.target_config.name]
         if options.python:
@@ -397,7 +437,7 @@ def regenerate_command(
         for name in options.platforms or (request.target.platform.name,):
             parts += ["--platform", name]
     if options.lock:
-        parts += ["--lock", display_path(root, Path(options.lock).resolve())]
+        parts += ["--lock", shown(options.lock)]
     for pattern in options.excludes:
         parts += ["--exclude", pattern]
     if options.include_optional:
@@ -418,11 +458,19 @@ def regenerate_command(
         if value is True:  # a flag without a value
             parts.append(flag)
             continue
-        shown = display_path(root, Path(value).resolve()) if isinstance(value, Path) else value
-        parts += [flag, shown] if flag else [shown]
+        text = shown(value) if isinstance(value, Path) else value
+        parts += [flag, text] if flag else [text]
     if session.target_config is None:
-        parts += list(request.entries)
+        parts += list(request.entries)  # relative to the root, as entries given with --root are
     return shlex.join(parts)
+
+
+def _writable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def warn(printer: Printer, message: str, code: Code, path: str = "") -> None:

@@ -179,7 +179,9 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
     chosen = resolve_format(output_format, as_json)
     printer = Printer(ui)
     checks = []
-    for session in target_sessions(options, printer, machine_output=chosen != "text"):
+    sessions = target_sessions(options, printer, machine_output=chosen != "text")
+    root = sessions[0].project.root
+    for session in sessions:
         target = session.target_config
         assert target is not None
         analysis = session.analyse()
@@ -207,7 +209,7 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
     else:
         from depmin.outputs.findings import check_findings
 
-        printer.findings(chosen, check_findings(checks))
+        printer.findings(chosen, check_findings(checks), root)
     if any(c.errors for c in checks):
         return EXIT_BAD_INPUT
     return EXIT_OK if all(c.ok for c in checks) else EXIT_FINDING

@@ -7,6 +7,7 @@ results point at root-relative paths with `%SRCROOT%` as their base.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -14,11 +15,15 @@ from depmin import __version__
 from depmin.errors import Diagnostic, Severity
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/depmin/depmin"
 
 
-def sarif_log(findings: Iterable[Diagnostic]) -> dict[str, Any]:
+def sarif_log(findings: Iterable[Diagnostic], base: Path | None = None) -> dict[str, Any]:
+    """`base`: the directory the paths are relative to (the repository's top), given as the real
+    `uri` of %SRCROOT% so that code scanning can place each result."""
     findings = list(findings)
+    root: dict[str, Any] = {"description": {"text": "the repository root"}}
+    if base is not None:
+        root["uri"] = base.resolve().as_uri() + "/"
     codes = sorted({d.code for d in findings})
     rules = [{"id": code, "name": code, "shortDescription": {"text": code.description}} for code in codes]
     return {
@@ -30,11 +35,10 @@ def sarif_log(findings: Iterable[Diagnostic]) -> dict[str, Any]:
                     "driver": {
                         "name": "depmin",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "the project root"}}},
+                "originalUriBaseIds": {"%SRCROOT%": root},
                 "results": [_result(d, codes.index(d.code)) for d in findings],
             }
         ],
