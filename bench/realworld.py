@@ -52,7 +52,8 @@ PROJECT = HERE.parent
 OUTPUT = HERE / "REALWORLD.md"
 
 # Distributions that make a sync or a verify too big for a benchmark machine (several GB).
-HEAVY = ("torch", "torchvision", "torchaudio", "triton", "nvidia-*", "cuda-*", "tensorflow*", "jaxlib")
+# nvidia-c* and nvidia-n* are the CUDA libraries (nvidia-cublas, nvidia-nccl, ...), not nvidia-riva-client.
+HEAVY = ("torch", "torchvision", "torchaudio", "triton", "nvidia-c*", "nvidia-n*", "cuda-*", "tensorflow*", "jaxlib")
 HEAVY_BYTES = 2_000_000_000
 CLOSURE_TIMEOUT = 900
 SYNC_TIMEOUT = 1800

@@ -53,6 +53,12 @@ class Platform:
     platform_system: str
     platform_machine: str
     os_name: str
+    libc: str = ""  # "musl" for Alpine images: no marker tells it, only the wheel tags (musllinux)
+
+    @property
+    def python_image(self) -> str:
+        """The suffix of the official python image for this platform's containers."""
+        return "alpine" if self.libc == "musl" else "slim"
 
 
 PLATFORMS: dict[str, Platform] = {
@@ -60,8 +66,12 @@ PLATFORMS: dict[str, Platform] = {
     for p in (
         Platform("linux-x86_64", "linux", "Linux", "x86_64", "posix"),
         Platform("linux-aarch64", "linux", "Linux", "aarch64", "posix"),
+        Platform("linux-musl-x86_64", "linux", "Linux", "x86_64", "posix", "musl"),
+        Platform("linux-musl-aarch64", "linux", "Linux", "aarch64", "posix", "musl"),
         Platform("macos-arm64", "darwin", "Darwin", "arm64", "posix"),
+        Platform("macos-x86_64", "darwin", "Darwin", "x86_64", "posix"),
         Platform("windows-x86_64", "win32", "Windows", "AMD64", "nt"),
+        Platform("windows-arm64", "win32", "Windows", "ARM64", "nt"),
     )
 }
 

@@ -15,6 +15,11 @@ def platform_marker(platform: Platform) -> str:
     return f'sys_platform == "{platform.sys_platform}" and platform_machine == "{platform.platform_machine}"'
 
 
+def same_markers(one: Platform, other: Platform) -> bool:
+    """Whether no marker can tell the two apart (glibc and musl Linux on one machine type)."""
+    return platform_marker(one) == platform_marker(other)
+
+
 def _where(platforms: Sequence[Platform]) -> str:
     markers = [platform_marker(p) for p in platforms]
     return markers[0] if len(markers) == 1 else " or ".join(f"({m})" for m in markers)

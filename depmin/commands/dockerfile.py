@@ -118,7 +118,7 @@ def dockerfile(
         ],
     )
     spec = DockerfileSpec(
-        base=base or f"python:{closure.target.python_version}-slim",
+        base=base or f"python:{closure.target.python_version}-{closure.target.platform.python_image}",
         requirements=requirements,
         uv_version=uv_version_for(session.lock.versions),
         command=parse_command(command_text) if command_text else (),
@@ -178,8 +178,9 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     # One command for the whole fleet: the session's own --target is not part of it.
     regenerate = regenerate_command("dockerfile", replace(session, target_config=None, request=replace(
         session.request, entries=())), flags)  # fmt: skip
-    target_python = analyses[0][1].closure.target.python_version
-    spec = FleetSpec(directory=directory, python_image=base or f"python:{target_python}-slim",
+    first = analyses[0][1].closure.target
+    image = base or f"python:{first.python_version}-{first.platform.python_image}"
+    spec = FleetSpec(directory=directory, python_image=image,
                      uv_version=uv_version_for(session.lock.versions), regenerate=regenerate,
                      index_secret=index_secret, ca_secret=ca_secret,
                      commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip

@@ -26,7 +26,8 @@ platform = click.option(
     "platforms",
     multiple=True,
     metavar="NAME",
-    help="linux-x86_64 (default), linux-aarch64, macos-arm64 or windows-x86_64. closure and dockerfile take it "
+    help="linux-x86_64 (default), linux-aarch64, linux-musl-x86_64, linux-musl-aarch64 (Alpine), macos-arm64, "
+    "macos-x86_64, windows-x86_64 or windows-arm64. closure and dockerfile take it "
     "several times: one requirements file for every platform, markers where they differ.",
 )
 target = click.option(

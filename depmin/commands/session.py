@@ -203,7 +203,7 @@ class Session:
 
     def analyse_every_platform(self) -> Analysis:
         """The first platform's analysis, its closure merged with every other --platform's."""
-        from depmin.analysis.platforms import merge_platforms
+        from depmin.analysis.platforms import merge_platforms, same_markers
         from depmin.project.config import parse_platform
 
         analysis = self._analyse()
@@ -216,6 +216,12 @@ class Session:
                 raise UsageError(str(exc)) from None
             if platform == first.target.platform:
                 continue
+            twin = next((c.target.platform for c in closures if same_markers(c.target.platform, platform)), None)
+            if twin is not None:
+                raise UsageError(
+                    f"{twin.name} and {platform.name} cannot share one requirements file: no environment marker "
+                    "tells glibc from musl; write one per platform"
+                )
             request = replace(self.request, target=replace(self.request.target, platform=platform))
             closures.append(analyse(self.project, request, self.lock, self.workspace).closure)
         return replace(analysis, closure=merge_platforms(closures))

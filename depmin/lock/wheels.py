@@ -15,19 +15,21 @@ from depmin.model import Target
 @cache
 def platform_tags(target: Target) -> tuple[Tag, ...]:
     """Every tag the target interpreter accepts, most specific first (as pip orders them)."""
-    name = target.platform.name
-    if name.startswith("linux-"):
-        machine = target.platform.platform_machine
+    platform = target.platform
+    machine = platform.platform_machine
+    if platform.libc == "musl":  # Alpine: musllinux wheels only, never manylinux (glibc)
+        platforms = [f"musllinux_1_{minor}_{machine}" for minor in range(2, -1, -1)] + [f"linux_{machine}"]
+    elif platform.sys_platform == "linux":
         platforms = [f"manylinux_2_{minor}_{machine}" for minor in range(39, 16, -1)]
         platforms += [f"manylinux2014_{machine}"]
         if machine == "x86_64":
             platforms += [f"manylinux_2_{minor}_{machine}" for minor in range(16, 4, -1)]
             platforms += ["manylinux2010_x86_64", "manylinux1_x86_64"]
         platforms += [f"linux_{machine}"]
-    elif name == "macos-arm64":
-        platforms = list(mac_platforms((14, 0), "arm64"))
+    elif platform.sys_platform == "darwin":
+        platforms = list(mac_platforms((14, 0), "arm64" if machine == "arm64" else "x86_64"))
     else:
-        platforms = ["win_amd64"]
+        platforms = ["win_arm64" if machine == "ARM64" else "win_amd64"]
     python = target.python
     return tuple(cpython_tags(python, platforms=platforms)) + tuple(
         compatible_tags(python, interpreter=f"cp{python[0]}{python[1]}", platforms=platforms)

@@ -82,7 +82,7 @@ def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
         *metadata_lines(closure),
         "",
         f"FROM {spec.base} AS runtime",
-        f"RUN groupadd --system --gid {UID} app && useradd --system --create-home --uid {UID} --gid {UID} app",
+        user_line(closure),
         f"COPY --from=deps {VENV} {VENV}",
         f"ENV PATH={VENV}/bin:$PATH PYTHONPATH={python_path} PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
         f"WORKDIR {APP}",
@@ -92,6 +92,13 @@ def dockerfile_text(closure: Closure, spec: DockerfileSpec) -> str:
     if spec.command:
         lines.append(f"CMD {json_array(spec.command)}")
     return checked_lines("\n".join(lines) + "\n", "Dockerfile")
+
+
+def user_line(closure: Closure) -> str:
+    """The image's own user: Debian's groupadd/useradd, or BusyBox's addgroup/adduser on Alpine."""
+    if closure.target.platform.libc == "musl":
+        return f"RUN addgroup -S -g {UID} app && adduser -S -D -u {UID} -G app app"
+    return f"RUN groupadd --system --gid {UID} app && useradd --system --create-home --uid {UID} --gid {UID} app"
 
 
 def _secret_flags(spec: DockerfileSpec) -> str:

@@ -30,6 +30,7 @@ from depmin.outputs.dockerfile import (
     local_files,
     metadata_lines,
     require_entries,
+    user_line,
 )
 from depmin.outputs.requirements import requirements_text
 from depmin.usecases.fleet import FleetPlan
@@ -107,7 +108,7 @@ def _base_dockerfile(closure: Closure, spec: FleetSpec, requirements: str) -> st
         "FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv",
         "",
         f"FROM {spec.python_image}",
-        f"RUN groupadd --system --gid {UID} app && useradd --system --create-home --uid {UID} --gid {UID} app",
+        user_line(closure),
         "ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never",
         f"ENV PATH={VENV}/bin:$PATH PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1",
         f"COPY {requirements} /tmp/base.txt",

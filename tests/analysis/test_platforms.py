@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
-from depmin.analysis.platforms import merge_platforms
+from depmin.analysis.platforms import merge_platforms, platform_marker
 from depmin.commands import main
 from depmin.model import PLATFORMS, Pin, Target
 from depmin.usecases.build_env import uv_binary
@@ -35,7 +35,11 @@ def installed_on(text: str, platform: str, python: str = "3.12") -> set[str]:
     return found
 
 
-@given(st.dictionaries(st.sampled_from(list(PLATFORMS)), st.lists(st.tuples(NAMES, OWN_MARKERS), max_size=5),
+# One platform per marker: glibc and musl Linux on one machine are not told apart by any marker.
+DISTINCT = sorted({platform_marker(p): name for name, p in reversed(PLATFORMS.items())}.values())
+
+
+@given(st.dictionaries(st.sampled_from(DISTINCT), st.lists(st.tuples(NAMES, OWN_MARKERS), max_size=5),
                        min_size=2))  # fmt: skip
 @settings(max_examples=150, deadline=None)
 def test_on_each_platform_the_markers_select_exactly_its_own_pins(per_platform):
@@ -115,3 +119,29 @@ def test_report_plan_and_the_fleet_take_several_platforms(runner, caramba, monke
     fleet = runner.invoke(main, ["dockerfile", "--all", "-o", "fleet", *two])
     assert fleet.exit_code == 0, fleet.output
     assert "#   python: 3.12, platform: linux-x86_64, linux-aarch64" in (caramba / "fleet" / "base.txt").read_text()
+
+
+def test_the_platforms_users_build_for_have_their_markers_and_wheel_tags():
+    from depmin.lock.wheels import platform_tags
+
+    alpine = platform_tags(Target((3, 12), PLATFORMS["linux-musl-x86_64"]))
+    assert any(str(t).endswith("musllinux_1_2_x86_64") for t in alpine)
+    assert not any("manylinux" in str(t) for t in alpine)  # glibc wheels do not run on Alpine
+    assert any(str(t).endswith("macosx_14_0_x86_64") for t in platform_tags(Target((3, 12), PLATFORMS["macos-x86_64"])))
+    assert any(str(t).endswith("win_arm64") for t in platform_tags(Target((3, 12), PLATFORMS["windows-arm64"])))
+    environment = Target((3, 12), PLATFORMS["windows-arm64"]).marker_environment()
+    assert Marker('sys_platform == "win32" and platform_machine == "ARM64"').evaluate(environment)
+
+
+def test_an_alpine_image_uses_its_own_base_and_user_tools(runner, tmp_path):
+    result = runner.invoke(main, ["dockerfile", "--root", str(FORKED), "--python", "3.12", "--platform",
+                                  "linux-musl-x86_64", "--requirements", "r.txt", "app/"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "FROM python:3.12-alpine AS deps" in result.stdout
+    assert "addgroup -S -g 10001 app && adduser -S -D -u 10001 -G app app" in result.stdout
+
+
+def test_glibc_and_musl_cannot_share_one_requirements_file(runner):
+    result = runner.invoke(main, ["closure", "--root", str(FORKED), "--platform", "linux-x86_64", "--platform",
+                                  "linux-musl-x86_64", "app/"])  # fmt: skip
+    assert result.exit_code == 2 and "[DM001]" in result.stderr
