@@ -23,8 +23,8 @@ For each entry, from the repository's uv project (autogen: python/), with no .ve
   5. `depmin verify ARGS --json` (exactly the pins in a throwaway venv, every closure module
      imported), skipped when the pins hold torch, CUDA or more than HEAVY_BYTES of wheels, and
      stopped after VERIFY_TIMEOUT seconds.
-Hand-written notes in REALWORLD.md between `<!-- notes:REPO -->` and `<!-- /notes:REPO -->`
-survive a re-render.
+Hand-written notes in REALWORLD.md between `<!-- notes:REPO -->` and `<!-- /notes:REPO -->` (and
+`notes:summary`) survive a re-render.
 """
 
 from __future__ import annotations
@@ -424,8 +424,14 @@ def codes(problems: list[dict]) -> str:
     return " ".join(f"{code}×{n}" for code, n in sorted(counted.items())) or "–"
 
 
-def yes_no(value: bool | None) -> str:
-    return {True: "yes", False: "**no**", None: "–"}[value]
+def agreement(record: dict, key: str) -> str:
+    """Does run KEY (warm, uvcache, offline) pin what cold pins? Also says when its exit code differs."""
+    cold, other = record["cold"], record.get(key)
+    if not other or not (cold.get("json") and other.get("json")):
+        return "–"
+    before, after = {tuple(p) for p in cold["pins"]}, {tuple(p) for p in other["pins"]}
+    text = "yes" if before == after else f"**no** (+{len(after - before)} −{len(before - after)})"
+    return text if other["rc"] == cold["rc"] else f"{text}, rc {other['rc']}"
 
 
 def verify_cell(record: dict) -> str:
@@ -435,8 +441,10 @@ def verify_cell(record: dict) -> str:
     if result.get("modules") is None:
         first = ([line for line in result.get("stderr", "").splitlines() if line.strip()] or ["no JSON"])[-1]
         return f"rc {result.get('rc')}: {_cell(first, 70)}"
+    if result["rc"] == 2 and not result["modules"]:
+        return "refused: closure errors (rc 2)"
     failed = result["failed"]
-    kinds = Counter(f["kind"] or "?" for f in failed)
+    kinds = Counter("optional" if f["optional"] else (f["kind"] or "?") for f in failed)
     detail = f" ({', '.join(f'{k}×{n}' for k, n in sorted(kinds.items()))})" if failed else ""
     return f"rc {result['rc']}: {result['modules'] - len(failed)}/{result['modules']} import{detail}"
 
@@ -465,8 +473,14 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         for r in rows
         if all(r.get(k) is not False for k in ("warm_identical", "uvcache_identical", "offline_identical"))
     )
+    same_rc = sum(
+        1 for r in rows if all(r[k]["rc"] == r["cold"]["rc"] for k in ("warm", "uvcache", "offline") if k in r)
+    )
     compared = sum(1 for r in rows if r.get("uvcache_identical") is not None)
-    verified = [r for r in rows if r.get("verify", {}).get("modules") is not None]
+    verified = [r for r in rows if r.get("verify", {}).get("rc") in (0, 1)]
+    refused = sum(1 for r in rows if r.get("verify", {}).get("rc") == 2)
+    skipped = sum(1 for r in rows if "skipped" in r.get("verify", {}))
+    notes = existing_notes()
     lines = [
         "# depmin on real uv-locked repositories",
         "",
@@ -476,13 +490,15 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         f"depmin as each repository was measured: {', '.join(f'`{x}`' for x in states)}.",
         "",
         f"**{len(rows)} entries in {len({r['entry']['repo'] for r in rows})} repositories: {ok} exit 0;"
-        f" {identical} give the same pins in every run that was made (warm; uv cache and offline in {compared});"
-        f" {len(verified)} verified, {sum(1 for r in verified if r['verify']['rc'] == 0)} of them with every module importing.**",
+        f" {identical} give the same pins in every run that was made (warm; uv cache and offline in {compared}),"
+        f" {same_rc} also the same exit code; {len(verified)} verified, {sum(1 for r in verified if r['verify']['rc'] == 0)}"
+        f" of them with every module importing ({refused} refused by verify for closure errors, {skipped} skipped).**",
         "",
         "Commands, from the repository's uv project (autogen: `python/`), with no `.venv`:",
         "",
         "1. cold: `UV_CACHE_DIR=<new> DEPMIN_CACHE_DIR=<new> depmin closure ARGS --json`",
-        "2. warm: the same again with the same `DEPMIN_CACHE_DIR`; *warm* says whether `pinned` (names and versions) is identical to cold",
+        "2. warm: the same again with the same `DEPMIN_CACHE_DIR`; *warm* says whether `pinned` (names and versions) is"
+        " identical to cold (`yes`, or `**no** (+added −removed)`; `, rc N` when the exit code differs from cold's)",
         "3. once per repository `UV_CACHE_DIR=<new> uv sync --frozen --no-dev`, then `rm -rf .venv`; then"
         " `UV_CACHE_DIR=<synced> DEPMIN_CACHE_DIR=<new> depmin closure ARGS --json` (*uv cache*) and the same"
         " with `--offline` and another new `DEPMIN_CACHE_DIR` (*offline*: names from uv's cache and the bundled table only)",
@@ -491,6 +507,8 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         "5. `UV_CACHE_DIR=<synced> depmin verify ARGS --json`, with the cold run's `DEPMIN_CACHE_DIR`; skipped when the pins"
         f" hold torch, CUDA or more than {HEAVY_BYTES / 1e9:g} GB of wheels, stopped after {VERIFY_TIMEOUT} s."
         " `verify` refuses (rc 2) when the closure has errors.",
+        "",
+        f"<!-- notes:summary -->{notes.get('summary', chr(10))}<!-- /notes:summary -->",
         "",
         "| repository | commit | entry (depmin ARGS) | py | rc | errors / warnings | pins / export | warm | uv cache | offline | verify |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -502,10 +520,9 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         lines.append(
             f"| {repo} | {r['commit'][:8]} | {label} (`{' '.join(r['entry']['args'])}`) | {cold.get('python', '–')} |"
             f" {cold['rc']} | {codes(cold.get('errors', []))} / {codes(cold.get('warnings', []))} |"
-            f" {pins} / {exported.get('lines', '–')} | {yes_no(r.get('warm_identical'))} |"
-            f" {yes_no(r.get('uvcache_identical'))} | {yes_no(r.get('offline_identical'))} | {verify_cell(r)} |"
+            f" {pins} / {exported.get('lines', '–')} | {agreement(r, 'warm')} |"
+            f" {agreement(r, 'uvcache')} | {agreement(r, 'offline')} | {verify_cell(r)} |"
         )
-    notes = existing_notes()
     for repository in REPOSITORIES:
         mine = {label: r for (repo, label), r in records.items() if repo == repository.name}
         if mine:
@@ -521,7 +538,11 @@ def repository_section(repository: Repository, records: dict[str, dict], notes: 
     else:
         sync_text = (f"`uv sync --frozen --no-dev`: {synced.get('seconds')} s, Python {synced.get('python')},"
                      f" uv cache {synced.get('cache_bytes', 0) / 1e6:.0f} MB")  # fmt: skip
-    lines = [f"## {repository.name} ({repository.upstream} at {first['commit'][:12]})", "", f"- {sync_text}."]
+    lines = [
+        f"## {repository.name} ({repository.upstream} at {first['commit'][:12]})",
+        "",
+        f"- depmin `{first.get('depmin', '?')}`; {sync_text}.",
+    ]
     for label, r in records.items():
         cold = r["cold"]
         lines.append(f"- **{label}** `depmin closure {' '.join(r['entry']['args'])}`: rc {cold['rc']}, {cold['seconds']} s cold,"

@@ -7,6 +7,9 @@
 set -euo pipefail
 version="${1:?usage: make_base_image.sh X.Y}"
 export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}"
+# One build at a time: test workers that start together wait here, then find the image made.
+exec 9> "${TMPDIR:-/tmp}/depmin-make-base-image.lock"
+flock 9
 base="localhost/depmin-python:${version}"
 python_bin="$(command -v "python${version}" || true)"
 for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"${version}".*/bin/"python${version}"; do
@@ -31,6 +34,7 @@ if ! buildah inspect --type image "$base" > /dev/null 2>&1; then
     chroot "$rootfs" /sbin/ldconfig
     cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$rootfs/etc/ssl/certs/ca-certificates.crt"
     container="$(buildah from scratch)"
+    trap 'rm -rf "$rootfs"; buildah rm "$container" > /dev/null 2>&1 || true' EXIT
     mount="$(buildah mount "$container")"
     cp -a "$rootfs/." "$mount/"
     buildah umount "$container" > /dev/null
@@ -38,9 +42,11 @@ if ! buildah inspect --type image "$base" > /dev/null 2>&1; then
         --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt "$container"
     buildah commit --quiet "$container" "$base" > /dev/null
     buildah rm "$container" > /dev/null
+    trap 'rm -rf "$rootfs"' EXIT
 fi
 if ! buildah inspect --type image "ghcr.io/astral-sh/uv:${uv_version}" > /dev/null 2>&1; then
     container="$(buildah from scratch)"
+    trap 'buildah rm "$container" > /dev/null 2>&1 || true' EXIT
     buildah copy --quiet "$container" "$uv_bin" /uv > /dev/null
     buildah commit --quiet "$container" "ghcr.io/astral-sh/uv:${uv_version}" > /dev/null
     buildah rm "$container" > /dev/null

@@ -1,17 +1,15 @@
 from __future__ import annotations
 
-import errno
 import functools
 import http.server
 import shutil
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from .helpers import FIXTURES
+from .helpers import FIXTURES, one_at_a_time
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,22 +72,23 @@ def caramba(tmp_path: Path) -> Path:
 @pytest.fixture
 def loopback_index():
     """fixtures/imageworks' private index, served where its uv.lock says (127.0.0.1:38017), for one
-    test at a time: the tests that need it share an xdist group, and a port still held by another
-    test run is waited for."""
+    test at a time on this machine."""
     directory = str(FIXTURES / "imageworks" / "index")
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=directory)
     handler.log_message = lambda *_: None  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 120
-    while True:
+    with one_at_a_time("port-38017"):
         try:
             server = http.server.ThreadingHTTPServer(("127.0.0.1", 38017), handler)
-            break
         except OSError as exc:
-            if exc.errno != errno.EADDRINUSE or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+            pytest.fail(f"127.0.0.1:38017 is held by another program: {exc}")
+        yield from _serving(server)
+
+
+def _serving(server: http.server.ThreadingHTTPServer):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield "http://127.0.0.1:38017/simple"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield "http://127.0.0.1:38017/simple"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import fnmatch
 import hashlib
 import re
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,33 @@ FIXTURES = REPOSITORY / "fixtures"
 CARAMBA = FIXTURES / "caramba"
 # A real lock (made by `uv lock`) holding ~200 distributions: tiny inline projects borrow it.
 CARAMBA_LOCK = CARAMBA / "uv.lock"
+
+
+def needs(present: bool, reason: str) -> None:
+    """A test that needs a tool, root or a base image: in CI (CI set) a missing one fails, so
+    nothing hides; on a developer's machine the test skips, saying why."""
+    import os
+
+    import pytest
+
+    if present:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: .ci/run installs it)")
+    pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def one_at_a_time(resource: str) -> Iterator[None]:
+    """Hold the machine-wide lock on `resource` (a port, the image store) for as long as a test
+    uses it: the other xdist worker, or another test run, waits its turn, however long the holder
+    takes. (xdist_group does not group under pytest 9.2, and a deadline would fail on a loaded machine.)"""
+    with open(Path(tempfile.gettempdir()) / f"depmin-tests-{resource}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def write_tree(root: Path, files: dict[str, str]) -> Path:

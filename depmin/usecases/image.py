@@ -9,6 +9,7 @@ requirements file), so the image can only contain what verify's tree contains.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -115,7 +116,12 @@ def run_in_image(
         "docker": ["docker", "build"],
     }[engine] + ["-f", str(dockerfile_path), "-t", tag, str(context)]
     log(" ".join(build[:2]) + " ...")
-    completed = subprocess.run(build, capture_output=True, text=True, check=False)
+    before = buildah_containers() if engine == "buildah" else {}
+    try:
+        completed = subprocess.run(build, capture_output=True, text=True, check=False)
+    finally:
+        if engine == "buildah":
+            remove_stage_leftovers(before, dockerfile)
     if completed.returncode != 0:
         lines = (completed.stderr or completed.stdout).strip().splitlines()
         telling = next((line for line in reversed(lines) if "error" in line.lower()), lines[-1] if lines else "")
@@ -166,6 +172,35 @@ def _run(engine: str, tag: str, command: list[str], timeout: float, stdin: str =
     except subprocess.TimeoutExpired:
         return 124, f"timed out after {timeout:g} s"
     return completed.returncode, completed.stdout + completed.stderr
+
+
+def _stage_images(dockerfile: str) -> frozenset[str]:
+    """The images the Dockerfile's stages start FROM, with the ARG defaults filled in."""
+    defaults = dict(re.findall(r"(?m)^\s*ARG\s+(\w+)=(\S+)", dockerfile))
+    images = set()
+    for image in re.findall(r"(?im)^\s*FROM\s+(?:--\S+\s+)*(\S+)", dockerfile):
+        images.add(re.sub(r"\$\{?(\w+)\}?", lambda match: defaults.get(match[1], match[0]), image))
+    return frozenset(images)
+
+
+def buildah_containers() -> dict[str, tuple[str, str]]:
+    listed = subprocess.run(["buildah", "containers", "--json"], capture_output=True, text=True, check=False)
+    try:
+        rows = json.loads(listed.stdout or "[]") or []
+    except ValueError:
+        return {}
+    return {row["id"]: (row.get("imagename", ""), row.get("containername", "")) for row in rows if "id" in row}
+
+
+def remove_stage_leftovers(before: dict[str, tuple[str, str]], dockerfile: str) -> None:
+    """buildah leaves a working container behind for a named stage that is only copied from
+    (`FROM uv AS uv` ... `COPY --from=uv`, containers/buildah#4572): remove the ones this build
+    made, and nothing else."""
+    images = _stage_images(dockerfile)
+    for container, (image, name) in buildah_containers().items():
+        if container in before or image not in images or "-working-container" not in name:
+            continue
+        subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
 
 
 def _remove(engine: str, tag: str) -> None:

@@ -247,7 +247,7 @@ def test_generated_modules_load_what_depmin_says(venvs, parts):
 
 
 def closure_without_venv(root: Path, entry: str, empty_cache: Path):
-    """The closure with no .venv and an empty uv cache: the bundled table and the lock's names only."""
+    """The closure with an empty uv cache: names from depmin's recorded artifact facts only."""
     previous = os.environ.get("UV_CACHE_DIR")
     os.environ["UV_CACHE_DIR"] = str(empty_cache)
     try:
@@ -259,16 +259,51 @@ def closure_without_venv(root: Path, entry: str, empty_cache: Path):
             os.environ["UV_CACHE_DIR"] = previous
 
 
-def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(venvs, tmp_path):
-    """No .venv, no uv cache: the bundled table and the lock's names give what installed metadata gives."""
-    site_packages = next(venvs.python().parent.parent.glob("lib/python*/site-packages"))
+def installed_owners(site_packages: Path) -> dict[str, set[str]]:
+    """Top-level import name → the installed distributions whose RECORD holds it: the truth about
+    names, read from a real installation (importlib.metadata, nothing imported)."""
+    from importlib.metadata import distributions
+
+    owners: dict[str, set[str]] = {}
+    for distribution in distributions(path=[str(site_packages)]):
+        for file in distribution.files or ():
+            top = file.parts[0]
+            if top.endswith((".dist-info", ".data")) or top in ("..", "__pycache__"):
+                continue
+            name = top.removesuffix(".py") if len(file.parts) == 1 else top
+            if len(file.parts) > 1 or top.endswith(".py") or top.endswith(".so"):
+                owners.setdefault(name.split(".")[0], set()).add(canonicalize_name(distribution.metadata["Name"]))
+    return owners
+
+
+def assert_same_answer_and_true_names(root: Path, entry: str, site_packages: Path, scratch: Path) -> None:
+    """The answer on a synced machine (the whole lock installed, as a .venv in the repository, and
+    uv's cache warm from installing it) equals the answer on a fresh clone with an empty uv cache;
+    and each required distribution really provides the module it is pinned for."""
+    assert (root / ".venv").is_dir()
+    synced = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock").closure
+    clone = scratch / "fresh-clone"
+    if not clone.exists():
+        shutil.copytree(root, clone, ignore=shutil.ignore_patterns(".venv"))
+    fresh = closure_without_venv(clone, entry, scratch / "no-uv-cache")
+    assert synced.direct and not synced.errors
+    for part in ("direct", "optional", "type_only", "pinned", "modules", "errors"):
+        assert getattr(synced, part) == getattr(fresh, part), (root.name, entry, part)
+    owners = installed_owners(site_packages)
+    for requirement in synced.direct:
+        for via in requirement.via:
+            top = via.module.partition(".")[0]
+            if top in owners:  # a module of the standard library's name space is not in a RECORD
+                assert requirement.name in owners[top], (via.module, requirement.name, owners[top])
+
+
+def test_names_resolve_the_same_on_a_synced_machine_as_on_a_fresh_clone(venvs, tmp_path):
+    venv = venvs.python().parent.parent
+    synced = tmp_path / "oracle"
+    shutil.copytree(ORACLE, synced)
+    (synced / ".venv").symlink_to(venv)
     for entry in ("oracle_app.app", "oracle_app.typed", "oracle_app.guards"):
-        with_venv = run_analysis(
-            ORACLE, entry, python=PYTHON, lock=ORACLE / "uv.lock", site_packages=site_packages
-        ).closure
-        without = closure_without_venv(ORACLE, entry, tmp_path / "no-uv-cache")
-        for part in ("direct", "optional", "type_only", "pinned", "modules"):
-            assert getattr(with_venv, part) == getattr(without, part), (entry, part)
+        assert_same_answer_and_true_names(synced, entry, next(venv.glob("lib/python*/site-packages")), tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -281,11 +316,11 @@ def test_names_resolve_the_same_without_a_venv_as_with_the_full_lock_installed(v
         ("forked", "app/"),
     ],
 )
-@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
-def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_path, loopback_index, fixture, entry):
-    """Each fixture whose whole lock is small enough to install (caramba's holds torch): its full venv
-    against no venv and no uv cache."""
-    root = FIXTURES / fixture
+def test_every_small_fixture_resolves_the_same_synced_and_fresh(tmp_path, loopback_index, fixture, entry):
+    """Each fixture whose whole lock is small enough to install (caramba's holds torch), synced into
+    a .venv of a copy, against a fresh clone with no uv cache."""
+    root = tmp_path / fixture
+    shutil.copytree(FIXTURES / fixture, root, ignore=shutil.ignore_patterns(".venv", ".depmin_cache"))
     export = subprocess.run(
         [
             uv_binary(),
@@ -305,7 +340,7 @@ def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_pat
     )
     requirements = tmp_path / "requirements.txt"
     requirements.write_text(export.stdout)
-    venv = tmp_path / "venv"
+    venv = root / ".venv"
     subprocess.run(
         [uv_binary(), "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=_uv_environment()
     )
@@ -326,8 +361,4 @@ def test_every_small_fixture_resolves_the_same_with_and_without_its_venv(tmp_pat
         cwd=root,
     )  # fmt: skip  (path dependencies are relative to it)
     site_packages = next(venv.glob("lib/python*/site-packages"))
-    with_venv = run_analysis(root, entry, python=PYTHON, lock=root / "uv.lock", site_packages=site_packages).closure
-    without = closure_without_venv(root, entry, tmp_path / "no-uv-cache")
-    assert with_venv.direct and not with_venv.errors
-    for part in ("direct", "optional", "type_only", "pinned", "modules", "errors"):
-        assert getattr(with_venv, part) == getattr(without, part), (fixture, part)
+    assert_same_answer_and_true_names(root, entry, site_packages, tmp_path)

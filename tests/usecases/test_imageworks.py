@@ -83,7 +83,6 @@ def test_string_named_modules_are_followed(tmp_path):
 
 
 @pytest.mark.network
-@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
 def test_verify_proves_the_image_starts(runner, loopback_index):
     result = runner.invoke(main, ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--target", "svc"])
     data = json.loads(result.stdout)
@@ -94,7 +93,6 @@ def test_verify_proves_the_image_starts(runner, loopback_index):
 
 
 @pytest.mark.network
-@pytest.mark.xdist_group("loopback")  # one worker serves 127.0.0.1:38017
 def test_package_data_is_what_single_file_copies_need(runner, loopback_index):
     # Only svc.resources: its files are copied one by one, so the data must be named too.
     command = ["verify", "--root", str(IMAGEWORKS), "--no-cache", "--json", "--python", "3.11", "svc.resources"]
