@@ -7,10 +7,12 @@ CLONES (default /work/realworld) holds one git clone per repository of REPOSITOR
 the directory name given there (mcp-python-sdk, openai-agents, pydantic-ai, crewai, autogen,
 fastmcp, livekit-agents, pipecat, camel). Nothing is fetched from git: clone them first at the
 commits REALWORLD.md names. The machine needs uv, the Pythons the repositories target (pyenv's
-versions are put on PATH ahead of its shims) and access to PyPI. UV_PYTHON_DOWNLOADS=never
-everywhere. Run one repository at a time with --only; every entry's measurements are kept as
-JSON under --raw (default /tmp/depmin-realworld), and the Markdown is rendered from all of them,
-so a later --only run adds to the earlier ones. --render-only rewrites REALWORLD.md from --raw.
+versions are put on PATH ahead of its shims) and access to PyPI; this script needs Python 3.11+.
+UV_PYTHON_DOWNLOADS=never everywhere. Repositories are measured one after the other (--only REPO
+for some of them); every entry's measurements are kept as JSON under --raw (default
+/tmp/depmin-realworld), and the Markdown is rendered from all of them, so a later --only run
+adds to the earlier ones. --render-only rewrites REALWORLD.md from --raw. A whole run takes about
+45 minutes on two cores, most of it in verify.
 
 For each entry, from the repository's uv project (autogen: python/), with no .venv:
   1. cold: a fresh empty UV_CACHE_DIR and DEPMIN_CACHE_DIR: `depmin closure ARGS --json`;
@@ -571,11 +573,14 @@ def repository_section(repository: Repository, records: dict[str, dict], notes: 
                          f" {len(missing)} export names not pinned{': ' + ', '.join(missing[:10]) if missing else ''}{' …' if len(missing) > 10 else ''}.")  # fmt: skip
         result = r.get("verify", {})
         if result.get("modules") is not None:
-            for failure in result["failed"][:8]:
-                lines.append(f"  - verify: `{failure['module']}` {failure['kind']}{' (optional)' if failure['optional'] else ''}:"
-                             f" {_cell(failure['message'] or '', 240)}")  # fmt: skip
-            if len(result["failed"]) > 8:
-                lines.append(f"  - verify: {len(result['failed']) - 8} more failures")
+            groups: dict[tuple[str, str], list[str]] = {}
+            for failure in result["failed"]:
+                kind = failure["kind"] or "?"
+                kind += " (optional)" if failure["optional"] and kind != "optional" else ""
+                groups.setdefault((kind, failure["message"] or ""), []).append(failure["module"])
+            for (kind, message), modules in groups.items():
+                more = f" and {len(modules) - 1} more" if len(modules) > 1 else ""
+                lines.append(f"  - verify: `{modules[0]}`{more}: {kind}: {_cell(message, 240)}")
         elif result and "skipped" not in result:
             lines.append(f"  - verify rc {result.get('rc')}: `{_cell(result.get('stderr', ''), 300)}`")
     body = notes if notes is not None else "\n(no notes yet)\n"

@@ -95,6 +95,11 @@ def scan_source(source: bytes, target: Target) -> ScanResult:
 
 def scan_source_cst(source: bytes, target: Target) -> ScanResult:
     """The parser of record: LibCST, whatever the running interpreter's grammar."""
+    return scan_source_cst_each(source, (target,))[0]
+
+
+def scan_source_cst_each(source: bytes, targets: tuple[Target, ...]) -> tuple[ScanResult, ...]:
+    """scan_source_cst for each target, from one parse (LibCST's parse is the expensive part)."""
     import libcst as cst
 
     from depmin.scan import from_cst
@@ -103,36 +108,52 @@ def scan_source_cst(source: bytes, target: Target) -> ScanResult:
         wrapper = from_cst.parse(source)
     except cst.ParserSyntaxError as exc:
         line, message = _syntax_error(source, exc)
-        return ScanResult((), (Problem(line, f"syntax error: {message}", True),))
+        return (ScanResult((), (Problem(line, f"syntax error: {message}", True),)),) * len(targets)
     except (UnicodeDecodeError, LookupError, SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None) or 1
-        return ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
+        failed = ScanResult((), (Problem(line, f"cannot decode source: {_first_line(str(exc))}", True),))
+        return (failed,) * len(targets)
     except RecursionError:
-        return _too_deep()
+        return (_too_deep(),) * len(targets)
     except MemoryError:
-        return _too_large()
-    return _collect(lambda calls: from_cst.translate(wrapper, calls=calls), source, target)
+        return (_too_large(),) * len(targets)
+    return _collect_each(lambda calls: from_cst.translate(wrapper, calls=calls), source, targets)
 
 
 def _collect(translate: Callable[[bool], ir.Module], source: bytes, target: Target) -> ScanResult:
     """One parser's translation of `source`, read by the semantic core."""
+    return _collect_each(translate, source, (target,))[0]
+
+
+def _collect_each(
+    translate: Callable[[bool], ir.Module], source: bytes, targets: tuple[Target, ...]
+) -> tuple[ScanResult, ...]:
+    """One translation, read by the semantic core once per target."""
     calls = calls_can_import(source)
+    pragmas = pragma_lines(source)
     try:
         with _deep_recursion():
-            return collect(translate(calls), target, calls=calls, pragma_lines=pragma_lines(source))
+            module = translate(calls)
+            return tuple(collect(module, target, calls=calls, pragma_lines=pragmas) for target in targets)
     except RecursionError:
-        return _too_deep()
+        return (_too_deep(),) * len(targets)
     except MemoryError:
-        return _too_large()
+        return (_too_large(),) * len(targets)
 
 
 def scan_with_ast(source: bytes, target: Target) -> ScanResult | None:
     """The fast path alone, or None where `ast` cannot parse (scan_source then asks LibCST)."""
+    each = scan_with_ast_each(source, (target,))
+    return each[0] if each is not None else None
+
+
+def scan_with_ast_each(source: bytes, targets: tuple[Target, ...]) -> tuple[ScanResult, ...] | None:
+    """scan_with_ast for each target, from one parse."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, UnicodeDecodeError, LookupError, RecursionError, MemoryError):
         return None
-    return _collect(lambda calls: from_ast.translate(tree, calls=calls), source, target)
+    return _collect_each(lambda calls: from_ast.translate(tree, calls=calls), source, targets)
 
 
 # LibCST's native parser can overflow its stack on deep nesting (a segfault) and needs memory
