@@ -84,10 +84,10 @@ def closure(
         from depmin.outputs.json import closure_json
 
         printer.json(closure_json(result))
-    elif chosen == "text" and not to_stdout:
+    elif chosen == "text":
         from depmin.outputs.text import closure_text
 
-        if not ui.quiet:
+        if not ui.quiet and not to_stdout:  # standard output holds the file asked for, and only it
             printer.out(closure_text(result, ui.width, ui.colored))
     else:
         from depmin.outputs.findings import closure_findings

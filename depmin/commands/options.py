@@ -33,7 +33,13 @@ platform = click.option(
 target = click.option(
     "--target", "target_name", metavar="NAME", help="A target from [tool.depmin.targets] instead of ENTRY arguments."
 )
-only_target = click.option("--target", "target_name", metavar="NAME", help="Only this target (default: every target).")
+only_targets = click.option(
+    "--target",
+    "only_targets",
+    metavar="NAME",
+    multiple=True,
+    help="Only this target (repeatable; default: every target).",
+)
 script = click.option(
     "--script",
     "scripts",
@@ -166,6 +172,7 @@ class AnalysisOptions:
     python: str | None = None
     platforms: tuple[str, ...] = ()
     target_name: str | None = None
+    only_targets: tuple[str, ...] = ()  # check and sync: the targets chosen (none: every one)
     scripts: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
@@ -249,6 +256,6 @@ def analysis_options(*, optional: bool = False, with_hashes: bool = False) -> Ca
 
 
 def target_options(function: F) -> F:
-    """check and sync: every target (or one), and what finds names and caches scans."""
+    """check and sync: every target (or those named), and what finds names and caches scans."""
     gathered = _gather(function, "options", AnalysisOptions, _ANALYSIS_NAMES)
-    return ui_options(_apply(gathered, (root, only_target, offline, cache_dir, no_cache)))
+    return ui_options(_apply(gathered, (root, only_targets, offline, cache_dir, no_cache)))

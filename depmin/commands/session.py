@@ -374,9 +374,9 @@ def _from_here(root: Path, entry: str) -> str:
 
 
 def target_sessions(options: AnalysisOptions, printer: Printer, *, machine_output: bool = False) -> list[Session]:
-    """One session per target (or the one named), unknown names failing before any analysis."""
+    """One session per target (or per one named), unknown names failing before any analysis."""
     project = load_project(project_root(options.root))
-    names = [options.target_name] if options.target_name else sorted(project.config.targets)
+    names = sorted(set(options.only_targets)) if options.only_targets else sorted(project.config.targets)
     if not names:
         raise UsageError("no targets in [tool.depmin.targets]; add one with `depmin init ENTRY...`", "pyproject.toml")
     for name in names:
