@@ -48,7 +48,7 @@ def main() -> int:
             print(f"not recorded: {name} {batch[name].artifact.filename}: {why}", file=sys.stderr)
         for name, item in batch.items():
             if name in found.facts:
-                facts[item.digest] = found.facts[name].data()
+                facts[item.read_key] = found.facts[name].data()
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(dict(sorted(facts.items())), separators=(",", ":"), sort_keys=True)
     OUTPUT.write_bytes(gzip.compress(text.encode(), mtime=0))

@@ -2,17 +2,24 @@
 scripts, its Requires-Dist. Each comes from the artifact the lock pins for the target, found in
 this order, every source giving the same answer:
 
-1. depmin's own cache of artifact facts (keyed by the artifact's sha256, in the user's cache);
+1. depmin's own cache of artifact facts, in the user's cache;
 2. uv's cache, where uv's record of an unpacked wheel carries that sha256;
 3. a wheel or sdist the lock takes from the repository itself, read from the file;
 4. the index, by HTTP range requests on the locked URL (zip central directory and dist-info),
    unless offline (--offline, UV_OFFLINE=1, DEPMIN_OFFLINE=1).
+
+The cache is shared by every repository the user analyses, and a repository is untrusted: facts
+whose bytes were checked against the sha256 (uv's cache, a whole sdist or local file) are kept
+under that sha256; facts read by range requests, which never see the whole file, are kept under
+the sha256 *and* the URL they were read from, so a lock that pairs a popular wheel's sha256 with
+another URL cannot change what that wheel is said to ship for the next repository.
 
 What none of them answers is left to the bundled table (depmin.imports.distributions).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import marshal
 import tarfile
@@ -53,6 +60,11 @@ class Chosen:
     @property
     def is_wheel(self) -> bool:
         return self.artifact.filename.endswith(".whl")
+
+    @property
+    def read_key(self) -> str:
+        """Where facts read from the index, unverified, are kept: the sha256 with the URL."""
+        return f"{self.digest}@{self.artifact.url}"
 
 
 def chosen_artifacts(lock: LockFile, target: Target) -> dict[str, Chosen]:
@@ -101,7 +113,7 @@ def gather(
     for item in chosen.values():
         if item.local_path and not item.digest:
             continue
-        facts = store.get(item.digest) if store else None
+        facts = (store.get(item.digest) or store.get(item.read_key)) if store else None
         if facts is None and item.local_path:
             facts = _local_file(item, lock_directory, root)
         if facts is None and uv_cache is not None and item.is_wheel:
@@ -118,7 +130,7 @@ def gather(
                 if isinstance(result, ArtifactFacts):
                     found.facts[item.name] = result
                     if store:
-                        store.put(item.digest, result)
+                        store.put(item.read_key if result.source == INDEX else item.digest, result)
                 else:
                     found.refused.append((item.name, result))
     found.missing = sorted(name for name in chosen if name not in found.facts)
@@ -138,6 +150,8 @@ def _from_index(item: Chosen, network: Network) -> ArtifactFacts | str:
         if item.artifact.size is not None and item.artifact.size > _LARGEST_SDIST:
             return f"sdist of {item.artifact.size} bytes, over {_LARGEST_SDIST}"
         data, _ = network.get(url)
+        if hashlib.sha256(data).hexdigest() != item.digest:
+            return "its sha256 is not the one uv.lock records"
         return _tar_facts(data, INDEX)
     except (Refused, NotAZip, OSError, ValueError, tarfile.TarError, EOFError) as exc:
         return str(exc) or type(exc).__name__
@@ -171,6 +185,8 @@ def _local_file(item: Chosen, lock_directory: Path, root: Path) -> ArtifactFacts
         return None
     try:
         data = read_regular(path, 512 * 1024 * 1024)
+        if hashlib.sha256(data).hexdigest() != item.digest:
+            return None  # not the file the lock names: its names are not trusted
         if item.is_wheel:
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
                 names = sorted(archive.namelist())
@@ -181,7 +197,7 @@ def _local_file(item: Chosen, lock_directory: Path, root: Path) -> ArtifactFacts
 
 
 def store_facts(cache: ScanCache, facts: Mapping[str, ArtifactFacts]) -> None:
-    """Keep facts read elsewhere (sha256 → facts) in depmin's cache, as if read here."""
+    """Keep facts read elsewhere (sha256, or Chosen.read_key, → facts) in depmin's cache, as if read here."""
     if cache.prepare():
         store = _Store(cache)
         for digest, found in facts.items():
@@ -190,7 +206,7 @@ def store_facts(cache: ScanCache, facts: Mapping[str, ArtifactFacts]) -> None:
 
 
 class _Store:
-    """depmin's cache of artifact facts: {sha256: facts} in one file shared by every project."""
+    """depmin's cache of artifact facts: {sha256 or read_key: facts} in one file shared by every project."""
 
     def __init__(self, cache: ScanCache) -> None:
         self.file = cache.shared_file("artifacts")

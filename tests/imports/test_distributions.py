@@ -251,6 +251,59 @@ def test_a_redirect_off_the_declared_hosts_is_refused(monkeypatch):
         network.get("https://files.pythonhosted.org/x.whl", suffix=100)
 
 
+class ServedFrom(Network):
+    """An index that serves `files` (URL → bytes), by ranges as a real one does."""
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        super().__init__(frozenset({"files.pythonhosted.org"}))
+        object.__setattr__(self, "files", files)
+
+    def get(self, url, start=None, end=None, *, suffix=0):
+        self.check(url)
+        data = self.files[url]  # type: ignore[attr-defined]
+        if suffix:
+            return data[-suffix:], len(data)
+        if start is not None:
+            return data[start:end], len(data)
+        return data, len(data)
+
+
+def test_a_lock_cannot_change_what_a_wheel_ships_for_the_next_repository(tmp_path):
+    """A hostile lock pairs attrs' real sha256 with a URL serving six: the next repository that
+    locks the real attrs wheel (offline, same user cache) is not told that it ships `six`."""
+    import hashlib
+
+    attrs = (WHEELS / "attrs-25.3.0-py3-none-any.whl").read_bytes()
+    digest = hashlib.sha256(attrs).hexdigest()
+    evil = "https://files.pythonhosted.org/packages/evil/attrs-25.3.0-py3-none-any.whl"
+    real = "https://files.pythonhosted.org/packages/real/attrs-25.3.0-py3-none-any.whl"
+    network = ServedFrom({evil: (WHEELS / "six-1.17.0-py2.py3-none-any.whl").read_bytes(), real: attrs})
+
+    def chosen(url: str) -> dict[str, Chosen]:
+        artifact = Artifact("attrs-25.3.0-py3-none-any.whl", f"sha256:{digest}", len(attrs), url)
+        return {"attrs": Chosen("attrs", "25.3.0", artifact)}
+
+    def facts(url: str, over: Network | None):
+        cache = ScanCache(tmp_path / "cache", tmp_path / "secret")
+        return gather(chosen(url), cache=cache, uv_cache=None, lock_directory=tmp_path, root=tmp_path, network=over)
+
+    assert facts(evil, network).facts["attrs"].names == ("six",)  # what that URL really serves
+    assert facts(real, None).missing == ["attrs"]  # nothing trusted for the real one yet
+    shipped = facts(real, network).facts["attrs"].names
+    assert {"attr", "attrs"} <= set(shipped) and "six" not in shipped
+    assert facts(real, None).facts["attrs"].names == shipped  # kept for the real URL
+
+
+def test_a_whole_sdist_or_local_file_must_have_the_locked_sha256(tmp_path):
+    wheel = (WHEELS / "six-1.17.0-py2.py3-none-any.whl").read_bytes()
+    (tmp_path / "six-1.17.0-py2.py3-none-any.whl").write_bytes(wheel)
+    artifact = Artifact("six-1.17.0-py2.py3-none-any.whl", "sha256:" + "0" * 64, len(wheel), "")
+    item = Chosen("six", "1.17.0", artifact, local_path="six-1.17.0-py2.py3-none-any.whl")
+    found = gather({"six": item}, cache=ScanCache(tmp_path / "cache", tmp_path / "secret"), uv_cache=None,
+                   lock_directory=tmp_path, root=tmp_path, network=None)  # fmt: skip
+    assert found.missing == ["six"]  # a file that is not the locked one says nothing
+
+
 def test_uv_index_environment_settings_are_declared_indexes():
     found = declared_indexes([], {"UV_INDEX": "corp=https://a.example/simple https://b.example/simple"})
     assert found == [("corp", "https://a.example/simple"), ("", "https://b.example/simple")]
