@@ -13,7 +13,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from depmin.artifacts import chosen_artifacts, gather
-from depmin.artifacts.facts import INDEX, STORE, UV_CACHE
+from depmin.artifacts.facts import FACTS_VERSION, INDEX, STORE, UV_CACHE
 from depmin.artifacts.network import network_for
 from depmin.artifacts.uv_cache import uv_cache_directory
 from depmin.cache import ScanCache
@@ -105,6 +105,7 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
     depends = {p.name: frozenset(d.name for d in p.dependencies) for p in lock.packages}
     fingerprint = repr(
         (
+            FACTS_VERSION,
             sorted(locked),
             sorted(overrides.items()),
             sorted((name, sorted(names)) for name, names in depends.items()),

@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from depmin.artifacts.facts import INDEX, REPOSITORY, STORE, ArtifactFacts, sdist_facts, wheel_facts
+from depmin.artifacts.facts import FACTS_VERSION, INDEX, REPOSITORY, STORE, ArtifactFacts, sdist_facts, wheel_facts
 from depmin.artifacts.network import Network, Refused
 from depmin.artifacts.uv_cache import wheel_from_uv_cache
 from depmin.artifacts.zip_reader import TAIL, NotAZip, RemoteZip
@@ -209,7 +209,7 @@ class _Store:
     """depmin's cache of artifact facts: {sha256 or read_key: facts} in one file shared by every project."""
 
     def __init__(self, cache: ScanCache) -> None:
-        self.file = cache.shared_file("artifacts")
+        self.file = cache.shared_file(f"artifacts-v{FACTS_VERSION}")
         self.stamp = file_stamp(self.file)
         self.entries: dict[str, object] = read_marshal(self.file)
         self.added: dict[str, object] = {}

@@ -13,11 +13,17 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from typing import Any
 
+# How facts are derived from an artifact's files: part of every key they are kept under, so a
+# change to the derivation never reuses facts derived the old way. Bump it with any such change.
+FACTS_VERSION = 2
+
 # Where facts came from (ArtifactFacts.source): not part of the facts, said with -v
 STORE, UV_CACHE, REPOSITORY, INDEX = "depmin's cache", "uv's cache", "the file", "the index"
 
-# Import names are kept to this many dotted parts: deeper ones never decide which distribution
-# an import belongs to (a 4-part namespace prefix already does), and torch keeps 400 names, not 7,000.
+# Import names are kept to this many dotted parts, or down to a path's first regular package or
+# module when that is deeper (opentelemetry.exporter.otlp.proto.http: four namespace portions,
+# then that distribution's own code). Deeper names never decide which distribution an import
+# belongs to, and torch keeps 400 names, not 7,000.
 NAME_DEPTH = 4
 _MODULE_SUFFIXES = (".py", ".pyc", ".so", ".pyd", ".pyi")
 _SDIST_SKIPPED = frozenset({"test", "tests", "testing", "doc", "docs", "example", "examples", "benchmarks", "bench"})
@@ -51,23 +57,32 @@ def names_from_paths(paths: Iterable[str]) -> tuple[str, ...]:
     """The import names a wheel's (or an installed tree's) file paths provide: `a/b/__init__.py`,
     `a/b/c.py` and `a/_c.cpython-312-x86_64-linux-gnu.so` give a, a.b, a.b.c, a._c. Files under
     `*.data/purelib/` and `*.data/platlib/` install like the rest; the dist-info and other data do not."""
+    modules = [module for module in map(_module_of, paths) if module]
+    regular = {module for module, is_init in modules if is_init}  # packages with an __init__
     found: set[str] = set()
-    for path in paths:
-        parts = path.replace("\\", "/").split("/")
-        if parts[0].endswith(".data") and len(parts) > 2 and parts[1] in ("purelib", "platlib"):
-            parts = parts[2:]
-        elif parts[0].endswith((".dist-info", ".data", ".egg-info")):
-            continue
-        last = parts[-1]
-        if not last.endswith(_MODULE_SUFFIXES):
-            continue
-        stem = last.split(".", 1)[0]
-        module = parts[:-1] if stem == "__init__" else [*parts[:-1], stem]
-        if not module or not all(part.isidentifier() for part in module):
-            continue
-        for end in range(1, min(len(module), NAME_DEPTH) + 1):
+    for module, _ in modules:
+        own = next((end for end in range(1, len(module)) if module[:end] in regular), len(module))
+        for end in range(1, min(len(module), max(NAME_DEPTH, own)) + 1):
             found.add(".".join(module[:end]))
     return tuple(sorted(found))
+
+
+def _module_of(path: str) -> tuple[tuple[str, ...], bool] | None:
+    """(the dotted parts of the module a file installs, whether it is a package's __init__)."""
+    parts = path.replace("\\", "/").split("/")
+    if parts[0].endswith(".data") and len(parts) > 2 and parts[1] in ("purelib", "platlib"):
+        parts = parts[2:]
+    elif parts[0].endswith((".dist-info", ".data", ".egg-info")):
+        return None
+    last = parts[-1]
+    if not last.endswith(_MODULE_SUFFIXES):
+        return None
+    stem = last.split(".", 1)[0]
+    is_init = stem == "__init__"
+    module = tuple(parts[:-1] if is_init else [*parts[:-1], stem])
+    if not module or not all(part.isidentifier() for part in module):
+        return None
+    return module, is_init
 
 
 def names_from_sdist(paths: Iterable[str]) -> tuple[str, ...]:

@@ -56,9 +56,32 @@ def test_a_wheel_provides_its_modules_packages_extensions_and_namespace_portions
         ]
     )
     assert names == (
-        "a", "a.b", "a.b.c", "a.b.c.d", "attr", "attr._make", "extra_mod", "google", "google.protobuf",
-        "google.protobuf.message", "six", "yaml", "yaml._yaml",
+        "a", "a.b", "a.b.c", "a.b.c.d", "a.b.c.d.e", "a.b.c.d.e.f", "attr", "attr._make", "extra_mod", "google",
+        "google.protobuf", "google.protobuf.message", "six", "yaml", "yaml._yaml",
     )  # fmt: skip
+
+
+def test_names_reach_where_a_distribution_s_own_code_starts_below_deep_namespaces():
+    """opentelemetry's exporters share the namespace opentelemetry.exporter.otlp.proto, five parts
+    deep: each is told apart by the first regular package under it, and deeper names are cut."""
+    http = names_from_paths(
+        [
+            "opentelemetry/exporter/otlp/proto/http/__init__.py",
+            "opentelemetry/exporter/otlp/proto/http/trace_exporter/__init__.py",
+            "opentelemetry/exporter/otlp/proto/http/trace_exporter/encoder/deep/x.py",
+        ]
+    )
+    common = names_from_paths(["opentelemetry/exporter/otlp/proto/common/__init__.py"])
+    assert "opentelemetry.exporter.otlp.proto.http" in http
+    assert "opentelemetry.exporter.otlp.proto.http.trace_exporter" not in http  # below its own package: cut
+    assert max(len(name.split(".")) for name in http) == 5
+    found = finder(
+        {"opentelemetry-exporter-otlp-proto-http": list(http), "opentelemetry-exporter-otlp-proto-common": list(common)}
+    )
+    assert found.find("opentelemetry.exporter.otlp.proto.http.trace_exporter")[0] == (
+        "opentelemetry-exporter-otlp-proto-http",
+    )
+    assert found.find("opentelemetry.exporter.otlp.proto.common")[0] == ("opentelemetry-exporter-otlp-proto-common",)
 
 
 def test_an_sdist_listing_gives_its_packages_not_its_tests_and_build_scripts():
