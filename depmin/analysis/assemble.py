@@ -53,7 +53,8 @@ def assemble(
     choose = request.extra_choice
     extras = declared_extras(lock, target, choose)
     reference, owner = references(lock, target, choose), file_owner(lock, project.pyproject)
-    judged = judge(requirements(graph, layers, Reach.REQUIRED, lock, target, extras), reference, owner)
+    required = requirements(graph, layers, Reach.REQUIRED, lock, target, extras)
+    judged = judge(required, reference, owner, graph.at_start())
     direct = judged.required
     guarded = labelled(requirements(graph, layers, Reach.OPTIONAL, lock, target, extras), reference, owner)
     optional = _merged(guarded, judged.features)

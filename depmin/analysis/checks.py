@@ -88,8 +88,9 @@ def unresolved(graph: ImportGraph, layers: Layers, unknown: Iterable[str] = ()) 
     program starts and only that path fails, as it does in the whole-lock image. A first-party
     name that resolves to nothing, and a name several distributions provide, are errors where
     they are required and warnings where they are optional. A name that cannot be told without
-    the file lists of the `unknown` distributions is an error where required."""
+    the file lists of the `unknown` distributions is an error where the program cannot start without it."""
     unknown_names = sorted(unknown)
+    at_start = graph.at_start()
     found = []
     for layer, strict in ((layers.required, True), (layers.optional, False)):
         for node in sorted((n for n in layer if isinstance(n, UnresolvedNode)), key=str):
@@ -100,12 +101,13 @@ def unresolved(graph: ImportGraph, layers: Layers, unknown: Iterable[str] = ()) 
                     if not Reach.OPTIONAL.admits(via):
                         continue
                     required = strict and source in layers.required and Reach.REQUIRED.admits(via)
-                    if node.first_party or node.candidates or node.reason == UNKNOWN:
+                    # at import time, unguarded, in a module importing the entries imports
+                    starts = required and via.kind is Kind.MODULE and source in at_start
+                    if node.first_party or node.candidates:
                         severity = Severity.ERROR if required else Severity.WARNING
                     elif not required and _newer_stdlib(node.name):
                         continue  # `try: import tomllib / except ImportError: import tomli` on 3.10
                     else:
-                        starts = required and via.kind is Kind.MODULE  # at import time, unguarded
                         severity = Severity.ERROR if starts else Severity.WARNING
                     message = unresolved_message(node, via, unknown_names)
                     found.append(Diagnostic(via.file, via.line, message, severity, unresolved_code(node)))

@@ -14,7 +14,7 @@ For each distribution the code imports, judged at every place that imports it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -35,14 +35,20 @@ class Judged:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def judge(direct: tuple[Requirement, ...], references: Mapping[str, ProjectReference], owner: Owner) -> Judged:
+def judge(
+    direct: tuple[Requirement, ...],
+    references: Mapping[str, ProjectReference],
+    owner: Owner,
+    at_start: Collection[Hashable],
+) -> Judged:
+    """`at_start`: the modules importing the entries imports (ImportGraph.at_start)."""
     everything = whole(references)
     required, features, diagnostics = [], [], []
     for requirement in direct:
         if requirement.version is None or not references:
             required.append(requirement)
             continue
-        verdict = _verdict(requirement, references, everything, owner)
+        verdict = _verdict(requirement, references, everything, owner, at_start)
         if verdict.installed:
             required.append(requirement)
         elif verdict.extras and verdict.at_start is None:
@@ -86,7 +92,7 @@ def labelled(
     everything = whole(references)
     found = []
     for requirement in optional:
-        verdict = _verdict(requirement, references, everything, owner) if requirement.version else _Verdict(True)
+        verdict = _verdict(requirement, references, everything, owner, ()) if requirement.version else _Verdict(True)
         labels = verdict.extras or verdict.groups
         found.append(replace(requirement, features=labels) if not verdict.installed and labels else requirement)
     return tuple(found)
@@ -139,12 +145,16 @@ class _Verdict:
 
 
 def _verdict(
-    requirement: Requirement, references: Mapping[str, ProjectReference], everything: ProjectReference, owner: Owner
+    requirement: Requirement,
+    references: Mapping[str, ProjectReference],
+    everything: ProjectReference,
+    owner: Owner,
+    at_start: Collection[Hashable],
 ) -> _Verdict:
     name = requirement.name
     extras: set[str] = set()
     groups: set[str] = set()
-    at_start = None
+    start = None
     for via in requirement.via:
         owned = owner(via.file)
         reference = references.get(owned[1].name) if owned else None
@@ -153,10 +163,10 @@ def _verdict(
             reference = reference if reference is not None and reference.installs(name) else everything
         if reference.installs(name):
             return _Verdict(True)
-        if via.kind is Kind.MODULE and not via.guarded and at_start is None:
-            at_start = via
+        if via.kind is Kind.MODULE and not via.guarded and via.module in at_start and start is None:
+            start = via
         extras.update(reference.features.get(name, ()))
         groups.update(reference.groups.get(name, ()))
     if not extras and not groups:
         return _Verdict(True)
-    return _Verdict(False, tuple(sorted(extras)), tuple(sorted(groups)) if not extras else (), at_start)
+    return _Verdict(False, tuple(sorted(extras)), tuple(sorted(groups)) if not extras else (), start)

@@ -309,8 +309,10 @@ class ModuleEdges:
                     continue
             except RelativeImportError as exc:
                 # `try: from .agent import x / except ImportError: from agent import x` in a script: the
-                # guard catches the failure where it is run as a script, so it is only a warning there
-                severity = Severity.WARNING if record.guarded else Severity.ERROR
+                # guard catches the failure where it is run as a script, so it is only a warning there;
+                # under `if TYPE_CHECKING:` it never runs at all
+                never_fails = record.guarded or record.kind is Kind.TYPE_CHECKING
+                severity = Severity.WARNING if never_fails else Severity.ERROR
                 found.append(Diagnostic(info.path, record.line, str(exc), severity, Code.BROKEN_FIRST_PARTY))
                 continue
             if self.ignore:

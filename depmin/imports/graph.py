@@ -45,11 +45,17 @@ class UnresolvedNode:
 # integer per edge instead of every via.
 _BITS = {Reach.REQUIRED: 1, Reach.OPTIONAL: 2, Reach.TYPE_ONLY: 4}
 _ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 4}
+# An unguarded module-level import: it runs when its importer is imported (at start, when the
+# importer itself is reached that way from an entry). Always beside the required bit.
+_AT_START = 8
 # an edge's bits → the firmest layer it can carry a path at: 0 required, 1 optional, 2 type-only
-_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 8)}
+_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 16) if bits & 7}
 # (kind, guarded) → the bit of reach_of(via): one dictionary lookup per edge, not enum comparisons
 _VIA_BITS = {
-    (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))] for kind in Kind for guarded in (False, True)
+    (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))]
+    | (_AT_START if kind is Kind.MODULE and not guarded else 0)
+    for kind in Kind
+    for guarded in (False, True)
 }
 _ROW_BITS = {(kind.value, guarded): bit for (kind, guarded), bit in _VIA_BITS.items()}
 
@@ -156,6 +162,19 @@ class ImportGraph:
                     queue.append(target)
         self._searches[reach] = parents
         return parents
+
+    def at_start(self) -> frozenset[Hashable]:
+        """What importing the entries imports: reached through unguarded module-level imports
+        only (a lazy import, and everything it leads to, runs later, if ever)."""
+        seen: set[Hashable] = {ROOT}
+        queue: deque[Hashable] = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target, bit in self._bits[node].items():
+                if bit & _AT_START and target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return frozenset(seen - {ROOT})
 
     def reachable(self, reach: Reach) -> set[Hashable]:
         """Everything reachable from the entries through edges having a via that `reach` admits."""

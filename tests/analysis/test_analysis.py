@@ -64,6 +64,15 @@ def test_relative_import_beyond_top_level_is_an_error_not_a_crash(tmp_path):
     assert "beyond the top-level package" in closure.errors[0].message
 
 
+def test_a_relative_import_a_script_only_type_checks_is_a_warning(tmp_path):
+    write_tree(
+        tmp_path, {"server.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .app import App\n"}
+    )
+    closure = run_analysis(tmp_path, "server.py").closure
+    assert closure.errors == ()
+    assert [(w.path, w.line, w.code) for w in closure.warnings] == [("server.py", 3, "DM103")]
+
+
 def test_namespace_directories_are_packages_but_never_hide_a_distribution(tmp_path):
     write_tree(
         tmp_path,

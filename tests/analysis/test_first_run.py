@@ -79,7 +79,7 @@ def uv_export(extras: frozenset[str]) -> set[str]:
     return {line.split("==")[0] for line in output.splitlines() if line and not line.startswith((" ", "#"))}
 
 
-HOW = st.sampled_from(["absent", "module", "lazy", "guarded"])
+HOW = st.sampled_from(["absent", "module", "lazy", "guarded", "behind_lazy"])
 IMPORTS = {"yaml": "pyyaml", "six": "six", "orjson": "orjson", "dateutil": "python-dateutil", "attr": "attrs"}
 
 
@@ -101,8 +101,11 @@ def test_pins_never_exceed_uv_export_but_for_the_pins_a_warning_names(runner, tm
             lines.append(f"def use_{module}():\n    import {module}")
         elif style == "guarded":
             lines.append(f"try:\n    import {module}\nexcept ImportError:\n    pass")
+        elif style == "behind_lazy":  # a module-level import in a module only a lazy import reaches
+            (root / "app" / f"uses_{module}.py").write_text(f"import {module}\n")
+            lines.append(f"def use_{module}():\n    import app.uses_{module}")
     (root / "app" / "main.py").write_text("\n".join(lines) + "\n")
-    data = closure(runner, root, "app/", *(f"--extra={e}" for e in sorted(chosen)))
+    data = closure(runner, root, "app/main.py", *(f"--extra={e}" for e in sorted(chosen)))
     exported = _exports.setdefault(frozenset(chosen), uv_export(frozenset(chosen)))
     warned = {IMPORTS[m] for m, style in how.items() if style == "module" and m != "attr"} - exported
     # what choosing the extras of the warned distributions would install: they and their dependencies
@@ -123,6 +126,23 @@ def test_pins_never_exceed_uv_export_but_for_the_pins_a_warning_names(runner, tm
 
 
 _exports: dict[frozenset[str], set[str]] = {}
+
+
+def test_what_only_a_lazy_import_reaches_is_not_needed_to_start(runner, tmp_path):
+    """A module reached only through a lazy import runs its module-level imports late, if ever:
+    an extra it imports is an optional feature, not a pin 'the program cannot start without'."""
+    root = tmp_path / "extras"
+    shutil.copytree(EXTRAS, root)
+    (root / "app" / "main.py").write_text("import yaml\n\ndef fast():\n    from app import speed\n")
+    (root / "app" / "speed.py").write_text("import orjson\n")
+    data = closure(runner, root, "app/main.py")
+    assert pins(data) == {"pyyaml"}
+    assert {r["name"]: r["features"] for r in data["optional"]} == {"orjson": ["extras-app[fast]"]}
+    assert "DM111" not in {w["code"] for w in data["warnings"]}
+    (root / "app" / "main.py").write_text("import yaml\nfrom app import speed\n")  # now at start
+    started = closure(runner, root, "app/main.py")
+    assert pins(started) == {"orjson", "pyyaml"}
+    assert ("app/speed.py", 1, "DM111") in codes(started)
 
 
 # -- the policy of the whole-lock image ---------------------------------------------------------
