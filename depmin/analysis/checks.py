@@ -138,9 +138,9 @@ def unresolved_message(node: UnresolvedNode, via: Via, unknown: Sequence[str] = 
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
         return (
             f"`{via.statement}`: cannot tell which locked distribution provides {node.name!r}: the file lists "
-            f"of {len(unknown)} locked distributions are not known ({shown}: offline, or a git source); map the "
-            "name in [tool.depmin.module-map], or run depmin once with access to the index (it reads the file "
-            "lists by byte range and keeps them)"
+            f"of {len(unknown)} locked distributions are not known ({shown}: offline, a git source, or the index "
+            "could not be read; -v says which); map the name in [tool.depmin.module-map], or run depmin again "
+            "with access to the index (it reads the file lists by byte range and keeps them)"
         )
     considered = _considered(node.name)
     if considered:

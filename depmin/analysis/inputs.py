@@ -130,6 +130,7 @@ def finder(project: Project, lock: LockFile, request: Request) -> DistributionFi
             f"{gathered.count(UV_CACHE)} from uv's cache, {gathered.count(INDEX)} read from the index"
             + (f"; not read: {', '.join(gathered.missing)}" if gathered.missing else "")
             + (" (offline)" if request.offline and gathered.missing else "")
+            + (f" ({gathered.refused[0][0]}: {gathered.refused[0][1]})" if gathered.refused else "")
         )
         table = {name: (f.names, f.console_scripts) for name, f in gathered.facts.items()}
         return name_facts(table, locked, summary, gathered.missing)

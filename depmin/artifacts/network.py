@@ -18,6 +18,7 @@ import os
 import re
 import ssl
 import threading
+import time
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,14 @@ _TIMEOUT = 15.0
 
 class Refused(Exception):
     """A URL depmin will not request, or a response it will not use: the message says why."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient  # a dropped connection, a timeout, HTTP 429 or 5xx: worth another try
+
+
+# A kept-alive connection the index closed, a timeout, a 503: tried again after these pauses.
+_RETRY_PAUSES = (0.5, 2.0)
 
 
 @dataclass(frozen=True)
@@ -52,7 +61,18 @@ class Network:
 
     def get(self, url: str, start: int | None = None, end: int | None = None, *, suffix: int = 0) -> tuple[bytes, int]:
         """Bytes [start, end) of `url` (or its last `suffix` bytes) and the resource's whole size.
-        Connections are kept per thread and host (one DNS lookup and TLS handshake per host)."""
+        Connections are kept per thread and host (one DNS lookup and TLS handshake per host); a
+        transient failure is tried again, on a new connection."""
+        for pause in (*_RETRY_PAUSES, None):
+            try:
+                return self._get_once(url, start, end, suffix)
+            except Refused as refused:
+                if not refused.transient or pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")
+
+    def _get_once(self, url: str, start: int | None, end: int | None, suffix: int) -> tuple[bytes, int]:
         headers = {"User-Agent": "depmin (artifact facts)", "Accept-Encoding": "identity"}
         if suffix:
             headers["Range"] = f"bytes=-{suffix}"
@@ -77,7 +97,8 @@ class Network:
                     continue
                 if response.status not in (200, 206):
                     response.read()
-                    raise Refused(f"{host}: HTTP {response.status}")
+                    transient = response.status == 429 or response.status >= 500
+                    raise Refused(f"{host}: HTTP {response.status}", transient=transient)
                 wanted = (end - start) if start is not None and end is not None else suffix or _LARGEST_READ
                 data = response.read(min(wanted, _LARGEST_READ) + 1)
                 total = _total_size(response.getheader("Content-Range"), response.getheader("Content-Length"))
@@ -90,7 +111,10 @@ class Network:
                     data = data[-suffix:] if suffix else data[start:end]
                 else:
                     response.read()  # drained, so the connection can be used again
-            except (OSError, http.client.HTTPException, ValueError) as exc:
+            except (OSError, http.client.HTTPException) as exc:
+                self._forget(host)
+                raise Refused(f"{host}: {exc or type(exc).__name__}", transient=True) from None
+            except ValueError as exc:
                 self._forget(host)
                 raise Refused(f"{host}: {exc}") from None
             if len(data) > _LARGEST_READ:

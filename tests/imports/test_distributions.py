@@ -274,6 +274,64 @@ def test_a_redirect_off_the_declared_hosts_is_refused(monkeypatch):
         network.get("https://files.pythonhosted.org/x.whl", suffix=100)
 
 
+class _Scripted:
+    """An index whose responses are the `statuses` given, one per request; 200 serves `body`."""
+
+    def __init__(self, statuses, body=b"PK-the-end"):
+        self.statuses, self.body, self.requests = list(statuses), body, 0
+
+    def connection(self, *args, **kwargs):
+        index = self
+
+        class Response:
+            def __init__(self, status):
+                self.status = status
+
+            def getheader(self, name, default=None):
+                return str(len(index.body)) if name == "Content-Length" else default
+
+            def read(self, *_):
+                return index.body if self.status == 200 else b""
+
+        class Connection:
+            def request(self, *args, **kwargs):
+                index.requests += 1
+
+            def getresponse(self):
+                status = index.statuses.pop(0)
+                if isinstance(status, Exception):
+                    raise status
+                return Response(status)
+
+            def close(self):
+                pass
+
+        return Connection()
+
+
+@pytest.mark.parametrize("first", [503, 429, ConnectionResetError("reset by peer"), TimeoutError("timed out")])
+def test_a_transient_failure_is_tried_again(monkeypatch, first):
+    import http.client
+
+    index = _Scripted([first, first, 200])
+    monkeypatch.setattr(http.client, "HTTPSConnection", index.connection)
+    monkeypatch.setattr("depmin.artifacts.network.time.sleep", lambda _: None)
+    data, size = Network(frozenset({"files.pythonhosted.org"})).get("https://files.pythonhosted.org/x.whl")
+    assert (data, size, index.requests) == (b"PK-the-end", 10, 3)
+
+
+@pytest.mark.parametrize("statuses", [[404], [403], [503, 503, 503]])
+def test_a_refusal_or_a_lasting_failure_is_not_tried_forever(monkeypatch, statuses):
+    import http.client
+
+    index = _Scripted(statuses)
+    monkeypatch.setattr(http.client, "HTTPSConnection", index.connection)
+    monkeypatch.setattr("depmin.artifacts.network.time.sleep", lambda _: None)
+    with pytest.raises(Refused, match=str(statuses[0])):
+        Network(frozenset({"files.pythonhosted.org"})).get("https://files.pythonhosted.org/x.whl")
+    assert index.requests == len(statuses)
+
+
 class ServedFrom(Network):
     """An index that serves `files` (URL → bytes), by ranges as a real one does."""
 
