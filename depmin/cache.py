@@ -21,7 +21,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -222,27 +222,6 @@ def _secret(home: Path) -> bytes:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(os.urandom(_SECRET_BYTES))
     raise CacheRefused(f"{path}: cannot read the cache's secret")
-
-
-def remembered_table(
-    cache: ScanCache | None, kind: str, inputs: str, build: Callable[[], Mapping[str, frozenset[str]]]
-) -> Mapping[str, frozenset[str]]:
-    """A module → distributions table (from the .venv's or uv cache's metadata) kept while
-    `inputs`, the stamps it was built from, stay the same: one file per kind, replaced whole."""
-    if cache is None or not cache.prepare():
-        return build()
-    file = cache.shared_file(kind)
-    digest = hashlib.sha256(inputs.encode()).hexdigest()
-    data = read_marshal(file)
-    kept = data.get("table")
-    if data.get("inputs") == digest and isinstance(kept, dict):
-        try:
-            return {str(name): frozenset(map(str, found)) for name, found in kept.items()}
-        except TypeError:
-            pass  # damaged: rebuilt
-    table = build()
-    write_quietly(file, marshal.dumps({"inputs": digest, "table": {k: tuple(sorted(v)) for k, v in table.items()}}))
-    return table
 
 
 def write_quietly(path: Path, text: str | bytes) -> None:

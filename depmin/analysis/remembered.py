@@ -7,7 +7,7 @@ An entry is trusted only while everything its edges were computed from is unchan
 - the content keys of the modules whose facts it read (`when` constants, `__all__`);
 - the index under every first-party top-level name it resolved (a new submodule changes
   `from pkg import name`), and the whole store's fingerprint: the set of top-level names,
-  the distribution finder's inputs (lock, module-map, the .venv's and uv cache's stamps),
+  the distribution finder's inputs (lock, module-map, the chosen artifacts' hashes),
   the project's entry points, the Python and platform, and depmin's own version.
 """
 
