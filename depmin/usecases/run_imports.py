@@ -107,10 +107,13 @@ sys.exit(code)
 """
 
 # Runs inside the built venv: every module is imported in this one interpreter, so an expensive
-# dependency (torch, litellm) is imported once, not once per module. A failed import is taken
-# back out of sys.modules with everything it added, so the next module that needs it fails the
-# same way instead of being hidden. A module that blocks is stopped by an alarm; one that kills
-# the interpreter ends this run, and depmin starts another for the modules left.
+# dependency (torch, litellm) is imported once, not once per module. What a failed import leaves
+# in sys.modules stays, as in the real process: Python itself drops the module whose execution
+# failed (so the next module that needs it runs it again and fails the same way), and what it
+# imported whole stays imported. Taking that out too would run package __init__s a second time
+# and make every later import of a C extension (numpy) fail with "cannot load module more than
+# once per process". A module that blocks is stopped by an alarm; one that kills the interpreter
+# ends this run, and depmin starts another for the modules left.
 _RUNNER = r"""
 import hashlib, hmac, importlib, json, os, signal, sys, time
 roots, modules, channel, timeout, key = json.loads(sys.stdin.readline())
@@ -136,7 +139,6 @@ def _alarm(signum, frame):
 
 signal.signal(signal.SIGALRM, _alarm)
 for name in modules:
-    before = set(sys.modules)
     started = time.monotonic()
     signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
@@ -153,9 +155,6 @@ for name in modules:
                    "filename": getattr(exc, "filename", None)}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-    if not outcome["ok"]:
-        for added in set(sys.modules) - before:
-            sys.modules.pop(added, None)
     outcome["seconds"] = round(time.monotonic() - started, 3)
     report(outcome)
 """
