@@ -128,6 +128,7 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
                 "module": o.module,
                 "ok": o.ok,
                 "optional": o.optional,
+                "expected": o.expected,
                 "kind": o.kind,
                 "message": o.message,
                 "hint": o.hint,

@@ -191,19 +191,25 @@ def audit_text(audit: TargetAudit, width: int = 80) -> str:
 
 
 def verify_text(result: VerifyResult) -> str:
+    """Failures first, then the failures the analysis predicted (notes, which never fail the verdict)."""
     lines = []
-    for failure in (o for o in result.outcomes if not o.ok):
-        prefix = "optional " if failure.optional else ""
-        lines.append(f"{prefix}{failure.module}: {failure.message}")
-        if failure.hint:
-            lines.append(f"    {failure.hint}")
+    failures = [o for o in result.outcomes if o.counts_as_failure]
+    notes = [o for o in result.outcomes if o.expected]
+    for outcome in (*failures, *notes):
+        prefix = f"note ({outcome.kind}): " if outcome.expected else ""
+        lines.append(f"{prefix}{outcome.module}: {outcome.message}")
+        if outcome.hint:
+            lines.append(f"    {outcome.hint}")
     if result.smoke is not None:
         lines.append(f"smoke `{result.smoke.command}`: {'ok' if result.smoke.ok else 'FAILED'}")
         lines.extend(f"    {line}" for line in result.smoke.output.splitlines())
     imported = sum(o.ok for o in result.outcomes)
     verdict = "verified" if result.ok else "FAILED"
     installed = plural(len(result.installed), "installed distribution")
-    lines.append(f"{verdict}: {imported}/{plural(len(result.outcomes), 'module')} import with {installed}")
+    summary = f"{verdict}: {imported}/{plural(len(result.outcomes), 'module')} import with {installed}"
+    if notes:
+        summary += f" ({plural(len(notes), 'expected failure')}: notes above)"
+    lines.append(summary)
     return "\n".join(lines) + "\n"
 
 

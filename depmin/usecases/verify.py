@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from depmin.model import Closure
+from packaging.utils import canonicalize_name
+
+from depmin.model import Closure, Requirement
 from depmin.project.module_index import ModuleIndex
 from depmin.usecases.build_env import (
     away_from,
@@ -31,6 +33,14 @@ if TYPE_CHECKING:
     from depmin.analysis import Analysis
 
 
+# Failures the analysis already predicted: reported as notes, never a failed verdict.
+#   optional          reached only through guarded imports, or failing on a guarded import's distribution
+#   unpinned_feature  failing on an optional feature: a distribution only an extra or a group installs
+#   other_platform    failing on a distribution the lock installs only for other platforms or Pythons
+#   not_at_start      reached only through lazy, guarded or dynamic imports, failing on a name nothing pins
+EXPECTED_KINDS = frozenset({"optional", "unpinned_feature", "other_platform", "not_at_start"})
+
+
 @dataclass(frozen=True, slots=True)
 class ImportOutcome:
     module: str
@@ -38,13 +48,18 @@ class ImportOutcome:
     optional: bool  # reached only through guarded imports: may fail on what it guards
     message: str = ""
     hint: str = ""
-    # What the failure is, from what depmin knows: optional, missing_distribution, missing_file,
-    # missing_metadata, timeout, crash, or error (an exception of the module's own code).
+    # What the failure is, from what depmin knows: one of EXPECTED_KINDS, or missing_distribution,
+    # missing_file, missing_metadata, timeout, crash, or error (an exception of the module's own code).
     kind: str = ""
 
     @property
+    def expected(self) -> bool:
+        """A failure the analysis predicted: a note."""
+        return not self.ok and self.kind in EXPECTED_KINDS
+
+    @property
     def counts_as_failure(self) -> bool:
-        return not self.ok and not self.optional
+        return not self.ok and not self.expected
 
 
 @dataclass(frozen=True)
@@ -61,18 +76,116 @@ class VerifyResult:
         return not any(o.counts_as_failure for o in self.outcomes) and (self.smoke is None or self.smoke.ok)
 
 
-def outcome(result: dict, optional: bool, index: ModuleIndex, closure: Closure) -> ImportOutcome:
+@dataclass(frozen=True)
+class Predicted:
+    """What the analysis says will not import in this environment, from its data (not its messages):
+    the distributions it lists but does not pin, by the import names it saw them under."""
+
+    # (import name, kind, requirement): optional features, guarded imports, and required
+    # distributions the lock installs only elsewhere (the DM402 warning: imported, never pinned)
+    absent: tuple[tuple[str, str, Requirement], ...]
+    installed: frozenset[str]  # import names of the pinned distributions, and the pins' names
+    # first-party closure modules reached only through lazy, guarded or dynamic imports
+    not_at_start: frozenset[str] = frozenset()
+
+    def provides(self, missing: str) -> bool:
+        """Whether a pinned distribution is what the code imports `missing` from."""
+        return canonicalize_name(missing.partition(".")[0]) in self.installed or any(
+            _same_import(name, missing) for name in self.installed
+        )
+
+    def absent_kind(self, missing: str) -> tuple[str, Requirement | None]:
+        """(kind, requirement) when `missing` names a distribution the analysis lists but did not pin."""
+        for name, kind, requirement in self.absent:
+            if _same_import(name, missing):
+                return kind, requirement
+        return "", None
+
+
+def predicted(closure: Closure, not_at_start: Iterable[str] = ()) -> Predicted:
+    pinned = {p.name for p in closure.pinned}
+    absent: list[tuple[str, str, Requirement]] = []
+    installed: set[str] = set(pinned)
+    groups = (
+        ("unpinned_feature", [r for r in closure.optional if r.features]),
+        ("optional", [r for r in closure.optional if not r.features]),
+        ("other_platform", [r for r in closure.direct if r.version is not None]),
+    )
+    for kind, requirements in groups:
+        for requirement in requirements:
+            names = {_imported_name(via.statement) for via in requirement.via} - {""}
+            if requirement.name in pinned:
+                installed.update(names)
+            else:
+                absent += [(name, kind, requirement) for name in sorted(names | {requirement.name})]
+    return Predicted(tuple(absent), frozenset(installed), frozenset(not_at_start))
+
+
+def _same_import(name: str, missing: str) -> bool:
+    """`missing` (what Python could not import) is `name` (what the code imports), a module
+    inside it, or the package it is in."""
+    name, missing = name.replace("-", "_"), missing.replace("-", "_")
+    return name == missing or missing.startswith(name + ".") or name.startswith(missing + ".")
+
+
+def predicted_of(analysis: Analysis) -> Predicted:
+    """predicted(), with what the import graph adds: the modules the entries do not import at start."""
+    closure = analysis.closure
+    at_start = analysis.graph.at_start()
+    return predicted(closure, (m for m in closure.modules if m not in at_start))
+
+
+def outcome(
+    result: dict, optional: bool, index: ModuleIndex, closure: Closure, expectation: Predicted | None = None
+) -> ImportOutcome:
     if result.get("ok"):
         return ImportOutcome(result["module"], True, optional)
     message = f"{result.get('type')}: {result.get('message')}".rstrip(": ")
-    hint = _hint(result, index, closure)
-    return ImportOutcome(result["module"], False, optional, message, hint, _kind(result, optional, index, hint))
+    expectation = expectation or predicted(closure)
+    kind, requirement = _expected_kind(result, optional, index, expectation)
+    hint = _expected_hint(kind, requirement, result, closure) or _hint(result, index, closure)
+    return ImportOutcome(result["module"], False, optional, message, hint, kind or _kind(result, index))
 
 
-def _kind(result: dict, optional: bool, index: ModuleIndex, hint: str) -> str:
-    failure = result.get("type")
+def _expected_kind(
+    result: dict, optional: bool, index: ModuleIndex, expectation: Predicted
+) -> tuple[str, Requirement | None]:
     if optional:
-        return "optional"
+        return "optional", None
+    missing = str(result.get("missing") or "")
+    if result.get("type") not in ("ModuleNotFoundError", "ImportError") or not missing:
+        return "", None
+    if missing in index.modules or missing.partition(".")[0] in index.modules or expectation.provides(missing):
+        return "", None  # first-party, or pinned: the analysis promised it
+    kind, requirement = expectation.absent_kind(missing)
+    if kind:
+        return kind, requirement
+    if result["module"] in expectation.not_at_start:
+        return "not_at_start", None
+    return "", None
+
+
+def _expected_hint(kind: str, requirement: Requirement | None, result: dict, closure: Closure) -> str:
+    if kind == "unpinned_feature" and requirement is not None:
+        return (
+            f"an optional feature: only {' or '.join(requirement.features)} installs {requirement.name}, "
+            "which this target does not choose (expected)"
+        )
+    if kind == "other_platform" and requirement is not None:
+        return (
+            f"uv.lock installs {requirement.name} only for other platforms or Pythons (DM402): not for "
+            f"{closure.platform_names}, Python {closure.target.python_version} (expected)"
+        )
+    if kind == "not_at_start":
+        return (
+            f"reached only through lazy, guarded or dynamic imports, so not needed to start, and nothing pinned "
+            f"provides {result.get('missing')!r} (expected)"
+        )
+    return ""
+
+
+def _kind(result: dict, index: ModuleIndex) -> str:
+    failure = result.get("type")
     if failure == "Timeout":
         return "timeout"
     if failure == "Crash":
@@ -117,6 +230,16 @@ def _hint(result: dict, index: ModuleIndex, closure: Closure) -> str:
         )
     if result.get("type") == "Timeout":
         return "the import blocks (a server started or input awaited at import time?); raise --timeout or guard it"
+    return ""
+
+
+def _imported_name(statement: str) -> str:
+    """The module a described import imports (`from yaml import x` → yaml, `import a.b` → a.b)."""
+    words = statement.replace("(", " ").replace("'", " ").replace(",", " ").split()
+    if len(words) >= 2 and words[0] in ("import", "from"):
+        return "" if words[1].startswith(".") else words[1]
+    if len(words) >= 2 and words[0].startswith(("importlib.import_module", "__import__")):
+        return "" if words[1].startswith(".") else words[1]
     return ""
 
 
@@ -202,10 +325,13 @@ def outcomes_of(analysis: Analysis, results: Iterable[dict]) -> tuple[ImportOutc
     """Each importer report as an outcome, and a crash for every module nothing reported."""
     closure = analysis.closure
     optional = {m for m in analysis.layers.optional if isinstance(m, str)}
-    outcomes = [outcome(r, r["module"] in optional, analysis.index, closure) for r in results]
+    expectation = predicted_of(analysis)
+    outcomes = [outcome(r, r["module"] in optional, analysis.index, closure, expectation) for r in results]
     seen = {o.module for o in outcomes}
     outcomes += [
-        ImportOutcome(m, False, m in optional, "the import check did not report", kind="crash")
+        ImportOutcome(
+            m, False, m in optional, "the import check did not report", kind="optional" if m in optional else "crash"
+        )
         for m in importable(closure)
         if m not in seen
     ]

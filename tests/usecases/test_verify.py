@@ -10,6 +10,8 @@ import pytest
 
 from depmin.commands import main
 
+from .test_verify_outcomes import extras_with_a_lazy_feature
+
 pytestmark = [pytest.mark.network]
 
 
@@ -129,6 +131,24 @@ def test_failures_are_classified_from_what_depmin_knows(runner, smallsvc):
         "svc.named": "missing_distribution",
         "svc.own": "error",
     }
+
+
+def test_a_module_whose_optional_feature_is_absent_is_a_note_not_a_failure(runner, tmp_path):
+    # app.fast imports orjson, which only the `fast` extra installs, and app.main reaches app.fast
+    # only through a lazy import: the analysis lists orjson as an optional feature and pins nothing.
+    root = extras_with_a_lazy_feature(tmp_path)
+    result = runner.invoke(
+        main, ["verify", "--root", str(root), "--json", "--no-cache", "--python", "3.11", "app.main"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    by_module = {m["module"]: m for m in data["modules"]}
+    assert data["ok"] is True and "orjson" not in data["installed"]
+    fast = by_module["app.fast"]
+    assert (fast["ok"], fast["expected"], fast["kind"]) == (False, True, "unpinned_feature")
+    assert by_module["app.main"]["ok"] is True
+    text = runner.invoke(main, ["verify", "--root", str(root), "--no-cache", "--python", "3.11", "app.main"])
+    assert text.exit_code == 0 and "note (unpinned_feature): app.fast:" in text.stdout
 
 
 def test_verify_json_is_one_object_even_when_the_analysis_fails(runner, smallsvc):
