@@ -129,6 +129,8 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
                 "ok": o.ok,
                 "optional": o.optional,
                 "expected": o.expected,
+                "entry": o.entry,
+                "phase": o.phase,
                 "kind": o.kind,
                 "message": o.message,
                 "hint": o.hint,

@@ -198,6 +198,8 @@ def verify_text(result: VerifyResult) -> str:
     for outcome in (*failures, *notes):
         prefix = f"note ({outcome.kind}): " if outcome.expected else ""
         lines.append(f"{prefix}{outcome.module}: {outcome.message}")
+        if outcome.phase == "entry":
+            lines.append("    an entry: this is how it fails imported alone, as the program starts")
         if outcome.hint:
             lines.append(f"    {outcome.hint}")
     if result.smoke is not None:

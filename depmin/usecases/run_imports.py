@@ -113,10 +113,11 @@ sys.exit(code)
 # imported whole stays imported. Taking that out too would run package __init__s a second time
 # and make every later import of a C extension (numpy) fail with "cannot load module more than
 # once per process". A module that blocks is stopped by an alarm; one that kills the interpreter
-# ends this run, and depmin starts another for the modules left.
+# ends this run, and depmin starts another for the modules left. With `watch`, each outcome
+# also says which of those modules are imported once it is done ("loaded").
 _RUNNER = r"""
 import hashlib, hmac, importlib, json, os, signal, sys, time
-roots, modules, channel, timeout, key = json.loads(sys.stdin.readline())
+roots, modules, channel, timeout, key, watch = json.loads(sys.stdin.readline())
 
 def reporter(key, channel):
     os.set_inheritable(channel, False)  # what the imported code starts never holds it
@@ -156,6 +157,8 @@ for name in modules:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     outcome["seconds"] = round(time.monotonic() - started, 3)
+    if watch:
+        outcome["loaded"] = [m for m in watch if m in sys.modules]
     report(outcome)
 """
 
@@ -171,15 +174,18 @@ def import_modules(
     on_result: Callable[[dict], None],
     *,
     timeout: float = 60.0,
+    watch: Iterable[str] = (),
 ) -> list[dict]:
     """Import every module in one interpreter whose path is only the tree and the venv; a run
-    that dies or hangs past the alarm is replaced by a new one for the modules left."""
+    that dies or hangs past the alarm is replaced by a new one for the modules left. Each
+    outcome lists the modules of `watch` imported once it is done, as "loaded"."""
     pending = list(modules)
     environment = {**scrubbed_environment(venv, tree), "PYTHONDONTWRITEBYTECODE": "1"}
     absolute_roots = _absolute_roots(tree, roots)
+    watched = list(watch)
     results: list[dict] = []
     while pending:
-        reported = _run_importer(venv, tree, environment, absolute_roots, pending, timeout, on_result)
+        reported = _run_importer(venv, tree, environment, absolute_roots, pending, timeout, on_result, watched)
         results += reported
         done = {r["module"] for r in reported}
         pending = [m for m in pending if m not in done]
@@ -196,6 +202,34 @@ def import_modules(
             results.append(failure)
             on_result(failure)
     return results
+
+
+def import_alone(
+    venv: Path,
+    tree: Path,
+    roots: Iterable[str],
+    entries: Iterable[str],
+    watch: Iterable[str],
+    on_result: Callable[[dict | None], None],
+    *,
+    timeout: float = 60.0,
+) -> tuple[dict[str, dict], frozenset[str]]:
+    """Each entry imported alone in a fresh interpreter, as the program starts: (entry → its
+    outcome, the modules of `watch` these imports loaded). An entry that an earlier one already
+    imported whole needs no interpreter of its own (on_result(None) for it)."""
+    watched = list(watch)
+    alone: dict[str, dict] = {}
+    loaded: set[str] = set()
+    for entry in entries:
+        if entry in loaded:
+            on_result(None)
+            continue
+        for result in import_modules(venv, tree, roots, [entry], on_result, timeout=timeout, watch=watched):
+            alone[result["module"]] = result
+            found = result.get("loaded")
+            if isinstance(found, list):
+                loaded.update(m for m in found if isinstance(m, str))  # a failed entry is not among them
+    return alone, frozenset(loaded)
 
 
 def scrubbed_environment(venv: Path, tree: Path) -> dict[str, str]:
@@ -258,6 +292,7 @@ def _run_importer(
     modules: list[str],
     timeout: float,
     on_result: Callable[[dict], None],
+    watch: list[str],
 ) -> list[dict]:
     import select
 
@@ -278,7 +313,7 @@ def _run_importer(
     os.close(write_end)
     assert process.stdin is not None
     try:
-        process.stdin.write(json.dumps([roots, modules, write_end, timeout, key.hex()]).encode() + b"\n")
+        process.stdin.write(json.dumps([roots, modules, write_end, timeout, key.hex(), watch]).encode() + b"\n")
         process.stdin.close()
     except OSError:
         pass  # the launcher is already gone: nothing will be reported, and the caller says so

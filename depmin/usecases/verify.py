@@ -7,14 +7,15 @@ user's repository or environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
-from depmin.model import Closure, Requirement
+from depmin.imports.graph import ROOT
+from depmin.model import Closure, Kind, Requirement
 from depmin.project.module_index import ModuleIndex
 from depmin.usecases.build_env import (
     away_from,
@@ -27,7 +28,7 @@ from depmin.usecases.build_env import (
     remove_tree,
     write_local_metadata,
 )
-from depmin.usecases.run_imports import SmokeOutcome, import_modules, run_smoke
+from depmin.usecases.run_imports import SmokeOutcome, import_alone, import_modules, run_smoke
 
 if TYPE_CHECKING:
     from depmin.analysis import Analysis
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
 #   unpinned_feature  failing on an optional feature: a distribution only an extra or a group installs
 #   other_platform    failing on a distribution the lock installs only for other platforms or Pythons
 #   not_at_start      reached only through lazy, guarded or dynamic imports, failing on a name nothing pins
-EXPECTED_KINDS = frozenset({"optional", "unpinned_feature", "other_platform", "not_at_start"})
+#   order_dependent   imports when the entries are imported alone, as the program starts; fails only
+#                     once other modules were imported into the same interpreter
+EXPECTED_KINDS = frozenset({"optional", "unpinned_feature", "other_platform", "not_at_start", "order_dependent"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,10 @@ class ImportOutcome:
     # What the failure is, from what depmin knows: one of EXPECTED_KINDS, or missing_distribution,
     # missing_file, missing_metadata, timeout, crash, or error (an exception of the module's own code).
     kind: str = ""
+    entry: bool = False  # an entry module: imported alone in a fresh interpreter before the others
+    # where this outcome comes from: "entry" (the entry imported alone, as the program starts) or
+    # "all" (every module imported in one interpreter)
+    phase: str = "all"
 
     @property
     def expected(self) -> bool:
@@ -302,7 +309,20 @@ def verify_tree(
         write_local_metadata(venv, closure)
         compile_tree(venv, tree)
         modules = importable(closure)
+        entries = entry_modules(analysis)
         with away_from(request.root, workdir):
+            alone = EntryPhase(
+                entries,
+                *import_alone(
+                    venv,
+                    tree,
+                    closure.image_path,
+                    entries,
+                    closure.modules,
+                    progress("importing each entry alone", len(entries)),
+                    timeout=request.timeout,
+                ),
+            )
             results = import_modules(
                 venv,
                 tree,
@@ -314,25 +334,83 @@ def verify_tree(
             smoked = (
                 run_smoke(venv, tree, closure.image_path, request.smoke, request.timeout) if request.smoke else None
             )
-        outcomes = outcomes_of(analysis, results)
+        outcomes = outcomes_of(analysis, results, alone)
         return VerifyResult(tree if request.keep else workdir, installed_names(venv), outcomes, smoked, request.keep)
     finally:
         if not request.keep:
             remove_tree(workdir)
 
 
-def outcomes_of(analysis: Analysis, results: Iterable[dict]) -> tuple[ImportOutcome, ...]:
-    """Each importer report as an outcome, and a crash for every module nothing reported."""
-    closure = analysis.closure
+@dataclass(frozen=True)
+class EntryPhase:
+    """The entries imported alone, each in a fresh interpreter (run_imports.import_alone)."""
+
+    entries: tuple[str, ...]
+    results: Mapping[str, dict]  # entry → its outcome alone (not for an entry another one loaded)
+    loaded: frozenset[str]  # the closure modules these imports loaded whole
+
+
+def entry_modules(analysis: Analysis) -> tuple[str, ...]:
+    """The entry modules verify imports alone first: the modules the analysis starts from, those
+    no other module imports at start first (importing one of them imports most of the others,
+    which then need no interpreter of their own)."""
+    graph = analysis.graph
+    wanted = set(importable(analysis.closure))
+    entries = [m for m in analysis.closure.modules if m in wanted and ROOT in set(graph.predecessors(m))]
+
+    def imported_at_start(module: str) -> bool:
+        return any(
+            via.kind is Kind.MODULE and not via.guarded
+            for source in graph.predecessors(module)
+            if source != ROOT and isinstance(source, str)
+            for via in graph.vias(source, module)
+        )
+
+    return tuple(sorted(entries, key=imported_at_start))
+
+
+def outcomes_of(
+    analysis: Analysis, results: Iterable[dict], alone: EntryPhase | None = None
+) -> tuple[ImportOutcome, ...]:
+    """Each importer report as an outcome, and a crash for every module nothing reported. With the
+    entry phase: an entry that failed alone is reported as that failure (phase "entry"), and a
+    module that the entries loaded whole but that failed in the shared interpreter is
+    order_dependent."""
+    closure, index = analysis.closure, analysis.index
     optional = {m for m in analysis.layers.optional if isinstance(m, str)}
     expectation = predicted_of(analysis)
-    outcomes = [outcome(r, r["module"] in optional, analysis.index, closure, expectation) for r in results]
+    phase = alone or EntryPhase((), {}, frozenset())
+    entries = set(phase.entries)
+
+    def judged(result: dict) -> ImportOutcome:
+        module = result["module"]
+        first = phase.results.get(module)
+        if first is not None and not first.get("ok"):
+            found = outcome(first, module in optional, index, closure, expectation)
+            return replace(found, entry=True, phase="entry")
+        found = outcome(result, module in optional, index, closure, expectation)
+        if not found.ok and module in phase.loaded:
+            found = replace(found, kind="order_dependent", hint=_ORDER_DEPENDENT)
+        return replace(found, entry=module in entries)
+
+    outcomes = [judged(r) for r in results]
     seen = {o.module for o in outcomes}
     outcomes += [
         ImportOutcome(
-            m, False, m in optional, "the import check did not report", kind="optional" if m in optional else "crash"
+            m,
+            False,
+            m in optional,
+            "the import check did not report",
+            kind="optional" if m in optional else "crash",
+            entry=m in entries,
         )
         for m in importable(closure)
         if m not in seen
     ]
     return tuple(outcomes)
+
+
+_ORDER_DEPENDENT = (
+    "imports when the entries are imported alone, as the program starts; fails only once other modules "
+    "were imported into the same interpreter (an import-order dependence, not a broken image)"
+)
