@@ -338,6 +338,9 @@ class ModuleEdges:
             if method.startswith("entry_points:"):
                 reached += self.entry_point_group(method.partition(":")[2], line)
                 continue
+            if method in ("submodules", "submodules:all"):
+                reached += self.discovered(line, every_depth=method == "submodules:all")
+                continue
             frameworks, distribution = METHODS[method]
             if imported_tops & set(frameworks):
                 record = ImportRecord(method, (), line, Kind.DYNAMIC, False)
@@ -357,6 +360,25 @@ class ModuleEdges:
                     self.graph.add(self.module, node, via)
                     if isinstance(node, str):
                         reached.append(node)
+        return reached
+
+    def discovered(self, line: int, *, every_depth: bool) -> list[str]:
+        """`pkgutil.iter_modules(__path__)` (walk_packages: at any depth): every submodule of this
+        package, as the plugin loop that follows imports them."""
+        info = self.index.modules[self.module]
+        package = self.module if info.is_package else self.module.rpartition(".")[0]
+        if not package:
+            return []
+        prefix = f"{package}."
+        function = "walk_packages" if every_depth else "iter_modules"
+        reached = []
+        for name in sorted(self.index.modules):
+            rest = name[len(prefix) :] if name.startswith(prefix) else ""
+            if not rest or name == self.module or (not every_depth and "." in rest):
+                continue
+            via = Via(info.path, line, self.module, Kind.DYNAMIC, False, f"pkgutil.{function}(__path__): {name}")
+            self.graph.add(self.module, name, via)
+            reached.append(name)
         return reached
 
     def feature(self, distribution: str | None, what: str, record: ImportRecord, found: list[Diagnostic]) -> None:

@@ -57,6 +57,13 @@ _CALL_WORDS = (
     b"dictConfig",
     b".form(",
     b"entry_points",
+    b"lazy_loader",
+    b"iter_modules",
+    b"walk_packages",
+    b"exec(",
+    b"eval(",
+    b"create_engine",
+    b"create_async_engine",
 )
 
 

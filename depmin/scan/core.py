@@ -16,7 +16,9 @@ Every rule about what an import commits lives here, once, for both parsers:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -41,6 +43,35 @@ _DUNDER_IMPORT = frozenset({"__import__", "builtins.__import__", "importlib.__im
 _IMPORT_ERROR_TYPES = frozenset({"ImportError", "ModuleNotFoundError"})
 _PROPAGATES, _STOPS = "propagates", "stops"
 _EXITS = frozenset({"sys.exit", "os._exit", "exit", "quit", "os.abort", "builtins.exit", "builtins.quit"})
+# scientific Python's SPEC 1: `__getattr__, __dir__, __all__ = lazy.attach(__name__, submodules, submod_attrs)`
+_LAZY_ATTACH = frozenset({"lazy_loader.attach"})
+_LAZY_ATTACH_STUB = frozenset({"lazy_loader.attach_stub"})
+# pkgutil over the package's own path: plugin discovery of every submodule (walk_packages: at any depth)
+_DISCOVERY = {"pkgutil.iter_modules": "submodules", "pkgutil.walk_packages": "submodules:all"}
+_EXEC = frozenset({"exec", "eval", "builtins.exec", "builtins.eval"})
+_ENGINES = frozenset(
+    {
+        "sqlalchemy.create_engine", "sqlalchemy.engine.create_engine", "sqlalchemy.create_mock_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine", "sqlmodel.create_engine",
+    }
+)  # fmt: skip
+# SQLAlchemy dialect[+driver] of a URL → the module SQLAlchemy imports for it (its documented
+# default driver when the URL names none). sqlite's default is the standard library's.
+_DRIVERS = {
+    "postgresql": "psycopg2", "postgres": "psycopg2", "postgresql+psycopg2": "psycopg2",
+    "postgresql+psycopg": "psycopg", "postgresql+asyncpg": "asyncpg", "postgresql+pg8000": "pg8000",
+    "postgresql+psycopg2cffi": "psycopg2cffi", "postgresql+aiopg": "aiopg",
+    "mysql": "MySQLdb", "mysql+mysqldb": "MySQLdb", "mysql+pymysql": "pymysql", "mysql+aiomysql": "aiomysql",
+    "mysql+asyncmy": "asyncmy", "mysql+mysqlconnector": "mysql.connector", "mariadb": "MySQLdb",
+    "mariadb+mariadbconnector": "mariadb", "mariadb+pymysql": "pymysql",
+    "sqlite": "sqlite3", "sqlite+pysqlite": "sqlite3", "sqlite+aiosqlite": "aiosqlite",
+    "oracle+oracledb": "oracledb", "oracle+cx_oracle": "cx_Oracle",
+    "mssql": "pyodbc", "mssql+pyodbc": "pyodbc", "mssql+pymssql": "pymssql", "mssql+aioodbc": "aioodbc",
+}  # fmt: skip
+# How many names one computed import may stand for before depmin stops guessing.
+_MAX_VALUES = 64
+# Stand-ins for `__name__` / `__package__` inside a computed name (`f"{__name__}.{sub}"`).
+_OWN_NAME, _OWN_PACKAGE = "\x00name", "\x00package"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +108,9 @@ class _Context(NamedTuple):
     spec_guards: frozenset[str] = frozenset()  # modules a find_spec() test asked about
     ignored: bool = False  # inside a `try:` marked `# depmin: ignore`
     top: bool = False  # a statement of the module body itself
+    # A handler that re-raises only for some modules (`if error.name == "yaml": raise`): (the
+    # names it tests, whether it re-raises for them or for every other, the guard outside the try).
+    reraise: tuple[frozenset[str], bool, bool] | None = None
 
 
 @dataclass
@@ -92,6 +126,13 @@ class _Walker:
     features: list[tuple[str, int]] = field(default_factory=list)
     # Names imported from a module by `from M import n` or `import M as n`: (level, module, attribute | None).
     imported: dict[str, tuple[int, str, str | None]] = field(default_factory=dict)
+    # The strings a name can hold here: a loop over literals, `if name in LITERALS:`, a local
+    # assignment of a decided value (see strings()).
+    bound: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Names set True after an import in a `try` whose handler carries on and sets them False:
+    # `if HAS_X:` bodies are guarded like that import.
+    flags: set[str] = field(default_factory=set)
+    discovering: bool = False  # inside a loop over pkgutil.iter_modules(__path__)
     scope: Scope = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,7 +159,12 @@ class _Walker:
             kind = Kind.LAZY
         else:
             kind = Kind.MODULE
-        guarded = context.guarded or (
+        guarded = context.guarded
+        if context.reraise is not None and level == 0:
+            tested, positive, outside = context.reraise
+            if (target.partition(".")[0] in tested) is positive:
+                guarded = outside  # the handler re-raises when this one is missing
+        guarded = guarded or (
             level == 0 and any(target == name or target.startswith(f"{name}.") for name in context.spec_guards)
         )
         record = ImportRecord(target, names, line, kind, guarded, level, anchor, context.when)
@@ -157,10 +203,38 @@ class _Walker:
     def _if(self, node: ir.If, context: _Context) -> None:
         self.expressions((node.test,), context)
         body, orelse = self.branches(node.test, context)
+        flag = _flag_test(node.test, self.flags)
         if body is not None:
-            self.block(node.body, body)
+            if flag is True:
+                body = body._replace(guarded=True)
+            with self.narrowed(node.test):
+                self.block(node.body, body)
         if orelse is not None:
-            self.block(node.orelse, orelse)
+            self.block(node.orelse, orelse._replace(guarded=True) if flag is False else orelse)
+
+    @contextmanager
+    def narrowed(self, test: ir.Expr) -> Iterator[None]:
+        """Inside `if name in LITERALS:`, `name` is one of those strings."""
+        values = None
+        if test[0] == "compare" and test[1][0] == "name" and len(test[2]) == 1 and test[2][0][0] == "in":
+            values = self.members(test[2][0][1])
+        with self.binding(test[1][1] if values else None, values):
+            yield
+
+    @contextmanager
+    def binding(self, name: str | None, values: tuple[str, ...] | None) -> Iterator[None]:
+        if name is None or values is None:
+            yield
+            return
+        previous = self.bound.get(name)
+        self.bound[name] = values
+        try:
+            yield
+        finally:
+            if previous is None:
+                self.bound.pop(name, None)
+            else:
+                self.bound[name] = previous
 
     def _while(self, node: ir.While, context: _Context) -> None:
         self.expressions((node.test,), context)
@@ -226,6 +300,11 @@ class _Walker:
         # error to an enclosing guard; one that exits or raises something else is no guard at all.
         guarded = ending is None or (ending is _PROPAGATES and inner.guarded)
         guard = inner._replace(guarded=guarded)
+        conditional = self.conditional_reraise(catcher.body) if catcher is not None and ending is None else None
+        if conditional is not None:
+            guard = guard._replace(reraise=(*conditional, inner.guarded))
+        if ending is None and catcher is not None:
+            self.flags |= _set_to(True, (*node.body, *node.orelse)) & _set_to(False, catcher.body)
         self.block(node.body, guard)
         for handler in node.handlers:
             if handler.type is not None:
@@ -250,6 +329,18 @@ class _Walker:
             else:
                 return False  # anything else might raise: the handlers stay live
         return imports
+
+    def conditional_reraise(self, body: ir.Block) -> tuple[frozenset[str], bool] | None:
+        """`if error.name == "yaml": raise` (also `"yaml" in str(error)`, `!=`, `not in`, a tuple):
+        the modules whose absence the handler re-raises for, and whether it is those or the others."""
+        for statement in body:
+            if not isinstance(statement, ir.If) or statement.orelse:
+                continue
+            if decide(statement.test, self.target, self.scope)[0] is None and self.always_ends(statement.body):
+                tested = _tested_names(statement.test)
+                if tested is not None:
+                    return tested
+        return None
 
     def always_ends(self, body: ir.Block) -> str | None:
         """How running `body` always ends: _PROPAGATES (re-raises an ImportError), _STOPS (exits or
@@ -315,7 +406,9 @@ class _Walker:
 
     def _function(self, node: ir.Function, context: _Context) -> None:
         self.expressions(node.header, context)
+        outside = dict(self.bound)
         self.block(node.body, context._replace(lazy=True, top=False))
+        self.bound = outside
 
     def _class(self, node: ir.Class, context: _Context) -> None:
         self.expressions(node.header, context)
@@ -324,6 +417,11 @@ class _Walker:
     def _assign(self, node: ir.Assign, context: _Context) -> None:
         self.expressions((node.value,), context)
         if not context.top:
+            values = None if node.augmented else self.strings(node.value)
+            if values:
+                self.bound[node.target] = values  # `module = _LAZY[name]`: read where it is used
+            else:
+                self.bound.pop(node.target, None)
             return
         if node.target == "__all__":
             self.all_names.extend(_literal_strings(node.value))
@@ -338,7 +436,12 @@ class _Walker:
     def _loop(self, node: ir.Loop, context: _Context) -> None:
         self.expressions(node.header, context)
         inner = context._replace(top=False)
-        self.block(node.body, inner)
+        values = self.members(node.header[0]) if node.target and node.header else None
+        discovering = self.discovering
+        self.discovering = discovering or any(self.discovers(e) for e in node.header)
+        with self.binding(node.target, values):
+            self.block(node.body, inner)
+        self.discovering = discovering
         self.block(node.orelse, inner)
 
     def _statement(self, node: ir.Statement, context: _Context) -> None:
@@ -391,7 +494,90 @@ class _Walker:
         elif path in _DUNDER_IMPORT:
             fromlist = _argument(positional, keywords, 3, "fromlist")
             names = tuple(_literal_strings(fromlist)) if fromlist is not None else ()
-            self.dynamic("__import__", _argument(positional, keywords, 0, "name"), None, names, line, context)
+            level = _argument(positional, keywords, 4, "level")
+            relative = level[1] if level is not None and level[0] == "int" and level[1] > 0 else 0
+            name = _argument(positional, keywords, 0, "name")
+            if level is not None and not relative and level != ("int", 0):
+                self.problems.append(Problem(line, "__import__() with a computed level cannot be followed", False))
+            elif relative and name is not None and name[0] == "str":
+                # `__import__("codec", globals(), locals(), ["encode"], 1)` is `from .codec import encode`
+                self.dynamic(
+                    "__import__", ("str", "." * relative + name[1]), ("name", "__package__"), names, line, context
+                )
+            else:
+                self.dynamic("__import__", name, None, names, line, context)
+        elif path in _LAZY_ATTACH:
+            self.attach(positional, keywords, line, context)
+        elif path in _LAZY_ATTACH_STUB:
+            message = (
+                "lazy_loader.attach_stub() imports what the .pyi beside this module names; depmin does not "
+                "read stubs yet: list those submodules under [tool.depmin] hidden-imports"
+            )
+            self.problems.append(Problem(line, message, False))
+        elif path in _DISCOVERY and self.discovers(node):
+            self.features.append((_DISCOVERY[path], line))
+        elif path in _EXEC:
+            self.executed(_argument(positional, keywords, 0, "source"), path, line, context)
+        elif path in _ENGINES:
+            self.engine(_argument(positional, keywords, 0, "url"), line, context)
+
+    def discovers(self, expr: ir.Expr) -> bool:
+        """`pkgutil.iter_modules(__path__)` and friends, over this package's own directory."""
+        if expr[0] != "call" or self.scope.path(expr[1]) not in _DISCOVERY:
+            return False
+        where = _argument(expr[2], expr[3], 0, "path")
+        return where is not None and _mentions(where, {"__path__", "__file__"})
+
+    def attach(
+        self, positional: tuple[ir.Expr, ...], keywords: tuple[tuple[str, ir.Expr], ...], line: int, context: _Context
+    ) -> None:
+        """`lazy_loader.attach(__name__, submodules=[...], submod_attrs={...})`: an attribute access
+        on the package can import each of those submodules."""
+        if _argument(positional, keywords, 0, "package_name") != ("name", "__name__"):
+            return
+        submodules = _argument(positional, keywords, 1, "submodules")
+        attributes = _argument(positional, keywords, 2, "submod_attrs")
+        names = [*(self.members(submodules) or () if submodules else ())]
+        names += self.members(attributes) or () if attributes else ()
+        lazy = context._replace(lazy=True)
+        for name in dict.fromkeys(names):
+            if all(part.isidentifier() for part in name.split(".")):
+                self.add(name, (), line, lazy, 1, "__name__")
+
+    def executed(self, source: ir.Expr | None, function: str, line: int, context: _Context) -> None:
+        """`exec("import x")`: the imports of a literal source; a computed one cannot be read."""
+        if source is None:
+            return
+        if source[0] != "str":
+            message = (
+                f"{function}() of computed source cannot be followed statically; "
+                "list what it imports under [tool.depmin] hidden-imports"
+            )
+            self.problems.append(Problem(line, message, False))
+            return
+        try:
+            tree = ast.parse(source[1], mode="eval" if function.endswith("eval") else "exec")
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return  # it fails at run time too
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.add(alias.name, (), line, context, dynamic=True)
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                self.add(
+                    node.module or "", tuple(a.name for a in node.names if a.name != "*"), line, context, dynamic=True
+                )
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
+                if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    self.named(node.args[0].value, line, context)
+
+    def engine(self, url: ir.Expr | None, line: int, context: _Context) -> None:
+        """`create_engine("postgresql+asyncpg://...")`: SQLAlchemy imports the dialect's driver."""
+        for value in (self.strings(url) or ()) if url is not None else ():
+            dialect = value.partition("://")[0].lower() if "://" in value else ""
+            driver = _DRIVERS.get(dialect)
+            if driver is not None and not is_stdlib(driver, self.target.python):
+                self.add(driver, (), line, context, dynamic=True)
 
     def named_by_string(
         self,
@@ -447,6 +633,12 @@ class _Walker:
     ) -> None:
         if name_arg is None:
             return
+        if name_arg[0] != "str" and (values := self.strings(name_arg)) is not None:
+            for value in values:  # a name the source decides: a constant, a loop over literals, ...
+                self.dynamic(function, *_own_name(value, package_arg), names, line, context)
+            return
+        if name_arg[0] != "str" and self.discovering:
+            return  # a submodule pkgutil found: the discovery feature brings in every one
         if name_arg[0] != "str":
             self.problems.append(
                 Problem(
@@ -463,7 +655,7 @@ class _Walker:
             self.problems.append(Problem(line, f"{function}({name!r}): not a module name; not followed", False))
             return
         anchor: str | None = None
-        if level and function == "import_module":
+        if level and (function == "import_module" or package_arg is not None):
             if package_arg is None:
                 self.problems.append(
                     Problem(line, "relative import_module() without package= fails at run time", False)
@@ -484,6 +676,89 @@ class _Walker:
             self.problems.append(Problem(line, f"{function}({name!r}) with a relative name is not followed", False))
             return
         self.add(name[level:], names, line, context, level, anchor, dynamic=True)
+
+    # -- values the source decides ----------------------------------------------------
+
+    def strings(self, expr: ir.Expr, depth: int = 0) -> tuple[str, ...] | None:
+        """Every string `expr` can evaluate to here, when the source decides a few: literals,
+        names bound once at module level or narrowed by a loop or an `in` test, `+`, f-strings,
+        `%` and `.format` over those, and a literal dict indexed by any of its keys. None when
+        any part is not decided (an environment variable, a call, another module)."""
+        if depth > 16:
+            return None
+        kind = expr[0]
+        if kind == "str":
+            return (expr[1],)
+        if kind == "name":
+            name = expr[1]
+            if name in self.bound:
+                return self.bound[name]
+            if name in ("__name__", "__package__"):
+                return (_OWN_NAME if name == "__name__" else _OWN_PACKAGE,)
+            constant = self.scope.constant(name)
+            return self.strings(constant, depth + 1) if constant is not None else None
+        if kind == "binop" and expr[1] == "+":
+            return _product((self.strings(expr[2], depth + 1), self.strings(expr[3], depth + 1)), "".join)
+        if kind == "binop" and expr[1] == "%":
+            right = expr[3]
+            operands = right[1] if right[0] == "tuple" else (right,)
+            found = [self.strings(expr[2], depth + 1), *(self.strings(o, depth + 1) for o in operands)]
+            return _product(found, lambda parts: parts[0] % tuple(parts[1:]))
+        if kind == "fstr":
+            pieces = [(p[1],) if p[0] == "str" else self.strings(p, depth + 1) for p in expr[1]]
+            return _product(pieces, "".join)
+        if kind == "call" and expr[1][0] == "attr" and expr[1][2] == "format" and not expr[3]:
+            found = [self.strings(expr[1][1], depth + 1), *(self.strings(a, depth + 1) for a in expr[2])]
+            return _product(found, lambda parts: parts[0].format(*parts[1:]))
+        if kind == "index":
+            table = self.dictionary(expr[1], depth + 1)
+            if table is None:
+                return None
+            keys = self.strings(expr[2], depth + 1)
+            chosen = [table[k] for k in keys if k in table] if keys is not None else list(table.values())
+            values = [self.strings(v, depth + 1) for v in chosen]
+            if not values or any(v is None for v in values):
+                return None
+            return _distinct(value for group in values for value in group or ())
+        return None
+
+    def members(self, expr: ir.Expr, depth: int = 0) -> tuple[str, ...] | None:
+        """The strings a loop over `expr` (or `in expr`) sees: a literal tuple, list or set of
+        decided strings, a dict's keys (also `.keys()`, `.values()`), `__all__`, or a name bound
+        once to one of those."""
+        if depth > 16:
+            return None
+        kind = expr[0]
+        if kind in ("tuple", "list", "set"):
+            values = [self.strings(element, depth + 1) for element in expr[1]]
+            return None if any(v is None for v in values) else _distinct(v for group in values for v in group or ())
+        if kind == "dict":
+            return self.members(("tuple", tuple(key for key, _ in expr[1] if key is not None)), depth + 1)
+        if kind == "name" and expr[1] == "__all__" and self.all_names:
+            return tuple(self.all_names)
+        if kind == "name":
+            constant = self.scope.constant(expr[1])
+            return self.members(constant, depth + 1) if constant is not None else None
+        if kind == "binop" and expr[1] == "+":
+            left, right = self.members(expr[2], depth + 1), self.members(expr[3], depth + 1)
+            return None if left is None or right is None else _distinct((*left, *right))
+        if kind == "call" and expr[1][0] == "attr" and expr[1][2] in ("keys", "values") and not expr[2]:
+            table = self.dictionary(expr[1][1], depth + 1)
+            if table is None:
+                return None
+            if expr[1][2] == "keys":
+                return tuple(table)
+            return self.members(("tuple", tuple(table.values())), depth + 1)
+        return None
+
+    def dictionary(self, expr: ir.Expr, depth: int) -> dict[str, ir.Expr] | None:
+        """A literal dict with string keys, or a name bound once to one."""
+        if expr[0] == "name":
+            constant = self.scope.constant(expr[1])
+            expr = constant if constant is not None else expr
+        if expr[0] != "dict" or any(key is None or key[0] != "str" for key, _ in expr[1]):
+            return None
+        return {key[1]: value for key, value in expr[1] if key is not None}
 
     # -- the result ------------------------------------------------------------------
 
@@ -539,8 +814,92 @@ _CHILDREN = {
     "slice": lambda e: (e[1], e[2], e[3]),
     "binop": lambda e: (e[2], e[3]),
     "dict": lambda e: tuple(x for pair in e[1] for x in pair),
+    "set": lambda e: e[1],
+    "fstr": lambda e: e[1],
     "other": lambda e: e[1],
 }
+
+
+def _product(
+    choices: list[tuple[str, ...] | None] | tuple[tuple[str, ...] | None, ...], join: Callable[[Any], str]
+) -> tuple[str, ...] | None:
+    """Every combination of the choices, joined; None when one is unknown or there are too many."""
+    combinations: list[tuple[str, ...]] = [()]
+    for choice in choices:
+        if choice is None:
+            return None
+        combinations = [(*done, value) for done in combinations for value in choice]
+        if len(combinations) > _MAX_VALUES:
+            return None
+    try:
+        return _distinct(join(parts) for parts in combinations)
+    except (TypeError, ValueError, KeyError, IndexError):
+        return None  # `"%s.%s" % ("a",)`: fails at run time too
+
+
+def _distinct(values: Iterable[str]) -> tuple[str, ...] | None:
+    found = tuple(dict.fromkeys(values))
+    return found if len(found) <= _MAX_VALUES else None
+
+
+def _own_name(value: str, package: ir.Expr | None) -> tuple[ir.Expr, ir.Expr | None]:
+    """A computed name that starts with the module's own `__name__` / `__package__` is relative."""
+    for own, anchor in ((_OWN_NAME, ("name", "__name__")), (_OWN_PACKAGE, ("name", "__package__"))):
+        if value.startswith(own + "."):
+            return ("str", "." + value[len(own) + 1 :]), anchor
+        if own in value:
+            return ("other", ()), package  # the module's name in the middle: not a module name
+    return ("str", value), package
+
+
+def _mentions(expr: ir.Expr, names: set[str]) -> bool:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if not isinstance(node, tuple) or not node:
+            continue
+        if node[0] == "name" and node[1] in names:
+            return True
+        stack.extend(child for child in node[1:] if isinstance(child, tuple))
+    return False
+
+
+def _set_to(value: bool, block: ir.Block) -> set[str]:
+    return {s.target for s in block if isinstance(s, ir.Assign) and s.value == ("const", value) and not s.augmented}
+
+
+def _tested_names(test: ir.Expr) -> tuple[frozenset[str], bool] | None:
+    """The top-level module names a handler's test compares the error with, and its polarity."""
+    positive = True
+    while test[0] == "not":
+        test, positive = test[1], not positive
+    if test[0] != "compare" or len(test[2]) != 1:
+        return None
+    operator, right = test[2][0]
+    left = test[1]
+    if operator in ("!=", "not in"):
+        positive, operator = not positive, "==" if operator == "!=" else "in"
+    literals: list[str] = []
+    if operator == "==":
+        literals = [side[1] for side in (left, right) if side[0] == "str"]
+    elif operator == "in" and left[0] == "str":
+        literals = [left[1]]  # `"yaml" in str(error)`
+    elif operator == "in" and right[0] in ("tuple", "list", "set"):
+        literals = [element[1] for element in right[1] if element[0] == "str"]
+    names = frozenset(name.partition(".")[0] for name in literals if name)
+    return (names, positive) if names else None
+
+
+def _flag_test(test: ir.Expr, flags: set[str]) -> bool | None:
+    """True when an `if` body runs only with a flag set (`if HAS_X:`, `if HAS_X and y:`), False
+    when its else does (`if not HAS_X:`), None otherwise."""
+    if test[0] == "name" and test[1] in flags:
+        return True
+    if test[0] == "not" and test[1][0] == "name" and test[1][1] in flags:
+        return False
+    if test[0] == "and" and any(_flag_test(operand, flags) is True for operand in test[1]):
+        return True
+    return None
 
 
 def _argument(

@@ -188,6 +188,9 @@ def _version_info(target: Target, patch: int) -> tuple[int, int, int, str, int]:
     return (*target.python, patch, "final", 0)
 
 
+_CASE_METHODS = frozenset({"lower", "upper", "casefold"})
+
+
 def _call(node: Expr, context: _Context, depth: int) -> Any:
     _, function, positional, keywords, _line = node
     if function[0] == "attr" and function[2] in ("startswith", "endswith") and len(positional) == 1 and not keywords:
@@ -195,6 +198,11 @@ def _call(node: Expr, context: _Context, depth: int) -> Any:
         affix = _value(positional[0], context, depth + 1)
         if isinstance(subject, str) and isinstance(affix, (str, tuple)) and all(isinstance(a, str) for a in affix):
             return subject.startswith(affix) if function[2] == "startswith" else subject.endswith(affix)
+        raise Unknown
+    if function[0] == "attr" and function[2] in _CASE_METHODS and not positional and not keywords:
+        subject = _value(function[1], context, depth + 1)  # `platform.system().lower() == "darwin"`
+        if isinstance(subject, str):
+            return getattr(subject, function[2])()
         raise Unknown
     if positional or keywords:
         raise Unknown

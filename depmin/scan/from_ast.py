@@ -24,6 +24,7 @@ _OPERATORS = {
     ast.Is: "is",
     ast.IsNot: "is not",
 }
+_BINARY = {ast.Add: "+", ast.Mod: "%"}
 # Module-level values worth translating when no expression can import: what a condition,
 # a constant or __all__ can be made of.
 _CONDITION_NODES = (
@@ -108,7 +109,8 @@ class _Translator:
         if kind is ast.Raise:
             return ir.Raise(tuple(expr(n) for n in (node.exc, node.cause) if n is not None))
         if kind is ast.For or kind is ast.AsyncFor:
-            return ir.Loop(self.exprs([node.iter]), self.block(node.body), self.block(node.orelse))
+            target = node.target.id if isinstance(node.target, ast.Name) else None
+            return ir.Loop(self.exprs([node.iter]), self.block(node.body), self.block(node.orelse), target)
         if kind is ast.Expr:
             value = node.value
             if isinstance(value, ast.Constant):
@@ -136,12 +138,17 @@ class _Translator:
             augmented = isinstance(node, ast.AugAssign)
             if augmented and not isinstance(node.op, ast.Add):
                 return ir.Statement(node.lineno, self.exprs([value]) if self.calls else _UNREAD)
-            if self.calls or (top and (name == "__all__" or isinstance(value, _CONDITION_NODES))):
+            if self.calls or (top and (name == "__all__" or isinstance(value, _CONDITION_NODES))) or _is_flag(value):
                 return ir.Assign(node.lineno, name, augmented, expr(value))
             return ir.Statement(node.lineno, _UNREAD)
         if not self.calls:
             return ir.Statement(node.lineno, _UNREAD)
         return ir.Statement(node.lineno, self.exprs([*targets, value]))
+
+
+def _is_flag(value: ast.expr) -> bool:
+    """`HAS_X = True` / `False`: a feature flag a try/except may set, wherever it stands."""
+    return isinstance(value, ast.Constant) and isinstance(value.value, bool)
 
 
 def _ends_program(function: ast.expr) -> bool:
@@ -205,7 +212,11 @@ def expr(node: ast.expr) -> ir.Expr:
             return ("other", (expr(node.value), *(_slice_part(e) for e in index.elts)))
         return ("index", expr(node.value), expr(index))
     if kind is ast.BinOp:
-        return ("binop", "+" if isinstance(node.op, ast.Add) else "?", expr(node.left), expr(node.right))
+        return ("binop", _BINARY.get(type(node.op), "?"), expr(node.left), expr(node.right))
+    if kind is ast.JoinedStr:
+        return ("fstr", _joined(node.values))
+    if kind is ast.Set:
+        return ("set", tuple(("other", (expr(e.value),)) if isinstance(e, ast.Starred) else expr(e) for e in node.elts))
     if kind is ast.Lambda:
         defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d is not None)]
         body = ("lambda", expr(node.body))
@@ -216,6 +227,28 @@ def expr(node: ast.expr) -> ir.Expr:
             tuple((expr(k) if k is not None else None, expr(v)) for k, v in zip(node.keys, node.values, strict=True)),
         )
     return ("other", tuple(_descendants(node)))
+
+
+def _joined(values: list[ast.expr]) -> tuple[ir.Expr, ...]:
+    """An f-string's parts: ("str", text) between the replacement fields, a field as its
+    expression, or ("other", (expression, spec)) when it has a conversion or a format spec."""
+    parts: list[ir.Expr] = []
+    for value in values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            ir.append_text(parts, value.value)
+        elif isinstance(value, ast.FormattedValue):
+            inner = expr(value.value)
+            if value.format_spec is not None:
+                spec = value.format_spec
+                spec_parts = _joined(spec.values) if isinstance(spec, ast.JoinedStr) else (expr(spec),)
+                parts.append(("other", (inner, ("fstr", spec_parts))))
+            elif value.conversion != -1:
+                parts.append(("other", (inner,)))
+            else:
+                parts.append(inner)
+        else:
+            parts.append(expr(value))
+    return tuple(parts)
 
 
 def _slice_part(node: ast.expr) -> ir.Expr:

@@ -7,6 +7,7 @@ half a second to import, and most repositories never need it.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -147,7 +148,8 @@ class _Translator:
             )
             return ir.Class(header, self.suite(node.body))
         if isinstance(node, cst.For):
-            return ir.Loop(self.exprs([node.iter]), self.suite(node.body), self.orelse(node.orelse))
+            target = node.target.value if isinstance(node.target, cst.Name) else None
+            return ir.Loop(self.exprs([node.iter]), self.suite(node.body), self.orelse(node.orelse), target)
         return None
 
     def small(self, node: cst.BaseSmallStatement, top: bool) -> ir.Stmt | None:
@@ -193,7 +195,7 @@ class _Translator:
             augmented = isinstance(node, cst.AugAssign)
             if isinstance(node, cst.AugAssign) and not isinstance(node.operator, cst.AddAssign):
                 return ir.Statement(line, self.exprs([value]) if self.calls else _UNREAD)
-            if self.calls or (top and (name == "__all__" or isinstance(value, _CONDITION_NODES))):
+            if self.calls or (top and (name == "__all__" or isinstance(value, _CONDITION_NODES))) or _is_flag(value):
                 return ir.Assign(line, name, augmented, self.expr(value))
             return ir.Statement(line, _UNREAD)
         if not self.calls:
@@ -215,9 +217,25 @@ class _Translator:
             value = node.evaluated_value
             if isinstance(value, str):
                 return ("str", value)
-            if value is None:  # a concatenation with an f-string: ast's JoinedStr
-                return ("other", tuple(self.expr(e) for e in _expression_children(node)))
+            if value is None and isinstance(node, cst.ConcatenatedString):  # with an f-string: ast's JoinedStr
+                parts: list[ir.Expr] = []
+                for piece in _concatenated(node):
+                    if isinstance(piece, cst.BaseString):
+                        self.joined(piece, parts)
+                return ("fstr", tuple(parts))
             return ir.OPAQUE
+        if isinstance(node, cst.FormattedString):
+            found: list[ir.Expr] = []
+            self.joined(node, found)
+            return ("fstr", tuple(found))
+        if isinstance(node, cst.Set):
+            return (
+                "set",
+                tuple(
+                    ("other", (self.expr(e.value),)) if isinstance(e, cst.StarredElement) else self.expr(e.value)
+                    for e in node.elements
+                ),
+            )
         if isinstance(node, (cst.Float, cst.Imaginary, cst.Ellipsis)):
             return ir.OPAQUE
         if isinstance(node, cst.Call):
@@ -259,7 +277,9 @@ class _Translator:
         if isinstance(node, cst.Subscript):
             return self.subscript(node)
         if isinstance(node, cst.BinaryOperation):
-            operator = "+" if isinstance(node.operator, cst.Add) else "?"
+            operator = (
+                "+" if isinstance(node.operator, cst.Add) else "%" if isinstance(node.operator, cst.Modulo) else "?"
+            )
             return ("binop", operator, self.expr(node.left), self.expr(node.right))
         if isinstance(node, cst.Lambda):
             parameters = node.params
@@ -279,6 +299,41 @@ class _Translator:
         children = [self.expr(e) for e in _expression_children(node)]
         children.sort(key=lambda e: e[4] if e[0] == "call" else 0)
         return ("other", tuple(children))
+
+    def joined(self, node: cst.BaseString, parts: list[ir.Expr]) -> None:
+        """The parts of one piece of a string (see from_ast._joined), appended to `parts`."""
+        if not isinstance(node, cst.FormattedString):
+            value = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+            if isinstance(value, str):
+                ir.append_text(parts, value)
+            return
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                ir.append_text(parts, _text_value(node, part.value))
+                continue
+            if not isinstance(part, cst.FormattedStringExpression):
+                continue
+            inner = self.expr(part.expression)
+            if part.equal is not None:  # f"{x=}": the source text, then repr
+                code = cst.Module([]).code_for_node
+                pieces = (part.whitespace_before_expression, part.expression, part.whitespace_after_expression)
+                ir.append_text(parts, "".join(code(piece) for piece in pieces) + code(part.equal))
+            if part.format_spec is not None:
+                spec: list[ir.Expr] = []
+                for piece in part.format_spec:
+                    if isinstance(piece, cst.FormattedStringText):
+                        ir.append_text(spec, _text_value(node, piece.value))
+                    elif isinstance(piece, cst.FormattedStringExpression):
+                        spec.append(
+                            self.expr(piece.expression)
+                            if piece.conversion is None and piece.format_spec is None
+                            else ("other", (self.expr(piece.expression),))
+                        )
+                parts.append(("other", (inner, ("fstr", tuple(spec)))))
+            elif part.conversion is not None or part.equal is not None:
+                parts.append(("other", (inner,)))
+            else:
+                parts.append(inner)
 
     def subscript(self, node: cst.Subscript) -> ir.Expr:
         elements = node.slice
@@ -338,6 +393,23 @@ def _expression_children(node: cst.CSTNode) -> list[cst.BaseExpression]:
     return found
 
 
+def _concatenated(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The pieces of `"a" f"b" "c"`, left to right."""
+    if isinstance(node, cst.ConcatenatedString):
+        return [*_concatenated(node.left), *_concatenated(node.right)]
+    return [node]
+
+
+def _text_value(node: cst.FormattedString, raw: str) -> str:
+    """The value of an f-string's literal text as Python reads it: escapes, and `{{` / `}}`."""
+    prefix = node.prefix.lower().replace("f", "")
+    try:
+        value = ast.literal_eval(f"{prefix}{node.quote}{raw}{node.quote}")
+    except (SyntaxError, ValueError):
+        return raw
+    return value.replace("{{", "{").replace("}}", "}") if isinstance(value, str) else raw
+
+
 def _is_constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.Ellipsis, cst.SimpleString)):
         return True
@@ -352,6 +424,11 @@ def _last_name(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return node.attr.value
     return ""
+
+
+def _is_flag(value: cst.BaseExpression) -> bool:
+    """`HAS_X = True` / `False`: a feature flag a try/except may set, wherever it stands."""
+    return isinstance(value, cst.Name) and value.value in ("True", "False")
 
 
 def _ends_program(function: cst.BaseExpression) -> bool:

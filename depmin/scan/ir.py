@@ -10,7 +10,9 @@ Expressions are plain tuples, tagged by their first item:
   ("tuple", (x, ...))  ("list", (x, ...))  ("index", container, x)
   ("slice", container, lower | None, upper | None)  ("binop", op, left, right)
   ("call", function, (positional, ...), ((keyword, value), ...), line)
-  ("lambda", body)  ("dict", ((key | None, value), ...))  ("other", (child, ...))
+  ("lambda", body)  ("dict", ((key | None, value), ...))  ("set", (x, ...))
+  ("fstr", (part, ...)): an f-string, each part ("str", text) or the field's expression
+  ("other", (child, ...))
 "other" keeps the children in which a call may still hide; ("other", ()) is opaque.
 Patterns of `match` cases are tuples too:
   ("value", expr)  ("or", (p, ...))  ("any",)  ("seq", (p, ...))  ("star",)  ("other",)
@@ -115,6 +117,7 @@ class Loop(NamedTuple):
     header: tuple[Expr, ...]
     body: Block
     orelse: Block
+    target: str | None = None  # the loop variable, when it is one plain name
 
 
 class Statement(NamedTuple):
@@ -146,3 +149,13 @@ class Module:
         if self._bindings is None:
             self._bindings = self._count()
         return self._bindings
+
+
+def append_text(parts: list[Expr], text: str) -> None:
+    """Add an f-string's literal text, merged with the text before it (as `ast` merges it)."""
+    if not text:
+        return
+    if parts and parts[-1][0] == "str":
+        parts[-1] = ("str", parts[-1][1] + text)
+    else:
+        parts.append(("str", text))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from depmin.model import Kind
 
 from ..helpers import run_analysis, write_tree
@@ -175,7 +177,7 @@ def test_literal_dynamic_imports_are_followed_and_computed_ones_warned(tmp_path)
                 import importlib
                 importlib.import_module(".plugin", package="pkg")
                 __import__("yaml")
-                importlib.import_module("pkg." + "other")
+                importlib.import_module("pkg." + input())
                 """,
             "pkg/plugin.py": "import rich\n",
             "pkg/other.py": "import torch\n",
@@ -304,3 +306,23 @@ def test_bad_entries_are_errors(tmp_path):
     write_tree(tmp_path, {"main.py": ""})
     closure = run_analysis(tmp_path, "missing/", "no.such.module", "main.py").closure
     assert sorted(e.path for e in closure.errors) == ["missing/", "no.such.module"]
+
+
+@pytest.mark.parametrize(("function", "deep"), [("iter_modules", False), ("walk_packages", True)])
+def test_plugin_discovery_brings_in_every_submodule_of_the_package(tmp_path, function, deep):
+    loop = f"for info in pkgutil.{function}(__path__):\n    importlib.import_module(f'{{__name__}}.{{info.name}}')\n"
+    write_tree(
+        tmp_path,
+        {
+            "main.py": "import plugins\n",
+            "plugins/__init__.py": "import importlib, pkgutil\n" + loop,
+            "plugins/one.py": "import rich\n",
+            "plugins/sub/__init__.py": "",
+            "plugins/sub/deep.py": "import httpx\n",
+            "other.py": "import torch\n",
+        },
+    )
+    closure = run_analysis(tmp_path, "main.py").closure
+    assert {"plugins.one", "plugins.sub"} <= set(closure.modules) and "other" not in closure.modules
+    assert ("plugins.sub.deep" in closure.modules) is deep
+    assert not closure.warnings

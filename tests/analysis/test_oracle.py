@@ -152,10 +152,36 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
         "oracle_app.typed",
         "oracle_app.stars",
         "oracle_app.by_name",
+        "oracle_app.computed",
+        "oracle_app.lazy_users",
+        "oracle_app.flags",
+        "oracle_app.engine",
+        "oracle_app.reraise",
     ],
 )
 def test_fixture_entries_load_what_depmin_says(venvs, entry):
     compare(venvs, ORACLE, entry)
+
+
+@pytest.mark.parametrize(
+    ("entry", "first_party", "distributions"),
+    [
+        ("oracle_app.computed", {"oracle_app.plugins.third", "oracle_app.helpers"}, {"idna", "colorama", "iniconfig"}),
+        (
+            "oracle_app.lazy_users",
+            {"oracle_app.lazy_table.thing", "oracle_app.lazy_all.alpha", "oracle_app.spec1.filters"}
+            | {"oracle_app.spec1.io", "oracle_app.discovered.colour", "oracle_app.discovered.records"},
+            {"attrs", "packaging", "six", "idna", "colorama"},
+        ),
+        ("oracle_app.engine", set(), {"PyMySQL"}),
+    ],
+)
+def test_the_oracle_sees_the_imports_no_statement_names(venvs, entry, first_party, distributions):
+    """Not vacuous: each idiom really imports what no import statement names."""
+    real = venvs.probe(ORACLE, entry)
+    assert not real["error"], real
+    assert first_party <= set(real["first_party"])
+    assert distributions <= set(real["distributions"])
 
 
 def test_a_main_block_runs_when_the_entry_is_run(venvs):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis import target as aim_for
 
 from depmin.imports.graph import ImportGraph
 from depmin.model import Kind, Reach, Target, Via, reach_of
@@ -194,3 +195,62 @@ def test_a_reach_admits_exactly_the_vias_no_weaker_than_itself():
             for guarded in (False, True):
                 via = Via("a.py", 1, "a", kind, guarded)
                 assert reach.admits(via) is (rank.index(reach_of(via)) <= rank.index(reach)), (reach, kind, guarded)
+
+
+# -- the constant evaluator agrees with the interpreter ------------------------------------------
+
+ATOMS = st.from_regex(r"[a-z][a-z0-9_]{0,4}", fullmatch=True)
+FORMS_OF_STRINGS = (
+    "{a!r}",
+    "{x} + '.' + {y}",
+    'f"{{{x}}}.{{{y}}}"',
+    "'%s.%s' % ({x}, {y})",
+    "'%s.z' % {x}",
+    "'{{}}.{{}}'.format({x}, {y})",
+    "{x}",
+    "{n}",
+    "{x} + {n}",
+    "{table}[{k!r}]",
+)
+
+
+@st.composite
+def constant_programs(draw):
+    """Module constants built from literals with +, f-strings, % and .format (sometimes wrongly,
+    from an int), then a loop over some of them that imports each."""
+    lines = ["import importlib", "TABLE = {'k': 'from_table', 'j': 'other'}"]
+    names: list[str] = []
+    for number in range(draw(st.integers(1, 6))):
+        form = draw(st.sampled_from(FORMS_OF_STRINGS))
+        x = draw(st.sampled_from(names)) if names else repr(draw(ATOMS))
+        y = draw(st.sampled_from(names)) if names else repr(draw(ATOMS))
+        value = form.format(
+            a=draw(ATOMS), x=x, y=y, n=draw(st.integers(0, 9)), table="TABLE", k=draw(st.sampled_from("kj"))
+        )
+        lines.append(f"V{number} = {value}")
+        names.append(f"V{number}")
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+    lines.append(f"for name in ({', '.join(chosen)},):")
+    lines.append("    importlib.import_module(name)")
+    return "\n".join(lines) + "\n", chosen
+
+
+@given(constant_programs())
+@settings(max_examples=300, deadline=None)
+def test_computed_names_are_what_the_interpreter_computes(program):
+    source, chosen = program
+    namespace: dict = {}
+    for line in source.rpartition("for name")[0].splitlines():
+        try:
+            exec(line, namespace)  # only literals: nothing is imported
+        except (TypeError, ValueError, NameError):
+            pass  # this constant fails in Python (or uses one that did): depmin must not guess it, nor crash
+    expected = [namespace[name] for name in chosen] if all(name in namespace for name in chosen) else None
+    result = scan_source(source.encode(), Target((3, 12)))
+    found = [r.target for r in result.records if r.kind is Kind.DYNAMIC]
+    if expected is not None and all(isinstance(v, str) for v in expected):
+        valid = [v for v in dict.fromkeys(expected) if all(part.isidentifier() for part in v.split("."))]
+        aim_for(float(len(valid)), label="names the evaluator must find")
+        assert found == valid, source
+    else:
+        assert found == [], source

@@ -139,8 +139,10 @@ def test_literal_dynamic_imports_and_relative_ones_with_package():
 
 
 def test_non_literal_dynamic_import_is_a_warning_with_its_line():
-    result = scan('import importlib\nname = "x"\nimportlib.import_module(name)\n__import__(f"{name}")\n')
-    assert [r.target for r in result.records] == ["importlib"]
+    result = scan(
+        'import importlib, os\nname = os.environ["X"]\nimportlib.import_module(name)\n__import__(f"{name}")\n'
+    )
+    assert [r.target for r in result.records] == ["importlib", "os"]
     assert [(p.line, p.fatal) for p in result.problems] == [(3, False), (4, False)]
     assert "hidden-imports" in result.problems[0].message
 
