@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -467,9 +467,22 @@ class _Walker:
             elif kind == "lambda":
                 where = where._replace(lazy=True)
                 children = (expr[1],)
+            elif kind == "comp":
+                self.comprehension(expr, where)
+                continue
             else:
                 children = _CHILDREN.get(kind, _no_children)(expr)
             stack.extend((child, where) for child in reversed(children) if child is not None)
+
+    def comprehension(self, expr: ir.Expr, context: _Context) -> None:
+        """`{n: __import__(n) for n in ("idna", "six")}`: the elements see each literal the loops give."""
+        loops, elements = expr[1], expr[2]
+        self.expressions(tuple(iterable for _, iterable, _ in loops), context)
+        with ExitStack() as scopes:
+            for variable, iterable, _ in loops:
+                scopes.enter_context(self.binding(variable, self.members(iterable)))
+            self.expressions(tuple(test for *_, tests in loops for test in tests), context)
+            self.expressions(elements, context)
 
     def call(self, node: ir.Expr, context: _Context) -> None:
         _, function, positional, keywords, line = node
@@ -816,6 +829,7 @@ _CHILDREN = {
     "dict": lambda e: tuple(x for pair in e[1] for x in pair),
     "set": lambda e: e[1],
     "fstr": lambda e: e[1],
+    "comp": lambda e: (*(x for _, iterable, tests in e[1] for x in (iterable, *tests)), *e[2]),
     "other": lambda e: e[1],
 }
 

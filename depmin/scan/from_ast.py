@@ -215,6 +215,13 @@ def expr(node: ast.expr) -> ir.Expr:
         return ("binop", _BINARY.get(type(node.op), "?"), expr(node.left), expr(node.right))
     if kind is ast.JoinedStr:
         return ("fstr", _joined(node.values))
+    if kind in (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp):
+        produced = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+        loops = tuple(
+            (g.target.id if isinstance(g.target, ast.Name) else None, expr(g.iter), tuple(expr(i) for i in g.ifs))
+            for g in node.generators
+        )
+        return ("comp", loops, tuple(expr(e) for e in produced))
     if kind is ast.Set:
         return ("set", tuple(("other", (expr(e.value),)) if isinstance(e, ast.Starred) else expr(e) for e in node.elts))
     if kind is ast.Lambda:

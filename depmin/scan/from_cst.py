@@ -228,6 +228,15 @@ class _Translator:
             found: list[ir.Expr] = []
             self.joined(node, found)
             return ("fstr", tuple(found))
+        if isinstance(node, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)):
+            produced = (node.key, node.value) if isinstance(node, cst.DictComp) else (node.elt,)
+            loops: list[tuple[str | None, ir.Expr, tuple[ir.Expr, ...]]] = []
+            clause: cst.CompFor | None = node.for_in
+            while clause is not None:
+                target = clause.target.value if isinstance(clause.target, cst.Name) else None
+                loops.append((target, self.expr(clause.iter), tuple(self.expr(i.test) for i in clause.ifs)))
+                clause = clause.inner_for_in
+            return ("comp", tuple(loops), tuple(self.expr(e) for e in produced))
         if isinstance(node, cst.Set):
             return (
                 "set",

@@ -12,6 +12,7 @@ Expressions are plain tuples, tagged by their first item:
   ("call", function, (positional, ...), ((keyword, value), ...), line)
   ("lambda", body)  ("dict", ((key | None, value), ...))  ("set", (x, ...))
   ("fstr", (part, ...)): an f-string, each part ("str", text) or the field's expression
+  ("comp", ((loop variable | None, iterable, (condition, ...)), ...), (element, ...)): a comprehension
   ("other", (child, ...))
 "other" keeps the children in which a call may still hide; ("other", ()) is opaque.
 Patterns of `match` cases are tuples too:

@@ -166,7 +166,11 @@ def test_fixture_entries_load_what_depmin_says(venvs, entry):
 @pytest.mark.parametrize(
     ("entry", "first_party", "distributions"),
     [
-        ("oracle_app.computed", {"oracle_app.plugins.third", "oracle_app.helpers"}, {"idna", "colorama", "iniconfig"}),
+        (
+            "oracle_app.computed",
+            {"oracle_app.plugins.third", "oracle_app.helpers"},
+            {"idna", "colorama", "iniconfig", "six", "attrs"},
+        ),
         (
             "oracle_app.lazy_users",
             {"oracle_app.lazy_table.thing", "oracle_app.lazy_all.alpha", "oracle_app.spec1.filters"}

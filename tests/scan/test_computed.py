@@ -35,6 +35,7 @@ def imports(source: str, target: Target = PY312) -> list[tuple[str, int, str | N
         ('NAME = "a.b"\n__import__(NAME)', [("a.b", 0, None, Kind.DYNAMIC)]),
         ('import importlib\nfor n in ["x", "y"]:\n    importlib.import_module("p.%s" % n)', [("p.x", 0, None, Kind.DYNAMIC), ("p.y", 0, None, Kind.DYNAMIC)]),
         ('import importlib\nB = "p"\nimportlib.import_module("{}.{}".format(B, "z"))', [("p.z", 0, None, Kind.DYNAMIC)]),
+        ('M = {n: __import__(n) for n in ("idna", "six") if n}', [("idna", 0, None, Kind.DYNAMIC), ("six", 0, None, Kind.DYNAMIC)]),
         ('import importlib\nS = {"a", "b"}\ndef f(n):\n    if n in S:\n        importlib.import_module(f"{__name__}.{n}")', [("a", 1, "__name__", Kind.DYNAMIC), ("b", 1, "__name__", Kind.DYNAMIC)]),
     ],
 )  # fmt: skip
