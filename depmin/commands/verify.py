@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -75,6 +74,7 @@ def verify(
     Exit 1 when a module that must import does not, or the smoke command fails."""
     from depmin.outputs.json import verify_json
     from depmin.outputs.requirements import requirements_text
+    from depmin.usecases.build_env import terminated_as_exit
     from depmin.usecases.verify import VerifyRequest, verify_tree
 
     printer = Printer(ui)
@@ -84,8 +84,6 @@ def verify(
     if closure.errors:
         printer.problems("json" if as_json else "text", closure.errors, "not verified")
         return EXIT_BAD_INPUT
-    # SIGTERM ends verify like Ctrl-C does: through the clean-up, never leaving a tree behind.
-    signal.signal(signal.SIGTERM, _terminate)
     request = VerifyRequest(
         root=session.project.root,
         excludes=session.request.excludes,
@@ -96,10 +94,12 @@ def verify(
     )
     quiet = as_json or ui.quiet
     log: Callable[[str], None] = (lambda _m: None) if quiet else (lambda m: click.echo(f"  {m}", err=True))
-    if image:
-        result = _in_image(session, analysis, request, engine, base, log)
-    else:
-        result = verify_tree(analysis, request, log=log, progress=lambda d, t: _progress(quiet, d, t))
+    # SIGTERM ends verify like Ctrl-C does: through the clean-up, never leaving a tree behind.
+    with terminated_as_exit():
+        if image:
+            result = _in_image(session, analysis, request, engine, base, log)
+        else:
+            result = verify_tree(analysis, request, log=log, progress=lambda d, t: _progress(quiet, d, t))
     if result.kept:
         printer.info(f"kept {result.tree.parent} (tree: app/, venv: .venv/)")
     if as_json:
@@ -131,10 +131,6 @@ def _in_image(
     dockerfile = dockerfile_text(closure, spec)
     ignore = dockerignore_text(closure, "requirements.txt", session.request.excludes)
     return images.verify_image(analysis, request, engine, chosen_base, dockerfile, ignore, log)
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _progress(quiet: bool, description: str, total: int | None) -> Callable[[dict | None], None]:

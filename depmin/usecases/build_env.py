@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -245,5 +248,72 @@ def _executable_of(candidate: str, version: str) -> str:
     return lines[1].strip() if lines[1].strip() and Path(lines[1].strip()).is_file() else candidate
 
 
+# What ends verify from outside. While a throwaway tree is made or removed, or the importer is
+# reaped, they wait (blocked): a second SIGTERM, or Ctrl-C pressed twice, must not cut that short.
+_INTERRUPTIONS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+@contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """For as long as it lasts, SIGTERM ends the process as Ctrl-C does: by an exception
+    (SystemExit 143), so every `finally` runs and the throwaway tree is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread has signal handlers
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def interruptions_held() -> Iterator[None]:
+    """SIGTERM and SIGINT are blocked for the block, then act as they would have: their handler
+    runs (and raises) as the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    pending: BaseException | None = None
+    previous: set[int | signal.Signals] | None = None
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTIONS)
+    except (OSError, ValueError):
+        pass  # not blocked: the block runs unprotected
+    except BaseException as exc:  # re-raised once the block is done
+        # A signal caught just before: its handler ran (and raised) as the mask changed, which it
+        # did all the same. What the block does still happens, then the exception goes on.
+        pending = exc
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # what came meanwhile is handled here
+        elif pending is not None:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTIONS)
+        if pending is not None:
+            raise pending
+
+
+def throwaway_directory(prefix: str) -> Path:
+    """A new temporary directory; one that a signal interrupts in the making is removed again."""
+    made: list[Path] = []
+    try:
+        with interruptions_held():
+            made.append(Path(tempfile.mkdtemp(prefix=prefix)))
+    except BaseException:
+        for path in made:
+            remove_tree(path)
+        raise
+    return made[0]
+
+
 def remove_tree(tree: Path) -> None:
-    shutil.rmtree(tree, ignore_errors=True)
+    """Remove the throwaway tree whole: a SIGTERM or Ctrl-C that comes meanwhile waits until it is
+    gone, then ends the process as it would have."""
+    with interruptions_held():
+        shutil.rmtree(tree, ignore_errors=True)

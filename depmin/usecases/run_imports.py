@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from depmin.usecases.build_env import python_in
+from depmin.usecases.build_env import interruptions_held, python_in
 
 # The importer's parent. argv[1]: {"parent": depmin's pid, "command": [...], "keep": [fds]}.
 _LAUNCHER = r"""
@@ -269,19 +269,22 @@ def launch(
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """Ask the launcher to clean up (it kills every process its child left), then make sure."""
-    if process.poll() is None:
-        try:
-            process.send_signal(signal.SIGTERM)
-            process.wait(_GRACE_SECONDS)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except OSError:
-            process.kill()
-    process.wait()
+    """Ask the launcher to clean up (it kills every process its child left), then make sure. A
+    SIGTERM or Ctrl-C meanwhile waits until it is done: nothing may still write into the tree
+    when it is removed."""
+    with interruptions_held():
+        if process.poll() is None:
+            try:
+                process.send_signal(signal.SIGTERM)
+                process.wait(_GRACE_SECONDS)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                process.kill()
+        process.wait()
 
 
 def _run_importer(

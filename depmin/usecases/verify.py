@@ -26,6 +26,7 @@ from depmin.usecases.build_env import (
     find_interpreter,
     installed_names,
     remove_tree,
+    throwaway_directory,
     write_local_metadata,
 )
 from depmin.usecases.run_imports import SmokeOutcome, import_alone, import_modules, run_smoke
@@ -292,13 +293,13 @@ def verify_tree(
     progress: Callable[[str, int | None], Progress],
 ) -> VerifyResult:
     """Copy the closure's tree, install its pins with uv, import every module, run the smoke
-    command. `progress(description, total)` gives the callback each step reports to."""
-    import tempfile
-
+    command. `progress(description, total)` gives the callback each step reports to. The tree is
+    removed however this ends (terminated_as_exit makes a SIGTERM one of those ways)."""
     closure = analysis.closure
-    workdir = Path(tempfile.mkdtemp(prefix="depmin-verify-"))
-    tree, requirements = workdir / "app", workdir / "requirements.txt"
+    workdir: Path | None = None
     try:
+        workdir = throwaway_directory("depmin-verify-")
+        tree, requirements = workdir / "app", workdir / "requirements.txt"
         files = copy_tree(request.root, closure, request.excludes, tree)
         log(f"copied {len(files)} files into {tree}")
         requirements.write_text(request.requirements, "utf-8")
@@ -337,7 +338,7 @@ def verify_tree(
         outcomes = outcomes_of(analysis, results, alone)
         return VerifyResult(tree if request.keep else workdir, installed_names(venv), outcomes, smoked, request.keep)
     finally:
-        if not request.keep:
+        if workdir is not None and not request.keep:
             remove_tree(workdir)
 
 
