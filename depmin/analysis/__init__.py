@@ -52,7 +52,12 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         workspace = Workspace(project, lock)
     scripts = script_directories(project.root, request.entries)
     # `python examples/web/server.py`: the script's directory comes first on sys.path
-    index = workspace.index((*scripts, *workspace.roots()), script_files(project.root, request.entries))
+    roots = workspace.roots()
+    index = workspace.index(
+        (*scripts, *roots),
+        script_files(project.root, request.entries),
+        tuple(s.path for s in scripts if s not in roots),
+    )
     diagnostics: list[Diagnostic] = []
     if request.lock_path.resolve().parent == project.root.resolve():  # the project's own lock, as uv checks it
         diagnostics += [

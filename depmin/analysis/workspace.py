@@ -31,7 +31,9 @@ class Workspace:
     project: Project
     lock: LockFile
     _roots: tuple[SourceRoot, ...] | None = None
-    _indexes: dict[tuple[tuple[SourceRoot, ...], tuple[str, ...]], ModuleIndex] = field(default_factory=dict)
+    _indexes: dict[tuple[tuple[SourceRoot, ...], tuple[str, ...], tuple[str, ...]], ModuleIndex] = field(
+        default_factory=dict
+    )
     _finders: dict[tuple[Target, bool, bool], DistributionFinder] = field(default_factory=dict)
     _resolvers: dict[tuple[int, int, tuple[int, int]], Resolver] = field(default_factory=dict)
     _memos: dict[tuple[int, Target], Memo] = field(default_factory=dict)
@@ -44,10 +46,12 @@ class Workspace:
             self._roots = source_roots(self.project, self.lock)
         return self._roots
 
-    def index(self, roots: tuple[SourceRoot, ...], scripts: tuple[str, ...] = ()) -> ModuleIndex:
-        key = (roots, scripts)
+    def index(
+        self, roots: tuple[SourceRoot, ...], scripts: tuple[str, ...] = (), script_dirs: tuple[str, ...] = ()
+    ) -> ModuleIndex:
+        key = (roots, scripts, script_dirs)
         if key not in self._indexes:
-            self._indexes[key] = build_index(self.project.root, roots, scripts)
+            self._indexes[key] = build_index(self.project.root, roots, scripts, script_dirs)
         return self._indexes[key]
 
     def finder(self, request: Request) -> DistributionFinder:

@@ -114,6 +114,12 @@ class DistributionFinder:
                 return locked, source
         return (), (UNKNOWN if facts.without_facts else "")
 
+    def ships(self, name: str) -> bool:
+        """Whether a locked artifact ships the module `name` itself (not only a parent of it)."""
+        if name in self.overrides:
+            return any(d in self.locked for d in self.overrides[name])
+        return any(d in self.locked for d in self.names.provided.get(name, ()))
+
     def console_script(self, command: str) -> tuple[str, ...]:
         """The locked distributions that install the console script `command`."""
         return tuple(sorted(d for d in self.names.console_scripts.get(command, ()) if d in self.locked))

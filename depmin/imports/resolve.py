@@ -82,8 +82,11 @@ class Resolver:
             return self._first_party(name)
         if is_stdlib(top, self.python):
             return Resolution(Category.STDLIB, name)
-        namespace_hit = any(prefix in self.index.modules for prefix in prefixes(name))
-        if namespace_hit:  # a regular package inside a namespace portion of ours
+        hit = next((prefix for prefix in prefixes(name) if prefix in self.index.modules), None)
+        # A module inside a namespace portion of ours, unless a locked distribution ships that very
+        # module: its regular package wins over a namespace directory wherever it is on sys.path
+        # (`mcp/server.py` in a folder of scripts does not hide the mcp distribution's mcp.server).
+        if hit is not None and not self.finder.ships(hit):
             return self._first_party(name)
         distributions, source = self.finder.find(name)
         if len(distributions) == 1:
@@ -109,12 +112,19 @@ class Resolver:
             return [base, *(self._first_party(s) for s in submodules)]
         if base.category in (Category.STDLIB,):
             return [base]
+        if name in self.index.namespaces and any(self._ours(f"{name}.{n}") for n in names if n != "*"):
+            # `from livekit.plugins import xai`: a namespace package several distributions share
+            # and one of ours adds to; each name is a submodule, from whichever portion has it
+            return [self.resolve(f"{name}.{n}") for n in names if n != "*"]
         # `from google.cloud import storage` names a deeper distribution than `google.cloud`.
         deeper = [self.resolve(f"{name}.{n}") for n in names if n != "*"]
         specific = [r for r in deeper if r.category is Category.DISTRIBUTION and r.distributions != base.distributions]
         if specific and base.category is not Category.DISTRIBUTION:
             return specific
         return [base, *specific]
+
+    def _ours(self, name: str) -> bool:
+        return name in self.index.modules or name in self.index.namespaces
 
     def _first_party(self, name: str) -> Resolution:
         modules = self.index.modules

@@ -75,12 +75,16 @@ class ModuleIndex:
         return sorted(path for path in self.names_by_path if path.startswith(prefix))
 
 
-def build_index(repository: Path, roots: Iterable[SourceRoot], scripts: Iterable[str] = ()) -> ModuleIndex:
+def build_index(
+    repository: Path, roots: Iterable[SourceRoot], scripts: Iterable[str] = (), script_dirs: Iterable[str] = ()
+) -> ModuleIndex:
     """Walk every source root once; the first root to provide a module name wins, as on sys.path.
     `scripts` are files run as `python path/01-demo.py`: one whose name is no module name is still
-    in the index, under its path (nothing can import it, but it runs)."""
+    in the index, under its path (nothing can import it, but it runs). `script_dirs` are roots only
+    because a script runs from them: another root still walks into them, so a script inside a
+    workspace member's namespace package (`examples/pkg/app.py`) is also `pkg.app`."""
     roots = tuple(dict.fromkeys(roots))
-    root_dirs = {root.path for root in roots}
+    root_dirs = {root.path for root in roots} - set(script_dirs)
     modules: dict[str, ModuleFile] = {}
     namespaces: dict[str, list[str]] = {}
     names_by_path: dict[str, list[str]] = {}

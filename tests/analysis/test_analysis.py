@@ -326,3 +326,51 @@ def test_plugin_discovery_brings_in_every_submodule_of_the_package(tmp_path, fun
     assert {"plugins.one", "plugins.sub"} <= set(closure.modules) and "other" not in closure.modules
     assert ("plugins.sub.deep" in closure.modules) is deep
     assert not closure.warnings
+
+
+def test_a_namespace_folder_of_scripts_does_not_hide_the_distribution_that_ships_its_module(tmp_path):
+    """`mcp/server.py` in a folder of scripts: `from mcp.server.fastmcp import ...` is the mcp
+    distribution's (its regular package wins over a namespace directory, as Python imports it)."""
+    write_tree(
+        tmp_path,
+        {
+            "scripts/agent.py": "from mcp.server.fastmcp import FastMCP\n",
+            "scripts/mcp/server.py": "from mcp.server.fastmcp import FastMCP\n",
+        },
+    )
+    closure = run_analysis(tmp_path, "scripts/agent.py").closure
+    assert not closure.errors
+    assert "mcp" in names(closure.direct)
+
+
+def test_a_namespace_package_shared_with_distributions_gives_each_name_its_portion(tmp_path):
+    """`from google.cloud import storage, ours`: google.cloud is a namespace that several locked
+    distributions and this repository add to; neither name is ambiguous."""
+    write_tree(
+        tmp_path,
+        {
+            "main.py": "from google.cloud import ours, storage\n",
+            "google/cloud/ours/__init__.py": "import rich\n",
+        },
+    )
+    closure = run_analysis(tmp_path, "main.py").closure
+    assert not closure.errors
+    assert "google.cloud.ours" in closure.modules
+    assert {"google-cloud-storage", "rich"} <= set(names(closure.direct))
+
+
+def test_a_script_inside_a_members_namespace_package_is_also_that_packages_module(tmp_path):
+    """`python examples/pkg/app.py` runs it as `app`; `uvicorn.run("pkg.app:app")` imports it again
+    from the workspace member `examples` (pydantic-ai's examples)."""
+    write_tree(
+        tmp_path,
+        {
+            "pyproject.toml": '[project]\nname = "x"\nversion = "0"\n[tool.depmin]\nsource-roots = ["examples"]\n',
+            "examples/pkg/app.py": 'import uvicorn\nimport pkg.helpers\nuvicorn.run("pkg.app:app")\n',
+            "examples/pkg/helpers.py": "import rich\n",
+        },
+    )
+    closure = run_analysis(tmp_path, "examples/pkg/app.py").closure
+    assert not closure.errors, closure.errors
+    assert {"app", "pkg.app", "pkg.helpers"} <= set(closure.modules)
+    assert "rich" in names(closure.direct)
