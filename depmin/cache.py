@@ -4,7 +4,7 @@ uv.lock, facts about locked artifacts.
 It lives in the user's cache directory (`$DEPMIN_CACHE_DIR`, else `$XDG_CACHE_HOME/depmin` or the
 platform's cache folder), never in the analysed repository by default: a repository cannot plant
 entries in it. Every key and file name carries a salt made of depmin's version, a hash of the
-scanner's own source, the installed LibCST, and a secret created once per user (never in a
+depmin's own source and data, the installed LibCST, and a secret created once per user (never in a
 repository), so an entry written elsewhere is never found here, and entries of another depmin
 are never reused. Files are written atomically (temp file + rename); one that does not decode is
 ignored and rewritten. A per-project snapshot of stat stamp → key lets a warm run skip reading
@@ -42,13 +42,14 @@ def _libcst_stamp() -> str:
 
 
 @functools.cache
-def scanner_digest() -> str:
-    """A hash of the scanner's own source files: a change to the scanner that forgets to bump
-    SCANNER_VERSION still never reuses a scan made by the old code (read, not imported)."""
+def code_digest() -> str:
+    """A hash of depmin's own source and data files: scans and remembered edges are decided by the
+    scanner, the resolver and the walk, so a change to any of them (installed from a commit,
+    without a new version) never reuses what the old code concluded (read, not imported)."""
     digest = hashlib.sha256()
-    folder = Path(__file__).resolve().parent / "scan"
-    for path in sorted(folder.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    package = Path(__file__).resolve().parent
+    for path in sorted((*package.rglob("*.py"), *(package / "data").glob("*.txt"))):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -97,7 +98,7 @@ class ScanCache:
         if not self._salt:
             secret = _secret(self.secret_home)
             self._salt = (
-                f"depmin {__version__} scanner {SCANNER_VERSION} {scanner_digest()} libcst {_libcst_stamp()} ".encode()
+                f"depmin {__version__} scanner {SCANNER_VERSION} {code_digest()} libcst {_libcst_stamp()} ".encode()
                 + secret
             )
         return self._salt
