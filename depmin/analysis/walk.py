@@ -209,6 +209,16 @@ class _Walker:
         return known
 
 
+def _as_chosen(record: ImportRecord, chosen: Mapping[int, int]) -> ImportRecord:
+    """An alternative's import: as needed as the try itself when it is the one chosen, guarded
+    (optional) when it is the one not taken."""
+    for condition in record.when:
+        if condition[0] == "choice" and condition[1] in chosen:
+            _, line, index, outside = condition
+            return record._replace(guarded=bool(outside) if chosen[line] == index else True)
+    return record
+
+
 def _declared_one(node: Hashable, declared: frozenset[str]) -> Hashable:
     if isinstance(node, UnresolvedNode) and node.candidates:
         chosen = [c for c in node.candidates if c in declared]
@@ -302,11 +312,13 @@ class ModuleEdges:
             except RelativeImportError:
                 name = "." * record.level + record.target
             self.ignored.append(Ignored(name, info.path, record.line, "pragma"))
+        chosen = self.choices(result.records)
         for record in result.records:
             try:
                 name = absolute_name(module, info.is_package, record.level, record.target, record.anchor)
                 if record.when and not all(self.holds(condition) for condition in record.when):
                     continue
+                record = _as_chosen(record, chosen)
             except RelativeImportError as exc:
                 # `try: from .agent import x / except ImportError: from agent import x` in a script: the
                 # guard catches the failure where it is run as a script, so it is only a warning there;
@@ -394,10 +406,43 @@ class ModuleEdges:
         via = Via(path, record.line, self.module, Kind.DYNAMIC, record.guarded, statement)
         self.graph.add(self.module, DistributionNode(distribution), via)
 
+    def choices(self, records: tuple[ImportRecord, ...]) -> dict[int, int]:
+        """For each `try: import a / except ImportError: import b`, the first alternative whose
+        every import this project can satisfy (first-party, standard library, one locked
+        distribution): that one is needed, the other is a fallback (or a preference) it never uses."""
+        alternatives: dict[int, dict[int, list[ImportRecord]]] = {}
+        for record in records:
+            for condition in record.when:
+                if condition[0] == "choice":
+                    alternatives.setdefault(condition[1], {}).setdefault(condition[2], []).append(record)
+        info = self.index.modules[self.module]
+        chosen: dict[int, int] = {}
+        for line, options in alternatives.items():
+            for index in sorted(options):
+                try:
+                    names = [
+                        absolute_name(self.module, info.is_package, r.level, r.target, r.anchor) for r in options[index]
+                    ]
+                except RelativeImportError:
+                    continue
+                if all(self.available(name) for name in names):
+                    chosen[line] = index
+                    break
+        return chosen
+
+    def available(self, name: str) -> bool:
+        self.touched.add(name.partition(".")[0])
+        resolution = self.resolver.resolve(name)
+        if resolution.category is Category.FIRST_PARTY:
+            return bool(resolution.modules) or name in self.index.namespaces
+        return resolution.category in (Category.STDLIB, Category.DISTRIBUTION)
+
     def holds(self, condition: Condition) -> bool:
         """Whether a condition may hold at run time (True when it cannot be decided)."""
         if condition[0] == "main":
             return self.is_entry or not condition[1]
+        if condition[0] == "choice":
+            return True  # an alternative always may run: choices() says which one is needed
         _, level, target, attribute, polarity = condition
         info = self.index.modules[self.module]
         exporter = absolute_name(self.module, info.is_package, level, target)

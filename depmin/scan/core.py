@@ -305,11 +305,24 @@ class _Walker:
             guard = guard._replace(reraise=(*conditional, inner.guarded))
         if ending is None and catcher is not None:
             self.flags |= _set_to(True, (*node.body, *node.orelse)) & _set_to(False, catcher.body)
+        fallback = (
+            ending is None
+            and catcher is not None
+            and any(isinstance(s, (ir.Import, ir.ImportFrom)) for s in catcher.body)
+            and any(isinstance(s, (ir.Import, ir.ImportFrom)) for s in node.body)
+        )
+        if fallback:
+            # `try: import ddgs / except ImportError: import duckduckgo_search`: either one does;
+            # the analysis needs the first it can install (see walk.Walk.choices)
+            guard = guard._replace(when=(*guard.when, ("choice", node.line, 0, inner.guarded)))
         self.block(node.body, guard)
         for handler in node.handlers:
             if handler.type is not None:
                 self.expressions((handler.type,), inner)
-            self.block(handler.body, inner)
+            alternative = inner
+            if fallback and handler is catcher:
+                alternative = inner._replace(when=(*inner.when, ("choice", node.line, 1, inner.guarded)))
+            self.block(handler.body, alternative)
         self.block(node.orelse, guard)  # runs only when the body's imports worked
         self.block(node.finalbody, inner)
 
@@ -715,13 +728,13 @@ class _Walker:
         if kind == "binop" and expr[1] == "%":
             right = expr[3]
             operands = right[1] if right[0] == "tuple" else (right,)
-            found = [self.strings(expr[2], depth + 1), *(self.strings(o, depth + 1) for o in operands)]
+            found = [self.strings(expr[2], depth + 1), *(self.formatted(o, depth + 1) for o in operands)]
             return _product(found, lambda parts: parts[0] % tuple(parts[1:]))
         if kind == "fstr":
-            pieces = [(p[1],) if p[0] == "str" else self.strings(p, depth + 1) for p in expr[1]]
+            pieces = [(p[1],) if p[0] == "str" else self.formatted(p, depth + 1) for p in expr[1]]
             return _product(pieces, "".join)
         if kind == "call" and expr[1][0] == "attr" and expr[1][2] == "format" and not expr[3]:
-            found = [self.strings(expr[1][1], depth + 1), *(self.strings(a, depth + 1) for a in expr[2])]
+            found = [self.strings(expr[1][1], depth + 1), *(self.formatted(a, depth + 1) for a in expr[2])]
             return _product(found, lambda parts: parts[0].format(*parts[1:]))
         if kind == "index":
             table = self.dictionary(expr[1], depth + 1)
@@ -734,6 +747,16 @@ class _Walker:
                 return None
             return _distinct(value for group in values for value in group or ())
         return None
+
+    def formatted(self, expr: ir.Expr, depth: int) -> tuple[str, ...] | None:
+        """What a value looks like inside an f-string, `%s` or `{}`: a string, or an int's digits."""
+        if expr[0] == "name" and expr[1] not in self.bound:
+            constant = self.scope.constant(expr[1])
+            if constant is not None and constant[0] == "int":
+                return (str(constant[1]),)
+        if expr[0] == "int":
+            return (str(expr[1]),)
+        return self.strings(expr, depth)
 
     def members(self, expr: ir.Expr, depth: int = 0) -> tuple[str, ...] | None:
         """The strings a loop over `expr` (or `in expr`) sees: a literal tuple, list or set of

@@ -374,3 +374,30 @@ def test_a_script_inside_a_members_namespace_package_is_also_that_packages_modul
     assert not closure.errors, closure.errors
     assert {"app", "pkg.app", "pkg.helpers"} <= set(closure.modules)
     assert "rich" in names(closure.direct)
+
+
+@pytest.mark.parametrize(
+    ("first", "fallback", "pinned", "optional"),
+    [
+        ("import rich", "import orjson", "rich", "orjson"),  # both locked: the first choice is needed
+        ("import not_locked_anywhere", "import orjson", "orjson", None),  # the fallback is what runs
+    ],
+)
+def test_a_fallback_import_is_needed_only_when_the_first_choice_cannot_be_installed(
+    tmp_path, first, fallback, pinned, optional
+):
+    write_tree(tmp_path, {"main.py": f"try:\n    {first}\nexcept ImportError:\n    {fallback}\n"})
+    closure = run_analysis(tmp_path, "main.py").closure
+    assert not closure.errors, closure.errors
+    assert names(closure.direct) == [pinned]
+    assert optional is None or optional in names(closure.optional)
+
+
+def test_a_relative_first_choice_in_a_package_makes_the_script_style_fallback_optional(tmp_path):
+    """openai-agents' examples: `from .my_workflow import x` in a package, `from my_workflow import x`
+    when run as a script; in the package the fallback never runs, so it is not an error."""
+    source = "try:\n    from .my_workflow import run\nexcept ImportError:\n    from my_workflow import run\n"
+    write_tree(tmp_path, {"app/__init__.py": "", "app/main.py": source, "app/my_workflow.py": "run = 1\n"})
+    closure = run_analysis(tmp_path, "app/main.py").closure
+    assert not closure.errors, closure.errors
+    assert "app.my_workflow" in closure.modules

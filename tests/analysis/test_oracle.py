@@ -188,6 +188,15 @@ def test_the_oracle_sees_the_imports_no_statement_names(venvs, entry, first_part
     assert distributions <= set(real["distributions"])
 
 
+def test_alternatives_pin_the_first_choice_the_lock_has(venvs):
+    """Either import does: what depmin pins loads, what it leaves out is never needed (not
+    `precise`: hiding the chosen one only makes the fallback run)."""
+    compare(venvs, ORACLE, "oracle_app.fallbacks", precise=False)
+    closure = run_analysis(ORACLE, "oracle_app.fallbacks", python=PYTHON, lock=ORACLE / "uv.lock").closure
+    assert {r.name for r in closure.direct} == {"tomli", "six"}
+    assert "colorama" in {r.name for r in closure.optional}
+
+
 def test_a_main_block_runs_when_the_entry_is_run(venvs):
     compare(venvs, ORACLE, "oracle_app.tool", run=True)
     closure = run_analysis(ORACLE, "oracle_app.app", python=PYTHON, lock=ORACLE / "uv.lock").closure

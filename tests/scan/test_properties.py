@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis import target as aim_for
 
@@ -236,6 +236,12 @@ def constant_programs(draw):
 
 
 @given(constant_programs())
+@example(  # an int inside an f-string formats as its digits
+    (
+        "import importlib\nV0 = 'a'\nV1 = 0\nV2 = f\"{V0}.{V1}\"\nfor name in (V2, V0,):\n    importlib.import_module(name)\n",
+        ["V2", "V0"],
+    )
+)
 @settings(max_examples=300, deadline=None)
 def test_computed_names_are_what_the_interpreter_computes(program):
     source, chosen = program
