@@ -52,6 +52,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
 OUTPUT = HERE / "REALWORLD.md"
+SOURCE = PROJECT  # the work tree of the depmin that --depmin runs (see source_of), whose state is reported
 
 # Distributions that make a sync or a verify too big for a benchmark machine (several GB).
 # nvidia-c* and nvidia-n* are the CUDA libraries (nvidia-cublas, nvidia-nccl, ...), not nvidia-riva-client.
@@ -404,13 +405,22 @@ def measure_repository(repository: Repository, entries: list[Entry], clones: Pat
 def depmin_state() -> str:
     """depmin's commit, and a digest of its uncommitted changes under depmin/ when there are any
     (the benchmark runs the work tree's code, which may be edited meanwhile)."""
-    head = run(["git", "rev-parse", "HEAD"], PROJECT, 30)[1].strip()
-    diff = run(["git", "diff", "HEAD", "--", "depmin"], PROJECT, 60)[1]
-    untracked = run(["git", "ls-files", "--others", "--exclude-standard", "--", "depmin"], PROJECT, 60)[1]
+    head = run(["git", "rev-parse", "HEAD"], SOURCE, 30)[1].strip()
+    diff = run(["git", "diff", "HEAD", "--", "depmin"], SOURCE, 60)[1]
+    untracked = run(["git", "ls-files", "--others", "--exclude-standard", "--", "depmin"], SOURCE, 60)[1]
     if not diff and not untracked:
         return head
     changed = len(set(re.findall(r"^diff --git a/(\S+)", diff, flags=re.M))) + len(untracked.split())
     return f"{head[:12]}+{hashlib.sha1((diff + untracked).encode()).hexdigest()[:8]} ({changed} files changed)"
+
+
+def source_of(depmin: str) -> Path:
+    """The depmin work tree that the executable DEPMIN runs (its venv's project, e.g. a separate
+    git worktree), else this script's own project."""
+    for folder in Path(depmin).parents:
+        if (folder / "depmin" / "__init__.py").is_file() and (folder / "pyproject.toml").is_file():
+            return folder
+    return PROJECT
 
 
 def say(message: str) -> None:
@@ -463,8 +473,8 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
             path = raw / repository.name / f"{entry.label}.json"
             if entry.repo == repository.name and path.is_file():
                 records[(repository.name, entry.label)] = json.loads(path.read_text())
-    head = run(["git", "-C", str(PROJECT), "rev-parse", "HEAD"], PROJECT, 30)[1].strip()
-    dirty = run(["git", "-C", str(PROJECT), "status", "--porcelain", "--", "depmin"], PROJECT, 30)[1].strip()
+    head = run(["git", "-C", str(SOURCE), "rev-parse", "HEAD"], SOURCE, 30)[1].strip()
+    dirty = run(["git", "-C", str(SOURCE), "status", "--porcelain", "--", "depmin"], SOURCE, 30)[1].strip()
     version = run([depmin, "--version"], PROJECT, 60)[1].strip()
     uv_version = run([uv_binary(), "--version"], PROJECT, 60)[1].strip()
     rows = list(records.values())
@@ -614,6 +624,8 @@ def main() -> None:
     options = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # clean up scratch directories
     options.depmin = str(Path(options.depmin).absolute())
+    global SOURCE
+    SOURCE = source_of(options.depmin)
     if not options.render_only:
         for repository in REPOSITORIES:
             if options.only and repository.name not in options.only:
