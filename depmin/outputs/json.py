@@ -132,6 +132,7 @@ def verify_json(result: VerifyResult) -> dict[str, Any]:
                 "entry": o.entry,
                 "phase": o.phase,
                 "kind": o.kind,
+                "code": o.code,
                 "message": o.message,
                 "hint": o.hint,
             }

@@ -197,7 +197,8 @@ def verify_text(result: VerifyResult) -> str:
     notes = [o for o in result.outcomes if o.expected]
     for outcome in (*failures, *notes):
         prefix = f"note ({outcome.kind}): " if outcome.expected else ""
-        lines.append(f"{prefix}{outcome.module}: {outcome.message}")
+        code = f" [{outcome.code}]" if outcome.code else ""
+        lines.append(f"{prefix}{outcome.module}: {outcome.message}{code}")
         if outcome.phase == "entry":
             lines.append("    an entry: this is how it fails imported alone, as the program starts")
         if outcome.hint:

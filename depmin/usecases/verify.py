@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from depmin.errors import Code
 from depmin.imports.graph import ROOT
 from depmin.model import Closure, Kind, Requirement
 from depmin.project.module_index import ModuleIndex
@@ -68,6 +69,11 @@ class ImportOutcome:
     @property
     def counts_as_failure(self) -> bool:
         return not self.ok and not self.expected
+
+    @property
+    def code(self) -> Code | None:
+        """DM601 for a failure that fails the verdict; a note or a success has none."""
+        return Code.IMPORT_FAILED if self.counts_as_failure else None
 
 
 @dataclass(frozen=True)

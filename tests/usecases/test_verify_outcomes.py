@@ -115,3 +115,16 @@ def test_a_module_reached_only_through_guarded_imports_stays_optional(tmp_path):
     analysis = run_analysis(root, "app.main", python=(3, 11), lock=root / "uv.lock")
     failure = {**missing("app.extra", ""), "type": "RuntimeError", "missing": None}
     assert judged(analysis, failure) == {"app.extra": ("optional", False)}
+
+
+def test_a_failure_that_fails_the_verdict_carries_dm601_and_a_note_none(tmp_path):
+    from depmin.outputs.json import verify_json
+
+    root = extras_with_a_lazy_feature(tmp_path)
+    analysis = run_analysis(root, "app.main", python=(3, 11), lock=root / "uv.lock")
+    results = [missing("app.fast", "orjson"), {"module": "app.main", "ok": False, "type": "RuntimeError",
+               "message": "boom", "missing": None, "filename": None}]  # fmt: skip
+    data = verify_json(VerifyResult(Path("."), (), outcomes_of(analysis, results)))
+    codes = {m["module"]: (m["code"], m["expected"]) for m in data["modules"] if not m["ok"]}
+    assert codes["app.main"] == ("DM601", False)
+    assert codes["app.fast"] == (None, True)
