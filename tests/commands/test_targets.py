@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 
 import pytest
@@ -11,7 +12,7 @@ from depmin.errors import ConfigError
 from depmin.outputs.pyproject import InitError, add_target
 from depmin.project.config import load_project
 
-from ..helpers import FIXTURES, only_diagnostic, write_tree
+from ..helpers import FIXTURES, diagnostics, only_diagnostic, write_tree
 
 SMALLSVC = FIXTURES / "smallsvc"
 
@@ -127,10 +128,12 @@ def test_check_fails_on_a_forbidden_distribution(runner, smallsvc):
     assert runner.invoke(main, ["sync", "--root", str(smallsvc), "--no-cache"]).exit_code == 0
     (smallsvc / "svc" / "compat.py").write_text("import six\n")
     assert runner.invoke(main, ["sync", "--root", str(smallsvc), "--no-cache"]).exit_code == 0
-    result = runner.invoke(main, ["check", "--root", str(smallsvc), "--no-cache"])
+    result = runner.invoke(main, ["check", "--root", str(smallsvc), "--no-cache", "--json"])
     assert result.exit_code == 1
-    assert "target svc: forbidden six is reachable:" in result.stdout
-    assert "svc/compat.py:1  import six" in result.stdout
+    audit = json.loads(result.stdout)["targets"][0]["audit"]
+    assert [(v["name"], v["reach"]) for v in audit["violations"]] == [("six", "required")]
+    first = audit["violations"][0]["chains"][0]["imports"][0]
+    assert (first["file"], first["line"], first["module"]) == ("svc/compat.py", 1, "svc.compat")
 
 
 def test_sync_writes_nothing_when_analysis_has_errors(runner, smallsvc):
@@ -139,7 +142,7 @@ def test_sync_writes_nothing_when_analysis_has_errors(runner, smallsvc):
     (smallsvc / "svc" / "broken.py").write_text("import idna\nimport not_in_the_lock\n")
     result = runner.invoke(main, ["sync", "--root", str(smallsvc), "--no-cache"])
     assert result.exit_code == 2
-    assert "svc/broken.py:2: error:" in result.stderr
+    assert ("svc/broken.py:2", "error", "DM101") in [d[:3] for d in diagnostics(result.stderr)]
     assert (smallsvc / "requirements" / "svc.txt").read_text() == before
 
 
