@@ -63,6 +63,7 @@ class Code(enum.StrEnum):
     STALE_OUTPUT = "DM502", "generated file out of date"
     MISSING_OUTPUT = "DM503", "generated file missing"
     FORBID_UNMATCHED = "DM504", "forbid pattern that matches no locked distribution"
+    COMPOSE_SERVICE = "DM505", "compose service without a target, or a target's service the compose file lacks"
     IMPORT_FAILED = "DM601", "module that fails to import in the verified environment"
 
 

@@ -17,8 +17,12 @@ from depmin.commands.session import (
     handle_errors,
     open_session,
     regenerate_command,
+    warn,
 )
-from depmin.errors import UsageError
+from depmin.errors import Code, UsageError
+from depmin.project.compose import compose_mismatches, user_compose_name
+
+COMPOSE_DEFAULT = "compose.depmin.yaml"
 
 
 @click.command(
@@ -55,6 +59,15 @@ from depmin.errors import UsageError
     help="Every target on a shared base: Dockerfile.base, Dockerfile.<target>, docker-bake.hcl in -o DIR.",
 )
 @click.option("--shared-by", type=int, metavar="N", help="With --all: the base holds what at least N targets pin.")
+@click.option(
+    "--compose",
+    "compose",
+    is_flag=False,
+    flag_value=COMPOSE_DEFAULT,
+    default=None,
+    metavar="[FILE]",
+    help=f"With --all: also write a docker compose override with each target's build (default: {COMPOSE_DEFAULT}).",
+)
 @handle_errors
 def dockerfile(
     entries: tuple[str, ...],
@@ -69,6 +82,7 @@ def dockerfile(
     ca_secret: bool,
     every_target: bool,
     shared_by: int | None,
+    compose: str | None,
 ) -> int:
     """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore."""
     from depmin.outputs.dockerfile import (
@@ -85,9 +99,11 @@ def dockerfile(
             raise UsageError("--all plans every target: give no ENTRY, --target or --requirements with it")
         if output is None:
             raise UsageError("--all writes a directory of files: pass -o DIR")
-        return _fleet(options, printer, output, base, command_text, shared_by, index_secret, ca_secret)
+        return _fleet(options, printer, output, base, command_text, shared_by, index_secret, ca_secret, compose)
     if shared_by is not None:
         raise UsageError("--shared-by goes with --all")
+    if compose is not None:
+        raise UsageError("--compose goes with --all: the override builds every target on the shared base")
     if output is not None and output.is_dir():
         raise UsageError("-o names the Dockerfile to write, and this is a directory (--all writes a directory)",
                          str(output))  # fmt: skip
@@ -145,14 +161,26 @@ def dockerfile(
     return EXIT_OK
 
 
+def _compose_path(compose: str | None, root: Path) -> str | None:
+    """The override's path relative to the root: the default beside pyproject.toml, a FILE as given
+    (from the current directory, like -o); never outside the root, where compose would not find it."""
+    if compose is None:
+        return None
+    path = root / COMPOSE_DEFAULT if compose == COMPOSE_DEFAULT else Path(compose).absolute()
+    relative = os.path.relpath(path, root.absolute()).replace(os.sep, "/")
+    if relative.startswith("../") or relative == "..":
+        raise UsageError(f"--compose {compose}: the override must be inside the project, beside its compose file")
+    return relative
+
+
 def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: str | None, command_text: str | None,
-           shared_by: int | None, index_secret: bool, ca_secret: bool) -> int:  # fmt: skip
+           shared_by: int | None, index_secret: bool, ca_secret: bool, compose: str | None) -> int:  # fmt: skip
     """dockerfile --all: plan every target on one base and write the files that build it."""
     from dataclasses import replace
 
     from depmin.files.writing import output_path, write_all_atomic
     from depmin.outputs.dockerfile import parse_command, uv_version_for
-    from depmin.outputs.fleet import FleetSpec, fleet_files
+    from depmin.outputs.fleet import FleetSpec, fleet_files, service_names
     from depmin.usecases.fleet import plan_fleet
 
     done, errors = analyse_targets(options, printer)
@@ -175,6 +203,9 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
         ("--ca-secret", ca_secret),
         ("-o", output),
     ]
+    override = _compose_path(compose, project.root)
+    if override is not None:
+        flags.append(("--compose", override if compose != COMPOSE_DEFAULT else True))
     # One command for the whole fleet: the session's own --target is not part of it.
     regenerate = regenerate_command("dockerfile", replace(session, target_config=None, request=replace(
         session.request, entries=())), flags)  # fmt: skip
@@ -183,13 +214,21 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     spec = FleetSpec(directory=directory, python_image=image,
                      uv_version=uv_version_for(session.lock.versions), regenerate=regenerate,
                      index_secret=index_secret, ca_secret=ca_secret,
-                     commands={n: parse_command(command_text) for n in names} if command_text else None)  # fmt: skip
+                     commands={n: parse_command(command_text) for n in names} if command_text else None,
+                     compose=override,
+                     services={n: s.target_config.service for n, (s, _) in zip(names, done, strict=True)
+                               if s.target_config and s.target_config.service})  # fmt: skip
     files = fleet_files(fleet, closures, spec)
+    if override is not None:
+        for problem in compose_mismatches(project.root, service_names(fleet, spec)):
+            warn(printer, problem.message, Code.COMPOSE_SERVICE, problem.path)
     write_all_atomic([(output_path(project.root / path, project.root), text) for path, text in sorted(files.items())])
     here = os.path.relpath(project.root, Path.cwd())
     build = f"docker buildx bake -f {directory}/docker-bake.hcl"  # bake's contexts are relative to where it runs
+    if override is not None:
+        build = f"docker compose -f {user_compose_name(project.root)} -f {override} build"
     hint = build if here == "." else f"cd {here} && {build}"
-    printer.info(
-        f"wrote {len(files)} files in {directory}/ (the base and {len(fleet.targets)} targets; build with: {hint})"
-    )
+    written = f"wrote {len(files) - (override is not None)} files in {directory}/"
+    written += f" and {override}" if override else ""
+    printer.info(f"{written} (the base and {len(fleet.targets)} targets; build with: {hint})")
     return EXIT_OK

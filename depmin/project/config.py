@@ -41,6 +41,7 @@ class TargetConfig:
     smoke: str | None = None  # a command verify runs inside the built tree (`python -m svc --help`)
     ignore: tuple[str, ...] = ()  # diagnostic codes this target silences
     extras: tuple[str, ...] = ()  # the local projects' extras this image carries (as `uv sync --extra`)
+    service: str | None = None  # the docker compose service this target builds (default: its name)
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
 
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 
 _TOP_KEYS = {
     "python",
@@ -221,6 +223,7 @@ _TARGET_KEYS = {
     "smoke",
     "ignore",
     "extras",
+    "service",
 }
 
 
@@ -290,7 +293,16 @@ class _Checker:
             smoke=self._string(f"{key}.smoke", table.get("smoke")),
             ignore=self._codes(f"{key}.ignore", table.get("ignore", [])),
             extras=tuple(self._strings(f"{key}.extras", table.get("extras", []))),
+            service=self._service(f"{key}.service", table.get("service")),
         )
+
+    def _service(self, key: str, value: Any) -> str | None:
+        """A compose service name, as the compose specification allows them."""
+        name = self._string(key, value)
+        if name is not None and not _SERVICE_NAME.fullmatch(name):
+            self._problem(key, f"{name!r} is not a compose service name (letters, digits, `.`, `_`, `-`)")
+            return None
+        return name
 
     def _codes(self, key: str, value: Any) -> tuple[str, ...]:
         """Diagnostic codes to silence (`ignore = ["DM105"]`), as ruff's `ignore` names rules."""
