@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from depmin.commands import options as opt
+from depmin.commands.fleet_files import FleetSettings, fleet_outputs
 from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_OK,
@@ -179,19 +180,13 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     from dataclasses import replace
 
     from depmin.files.writing import output_path, write_all_atomic
-    from depmin.outputs.dockerfile import parse_command, uv_version_for
-    from depmin.outputs.fleet import FleetSpec, fleet_files, service_names
-    from depmin.usecases.fleet import plan_fleet
+    from depmin.outputs.fleet import service_names
 
     done, errors = analyse_targets(options, printer)
     if errors:
         printer.failed(errors, "nothing written")
         return EXIT_BAD_INPUT
     session, project = done[-1][0], done[-1][0].project
-    names = [s.target_config.name if s.target_config else "" for s, _ in done]
-    analyses = [(name, a, s.request.data) for name, (s, a) in zip(names, done, strict=True)]
-    closures = {name: a.closure for name, (_, a) in zip(names, done, strict=True)}
-    fleet = plan_fleet(analyses, shared_by)
     # relative to the root (the build context), where the bake file's paths are read from
     directory = os.path.relpath(output.absolute(), project.root).replace(os.sep, "/")
     flags: list[tuple[str, str | Path | bool | None]] = [
@@ -209,16 +204,8 @@ def _fleet(options: opt.AnalysisOptions, printer: Printer, output: Path, base: s
     # One command for the whole fleet: the session's own --target is not part of it.
     regenerate = regenerate_command("dockerfile", replace(session, target_config=None, request=replace(
         session.request, entries=())), flags)  # fmt: skip
-    first = analyses[0][1].closure.target
-    image = base or f"python:{first.python_version}-{first.platform.python_image}"
-    spec = FleetSpec(directory=directory, python_image=image,
-                     uv_version=uv_version_for(session.lock.versions), regenerate=regenerate,
-                     index_secret=index_secret, ca_secret=ca_secret,
-                     commands={n: parse_command(command_text) for n in names} if command_text else None,
-                     compose=override,
-                     services={n: s.target_config.service for n, (s, _) in zip(names, done, strict=True)
-                               if s.target_config and s.target_config.service})  # fmt: skip
-    files = fleet_files(fleet, closures, spec)
+    settings = FleetSettings(directory, regenerate, base, command_text, shared_by, index_secret, ca_secret, override)
+    fleet, spec, files = fleet_outputs(done, settings)
     if override is not None:
         for problem in compose_mismatches(project.root, service_names(fleet, spec)):
             warn(printer, problem.message, Code.COMPOSE_SERVICE, problem.path)

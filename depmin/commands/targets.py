@@ -13,6 +13,7 @@ from depmin.commands.session import (
     EXIT_FINDING,
     EXIT_OK,
     Printer,
+    Session,
     epilog,
     handle_errors,
     project_root,
@@ -96,6 +97,22 @@ def _default_target_name(entry: str) -> str:
     return stem or "app"
 
 
+def _fleet_files(options: opt.AnalysisOptions, sessions: list[Session]) -> dict[str, str]:
+    """The files of [tool.depmin.fleet], when the project has one and every target was asked for."""
+    from depmin.commands.fleet_files import FleetSettings, fleet_outputs
+    from depmin.outputs.generated import FLEET, sync_command
+
+    project = sessions[0].project
+    config = project.config.fleet
+    if config is None or options.only_targets:
+        return {}
+    done = [(session, session.analyse_every_platform()) for session in sessions]
+    directory = config.directory.strip("/")
+    settings = FleetSettings(directory, sync_command(FLEET), config.base, config.command, config.shared_by,
+                             compose=config.compose)  # fmt: skip
+    return fleet_outputs(done, settings)[2]
+
+
 @click.command(
     epilog=epilog(
         "depmin sync",
@@ -117,7 +134,8 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
     planned: list[tuple[Path, str, str, str]] = []  # (absolute path, shown path, text, what it holds)
     unchanged: list[str] = []
     errors: list[Diagnostic] = []
-    for session in target_sessions(options, printer, machine_output=as_json):
+    sessions = target_sessions(options, printer, machine_output=as_json)
+    for session in sessions:
         closure = session.analyse().closure
         if closure.errors:
             errors.extend(closure.errors)
@@ -137,6 +155,13 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
     if errors:
         printer.problems("json" if as_json else "text", errors, "nothing written")
         return EXIT_BAD_INPUT
+    fleet = _fleet_files(options, sessions)
+    for state in compare(sessions[0].project.root, sorted(fleet.items())):
+        remove_stale_temporaries(sessions[0].project.root / state.path)
+        if state.state is State.FRESH:
+            unchanged.append(state.path)
+        else:
+            planned.append((sessions[0].project.root / state.path, state.path, state.expected, "the fleet"))
 
     if not dry_run:
         try:
@@ -172,7 +197,7 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
 @handle_errors
 def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format: str | None) -> int:
     """Exit 1 when a target's outputs are stale or missing, or a forbidden distribution is reachable."""
-    from depmin.outputs.generated import target_outputs
+    from depmin.outputs.generated import FLEET, target_outputs
     from depmin.usecases.explain import audit as run_audit
     from depmin.usecases.freshness import TargetCheck, compare
 
@@ -192,6 +217,10 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
         files = compare(session.project.root, target_outputs(target, closure))
         audit = run_audit(analysis, target.forbid) if target.forbid else None
         checks.append(TargetCheck(target.name, files, target.forbid, audit))
+    if not any(c.errors for c in checks):
+        fleet = _fleet_files(options, sessions)
+        if fleet:
+            checks.append(TargetCheck(FLEET, compare(root, sorted(fleet.items()))))
     if chosen == "json":
         from depmin.outputs.json import check_json
 

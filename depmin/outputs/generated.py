@@ -7,9 +7,12 @@ from depmin.outputs.copylist import copy_list_text
 from depmin.outputs.requirements import requirements_text
 from depmin.project.config import TargetConfig
 
+# The name `check` and `sync` give the fleet's files ([tool.depmin.fleet]): no target can be named so.
+FLEET = "[fleet]"
+
 
 def sync_command(name: str) -> str:
-    return f"depmin sync --target {name}"
+    return "depmin sync" if name == FLEET else f"depmin sync --target {name}"
 
 
 def target_outputs(target: TargetConfig, closure: Closure) -> tuple[tuple[str, str], ...]:

@@ -45,6 +45,17 @@ class TargetConfig:
 
 
 @dataclass(frozen=True)
+class FleetConfig:
+    """`[tool.depmin.fleet]`: the files `dockerfile --all` writes, kept by sync and check."""
+
+    directory: str
+    compose: str | None = None  # the compose override, root-relative
+    shared_by: int | None = None
+    base: str | None = None
+    command: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     python: str | None = None
     platform: str | None = None
@@ -56,6 +67,7 @@ class Config:
     ignore_imports: tuple[str, ...] = ()  # import names (globs) never followed
     ignore: tuple[str, ...] = ()  # diagnostic codes silenced everywhere (`ignore = ["DM105"]`)
     targets: Mapping[str, TargetConfig] = field(default_factory=dict)
+    fleet: FleetConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +203,10 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
         for output, value in (("requirements", target.requirements), ("copy-list", target.copy_list)):
             if value is not None:
                 checker.inside(f"{key}.{output}", value, root, output=True)
+    if config.fleet is not None:
+        checker.inside("tool.depmin.fleet.directory", config.fleet.directory, root)
+        if config.fleet.compose is not None:
+            checker.inside("tool.depmin.fleet.compose", config.fleet.compose, root, output=True)
 
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -208,7 +224,9 @@ _TOP_KEYS = {
     "ignore-imports",
     "ignore",
     "targets",
+    "fleet",
 }
+_FLEET_KEYS = {"directory", "compose", "shared-by", "base", "command"}
 _TARGET_KEYS = {
     "entries",
     "data",
@@ -261,6 +279,31 @@ class _Checker:
             ignore_imports=tuple(self._strings("tool.depmin.ignore-imports", raw.get("ignore-imports", []))),
             ignore=self._codes("tool.depmin.ignore", raw.get("ignore", [])),
             targets=targets,
+            fleet=self._fleet(raw.get("fleet")),
+        )
+
+    def _fleet(self, table: Any) -> FleetConfig | None:
+        key = "tool.depmin.fleet"
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            self._problem(key, "must be a table")
+            return None
+        self._unknown(key, table, _FLEET_KEYS)
+        directory = self._string(f"{key}.directory", table.get("directory"))
+        if directory is None:
+            self._problem(key, "needs `directory` (where the fleet's Dockerfiles go)")
+            return None
+        shared_by = table.get("shared-by")
+        if shared_by is not None and (isinstance(shared_by, bool) or not isinstance(shared_by, int) or shared_by < 1):
+            self._problem(f"{key}.shared-by", "must be a whole number of targets, 1 or more")
+            shared_by = None
+        return FleetConfig(
+            directory=directory,
+            compose=self._string(f"{key}.compose", table.get("compose")),
+            shared_by=shared_by,
+            base=self._string(f"{key}.base", table.get("base")),
+            command=self._string(f"{key}.command", table.get("command")),
         )
 
     def _target(self, name: str, table: Any) -> TargetConfig | None:

@@ -96,3 +96,39 @@ def test_compose_needs_all_and_stays_inside_the_project(runner, caramba, monkeyp
     assert alone.exit_code == 2 and diagnostics(alone.stderr)[0][2] == "DM001"
     outside = runner.invoke(main, ["dockerfile", "--all", "-o", "docker/fleet", "--compose", str(tmp_path / "x.yaml")])
     assert outside.exit_code == 2 and not (tmp_path / "x.yaml").exists()
+
+
+def test_sync_writes_and_check_keeps_the_fleet_and_its_override_fresh(runner, caramba, monkeypatch):
+    import json
+
+    monkeypatch.chdir(caramba)
+    pyproject = caramba / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text()
+        + '\n[tool.depmin.fleet]\ndirectory = "docker/fleet"\ncompose = "compose.depmin.yaml"\nshared-by = 17\n'
+    )
+    missing = runner.invoke(main, ["check", "--json"])
+    assert missing.exit_code == 1
+    fleet = next(t for t in json.loads(missing.stdout)["targets"] if t["target"] == "[fleet]")
+    assert {f["state"] for f in fleet["files"]} == {"missing"}
+    assert "compose.depmin.yaml" in {f["path"] for f in fleet["files"]}
+
+    assert runner.invoke(main, ["sync"]).exit_code == 0
+    written = (caramba / "compose.depmin.yaml").read_text()
+    assert "Regenerate: depmin sync\n" in written
+    assert runner.invoke(main, ["check"]).exit_code == 0
+    by_hand = runner.invoke(main, ["dockerfile", "--all", "--shared-by", "17", "-o", "docker/fleet", "--compose"])
+    assert by_hand.exit_code == 0  # the same files, but for the command each says regenerates it
+    assert (caramba / "compose.depmin.yaml").read_text().replace(
+        "Regenerate: depmin dockerfile --python 3.12 --platform linux-x86_64 --all --shared-by 17 -o docker/fleet "
+        "--compose\n",
+        "Regenerate: depmin sync\n",
+    ) == written
+
+    assert runner.invoke(main, ["sync"]).exit_code == 0
+    (caramba / "docker" / "fleet" / "Dockerfile.persona-architect").write_text("FROM scratch\n")
+    stale = runner.invoke(main, ["check", "--json"])
+    assert stale.exit_code == 1
+    fleet = next(t for t in json.loads(stale.stdout)["targets"] if t["target"] == "[fleet]")
+    assert [f["path"] for f in fleet["files"] if f["state"] == "stale"] == ["docker/fleet/Dockerfile.persona-architect"]
+    assert runner.invoke(main, ["check", "--target", "agent"]).exit_code == 0  # one target: not the fleet's files
