@@ -150,3 +150,56 @@ def test_the_fleet_base_and_two_targets_build_and_start(runner, base_image, cara
     finally:
         for image in images:
             subprocess.run(["buildah", "rmi", "-f", image], capture_output=True, check=False)
+
+
+def test_the_compose_override_builds_the_base_once_and_two_personas_on_it(runner, base_image, caramba, monkeypatch):
+    """dockerfile --all --compose, built for real from the override's `build:` sections as compose
+    hands them to a builder: `service:` contexts become the image that service built."""
+    import yaml
+
+    monkeypatch.chdir(caramba)
+    written = runner.invoke(
+        main, ["dockerfile", "--all", "--shared-by", "17", "--base", base_image, "-o", "fleet", "--compose"]
+    )
+    assert written.exit_code == 0, written.output
+    services = yaml.safe_load((caramba / "compose.depmin.yaml").read_text())["services"]
+    built: dict[str, str] = {}  # service → the image it built
+
+    def build(service: str) -> str:
+        spec = services[service]["build"]
+        image = services[service].get("image") or f"depmin-test-compose-{service}:latest"
+        contexts: dict[str, str] = {}
+        for name, value in spec.get("additional_contexts", {}).items():
+            source = value.removeprefix("service:")
+            assert source in built, f"{service} needs {source} built first"
+            contexts[name] = f"localhost/{built[source]}"
+        # BuildKit resolves `FROM ${BASE_IMAGE}` with BASE_IMAGE=fleet-base to the named context;
+        # buildah 1.28 does not resolve a named context through an ARG, so it is given the image itself
+        args = {key: contexts.get(value, value) for key, value in spec.get("args", {}).items()}
+        arguments = [a for key, value in args.items() for a in ("--build-arg", f"{key}={value}")]
+        dockerfile = caramba / spec["context"] / spec["dockerfile"]
+        command = ["buildah", "bud", "--isolation", "chroot", "--ignorefile", f"{dockerfile}.dockerignore",
+                   "-f", str(dockerfile), *arguments, "-t", image, str(caramba / spec["context"])]  # fmt: skip
+        before = buildah_containers()
+        result = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
+        remove_stage_leftovers(before, dockerfile.read_text("utf-8"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        built[service] = image
+        return image
+
+    try:
+        build("depmin-fleet-base")
+        for persona in ("writer", "architect"):
+            image = build(persona)
+            container = subprocess.run(["buildah", "from", f"localhost/{image}"], capture_output=True, text=True,
+                                       check=True).stdout.strip()  # fmt: skip
+            try:
+                started = subprocess.run(["buildah", "run", "--isolation", "chroot", container, "--", "python", "-m",
+                                          "ai.entrypoint", "--help"], capture_output=True, text=True, timeout=300,
+                                         check=False)  # fmt: skip
+                assert started.returncode == 0, started.stdout + started.stderr
+            finally:
+                subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+    finally:
+        for image in built.values():
+            subprocess.run(["buildah", "rmi", "-f", f"localhost/{image}"], capture_output=True, check=False)
