@@ -149,7 +149,12 @@ for name in modules:
         outcome = {"module": name, "ok": False, "type": "Timeout", "missing": None, "filename": None,
                    "message": f"timed out after {timeout:g} s (import blocked)"}
     except BaseException as exc:
-        missing = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
+        missing, cause, seen = None, exc if isinstance(exc, ImportError) else None, set()
+        while cause is not None and missing is None and id(cause) not in seen:
+            # `raise ImportError("pip install x") from error`: the missing name is the original error's
+            seen.add(id(cause))
+            missing = getattr(cause, "name", None) if isinstance(cause, ImportError) else None
+            cause = cause.__cause__ or cause.__context__
         text = str(exc)
         outcome = {"module": name, "ok": False, "type": type(exc).__name__,
                    "message": text.splitlines()[0] if text else "", "missing": missing,

@@ -54,3 +54,12 @@ def test_the_failed_module_itself_still_fails_again_for_the_next_importer(bare_v
     results = run(bare_venv, tree, ["broken", "user"])
     assert (results["broken"]["ok"], results["user"]["ok"]) == (False, False)
     assert results["user"]["type"] == "ValueError"
+
+
+def test_a_librarys_own_install_hint_names_the_module_that_is_really_missing(bare_venv, tmp_path):
+    # pydantic-ai and many others: `except ImportError as e: raise ImportError("pip install x") from e`
+    hint = "try:\n    import not_installed_zz\nexcept ImportError as error:\n    raise ImportError('install zz') from error\n"
+    tree = write_tree(tmp_path / "tree", {"hinted.py": hint, "plain.py": "raise ImportError('no name at all')\n"})
+    results = run(bare_venv, tree, ["hinted", "plain"])
+    assert (results["hinted"]["type"], results["hinted"]["missing"]) == ("ImportError", "not_installed_zz")
+    assert results["plain"]["missing"] is None
