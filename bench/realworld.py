@@ -490,7 +490,9 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
     )
     compared = sum(1 for r in rows if r.get("uvcache_identical") is not None)
     verified = [r for r in rows if r.get("verify", {}).get("rc") in (0, 1)]
+    passed = [r for r in verified if r["verify"]["rc"] == 0]
     refused = sum(1 for r in rows if r.get("verify", {}).get("rc") == 2)
+    timed_out = sum(1 for r in rows if r.get("verify", {}).get("rc") == -9)
     skipped = sum(1 for r in rows if "skipped" in r.get("verify", {}))
     notes = existing_notes()
     lines = [
@@ -503,8 +505,10 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         "",
         f"**{len(rows)} entries in {len({r['entry']['repo'] for r in rows})} repositories: {ok} exit 0;"
         f" {identical} give the same pins in every run that was made (warm; uv cache and offline in {compared}),"
-        f" {same_rc} also the same exit code; {len(verified)} verified, {sum(1 for r in verified if r['verify']['rc'] == 0)}"
-        f" of them with every module importing ({refused} refused by verify for closure errors, {skipped} skipped).**",
+        f" {same_rc} also the same exit code; {len(verified)} verified, {len(passed)} of them passing (rc 0),"
+        f" {sum(1 for r in passed if not r['verify']['failed'])} of those with every module importing and the others"
+        f" with only failures the analysis predicted (notes); {refused} refused by verify for closure errors,"
+        f" {timed_out} timed out, {skipped} skipped.**",
         "",
         "Commands, from the repository's uv project (autogen: `python/`), with no `.venv`:",
         "",
@@ -518,7 +522,9 @@ def render(raw: Path, clones: Path, depmin: str) -> str:
         " against the export's requirement lines (which include Windows- and macOS-only lines)",
         "5. `UV_CACHE_DIR=<synced> depmin verify ARGS --json`, with the cold run's `DEPMIN_CACHE_DIR`; skipped when the pins"
         f" hold torch, CUDA or more than {HEAVY_BYTES / 1e9:g} GB of wheels, stopped after {VERIFY_TIMEOUT} s."
-        " `verify` refuses (rc 2) when the closure has errors.",
+        " `verify` refuses (rc 2) when the closure has errors; it exits 0 when the only failures are ones the analysis"
+        " predicted (an optional or unpinned feature, another platform's pin, a module not needed at start), which it"
+        " reports as notes.",
         "",
         f"<!-- notes:summary -->{notes.get('summary', chr(10))}<!-- /notes:summary -->",
         "",
