@@ -101,6 +101,7 @@ class Predicted:
     installed: frozenset[str]  # import names of the pinned distributions, and the pins' names
     # first-party closure modules reached only through lazy, guarded or dynamic imports
     not_at_start: frozenset[str] = frozenset()
+    knows_start: bool = False  # whether not_at_start was computed from the import graph
 
     def provides(self, missing: str) -> bool:
         """Whether a pinned distribution is what the code imports `missing` from."""
@@ -146,7 +147,7 @@ def predicted_of(analysis: Analysis) -> Predicted:
     """predicted(), with what the import graph adds: the modules the entries do not import at start."""
     closure = analysis.closure
     at_start = analysis.graph.at_start()
-    return predicted(closure, (m for m in closure.modules if m not in at_start))
+    return replace(predicted(closure, (m for m in closure.modules if m not in at_start)), knows_start=True)
 
 
 def outcome(
@@ -172,6 +173,10 @@ def _expected_kind(
     if missing in index.modules or missing.partition(".")[0] in index.modules or expectation.provides(missing):
         return "", None  # first-party, or pinned: the analysis promised it
     kind, requirement = expectation.absent_kind(missing)
+    if kind == "unpinned_feature" and expectation.knows_start and result["module"] not in expectation.not_at_start:
+        # imported to start, yet missing what only an unchosen extra installs: the program cannot
+        # start with these pins (the analysis missed an import), never an expected note
+        return "", None
     if kind:
         return kind, requirement
     if result["module"] in expectation.not_at_start:

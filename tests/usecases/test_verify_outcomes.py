@@ -128,3 +128,14 @@ def test_a_failure_that_fails_the_verdict_carries_dm601_and_a_note_none(tmp_path
     codes = {m["module"]: (m["code"], m["expected"]) for m in data["modules"] if not m["ok"]}
     assert codes["app.main"] == ("DM601", False)
     assert codes["app.fast"] == (None, True)
+
+
+def test_a_module_imported_at_start_that_misses_an_unchosen_extra_fails(tmp_path):
+    """The program cannot start without it: the analysis missed an import, never an expected note
+    (pydantic-ai's chat_app made its provider's client at import time)."""
+    root = extras_with_a_lazy_feature(tmp_path)
+    analysis = run_analysis(root, "app.main", python=(3, 11), lock=root / "uv.lock")
+    assert "orjson" not in {p.name for p in analysis.closure.pinned}  # only app.fast, lazily, imports it
+    assert judged(analysis, missing("app.main", "orjson")) == {"app.main": ("missing_distribution", True)}
+    assert verdict(analysis, missing("app.main", "orjson")) is False
+    assert verdict(analysis, missing("app.fast", "orjson")) is True  # reached lazily: a note
