@@ -22,6 +22,7 @@ _HASH = re.compile(r"^[a-z0-9]+:[0-9a-f]+$")
 _PATH_PUNCTUATION = frozenset("._/@+=,- ")
 _ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IMAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$")
+_SERVICE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")  # a compose service name, as the specification allows
 
 
 def breaks_line(text: str) -> bool:
@@ -56,6 +57,10 @@ def is_plain_path(text: str) -> bool:
     if not text or text != text.strip() or text.startswith(("-", "#", "!")):
         return False
     return all(ch.isalnum() or ch in _PATH_PUNCTUATION for ch in text) and not breaks_line(text)
+
+
+def is_service_name(text: str) -> bool:
+    return _SERVICE.fullmatch(text) is not None
 
 
 def is_entry(text: str) -> bool:

@@ -6,7 +6,6 @@ docker-bake.hcl that builds the base and then every target (`docker buildx bake 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -15,6 +14,7 @@ from depmin.files.safety import (
     is_distribution_name,
     is_image_reference,
     is_plain_path,
+    is_service_name,
     is_version,
     require,
 )
@@ -38,7 +38,6 @@ from depmin.outputs.requirements import requirements_text
 from depmin.usecases.fleet import FleetPlan
 
 BASE_TAG = "depmin-fleet-base:latest"
-_SERVICE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 # uv's binary mounted from its image for the install steps, so no image of the fleet keeps uv.
 UV_MOUNT = "--mount=type=bind,from=uv,source=/uv,target=/bin/uv"
 
@@ -119,7 +118,7 @@ def compose_text(fleet: FleetPlan, directory: str, spec: FleetSpec) -> str:
     services = service_names(fleet, spec)
     for item in fleet.targets:
         service = services[item.name]
-        require(bool(_SERVICE.fullmatch(service)) and service != BASE_SERVICE, "compose service", service)
+        require(is_service_name(service) and service != BASE_SERVICE, "compose service", service)
         lines += [
             f"  {quoted(service)}:",
             "    build:",

@@ -18,9 +18,14 @@ class Mismatch:
     message: str
 
 
+def _compose_file(root: Path) -> str | None:
+    """The compose file `docker compose` reads in the root, the first of its names that is there."""
+    return next((name for name in COMPOSE_NAMES if (root / name).exists()), None)
+
+
 def user_compose_name(root: Path) -> str:
     """The compose file `docker compose` would read in the root (docker-compose.yml when none is there)."""
-    return next((name for name in COMPOSE_NAMES if (root / name).is_file()), "docker-compose.yml")
+    return _compose_file(root) or "docker-compose.yml"
 
 
 def compose_services(root: Path) -> tuple[str, tuple[str, ...]] | None:
@@ -29,7 +34,7 @@ def compose_services(root: Path) -> tuple[str, tuple[str, ...]] | None:
     as a compose file. A service that only runs an image (postgres, redis) is not depmin's."""
     import yaml
 
-    name = next((name for name in COMPOSE_NAMES if (root / name).exists()), None)
+    name = _compose_file(root)
     if name is None:
         return None
     if not resolves_inside(root, root / name):

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.errors import Code, ConfigError, Diagnostic, is_code
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
-from depmin.files.safety import breaks_line, is_entry, is_plain_path
+from depmin.files.safety import breaks_line, is_entry, is_plain_path, is_service_name
 from depmin.model import PLATFORMS, Platform
 from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
@@ -210,7 +210,6 @@ def _check_paths(checker: _Checker, config: Config, root: Path) -> None:
 
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9._-]*")
 
 _TOP_KEYS = {
     "python",
@@ -342,7 +341,7 @@ class _Checker:
     def _service(self, key: str, value: Any) -> str | None:
         """A compose service name, as the compose specification allows them."""
         name = self._string(key, value)
-        if name is not None and not _SERVICE_NAME.fullmatch(name):
+        if name is not None and not is_service_name(name):
             self._problem(key, f"{name!r} is not a compose service name (letters, digits, `.`, `_`, `-`)")
             return None
         return name
