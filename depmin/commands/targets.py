@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import click
@@ -134,34 +135,30 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
     planned: list[tuple[Path, str, str, str]] = []  # (absolute path, shown path, text, what it holds)
     unchanged: list[str] = []
     errors: list[Diagnostic] = []
+
+    def plan(root: Path, expected: Iterable[tuple[str, str]], holds: str, named: Mapping[str | None, str]) -> None:
+        """Each file fresh or to write, with what it holds: `named` for some paths, else `holds`."""
+        for state in compare(root, expected):
+            remove_stale_temporaries(root / state.path)  # left by a run that was killed
+            if state.state is State.FRESH:
+                unchanged.append(state.path)
+            else:
+                planned.append((root / state.path, state.path, state.expected, named.get(state.path, holds)))
+
     sessions = target_sessions(options, printer, machine_output=as_json)
     for session in sessions:
         closure = session.analyse().closure
         if closure.errors:
             errors.extend(closure.errors)
             continue
-        assert session.target_config is not None
-        for state in compare(session.project.root, target_outputs(session.target_config, closure)):
-            remove_stale_temporaries(session.project.root / state.path)  # left by a run that was killed
-            if state.state is State.FRESH:
-                unchanged.append(state.path)
-            else:
-                holds = (
-                    plural(len(closure.pinned), "pin")
-                    if state.path == session.target_config.requirements
-                    else plural(len(closure.copy), "path")
-                )
-                planned.append((session.project.root / state.path, state.path, state.expected, holds))
+        target = session.target_config
+        assert target is not None
+        pins = {target.requirements: plural(len(closure.pinned), "pin")}
+        plan(session.project.root, target_outputs(target, closure), plural(len(closure.copy), "path"), pins)
     if errors:
         printer.problems("json" if as_json else "text", errors, "nothing written")
         return EXIT_BAD_INPUT
-    fleet = _fleet_files(options, sessions)
-    for state in compare(sessions[0].project.root, sorted(fleet.items())):
-        remove_stale_temporaries(sessions[0].project.root / state.path)
-        if state.state is State.FRESH:
-            unchanged.append(state.path)
-        else:
-            planned.append((sessions[0].project.root / state.path, state.path, state.expected, "the fleet"))
+    plan(sessions[0].project.root, sorted(_fleet_files(options, sessions).items()), "the fleet", {})
 
     if not dry_run:
         try:
