@@ -22,6 +22,7 @@ COMMANDS = {
     "dockerfile": "dockerfile",
     "report": "report",
     "plan": "plan",
+    "prune": "prune",
     "codes": "codes",
 }
 

@@ -4,6 +4,7 @@ regular file or a new path (never a device, a FIFO, `/dev/stdout` or a directory
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -41,6 +42,11 @@ def output_path(path: Path, root: Path) -> Path:
     """What a command line names as an output (-o, --copy-list): a path the user chose outside
     the project is theirs; one inside the project must stay inside it once symlinks are followed
     (a committed symlinked directory must not carry the write out of the repository)."""
+    return replaceable(output_directory(path, root))
+
+
+def output_directory(path: Path, root: Path) -> Path:
+    """`path` as output_path checks it, for a directory that write_tree replaces whole."""
     lexical = Path(os.path.abspath(path))
     real_root = root.resolve()
     inside = lexical == root.absolute() or root.absolute() in lexical.parents
@@ -48,7 +54,7 @@ def output_path(path: Path, root: Path) -> Path:
         resolved = Path(os.path.realpath(lexical))
         if resolved != real_root and real_root not in resolved.parents:
             raise NotReplaceable(path, "resolves outside the project root (a symlink on the way); not written")
-    return replaceable(path)
+    return path
 
 
 def write_atomic(path: Path, text: str | bytes, *, durable: bool = True) -> None:
@@ -146,3 +152,41 @@ def write_all_atomic(outputs: list[tuple[Path, str]]) -> None:
                 Path(later).unlink(missing_ok=True)
             raise PartialWrite(written, path, exc) from None
         written.append(path)
+
+
+TREE_MARK = ".depmin-tree"  # in a directory depmin wrote whole: the next run may replace it
+
+
+def write_tree(directory: Path, files: dict[str, bytes]) -> None:
+    """Write a whole directory of files at once: staged beside `directory`, then swapped in.
+    Only a new or empty directory, or one that depmin wrote before (it holds TREE_MARK), is
+    replaced: never a directory of the user's."""
+    directory = Path(os.path.abspath(directory))
+    try:
+        status = os.lstat(directory)
+    except FileNotFoundError:
+        status = None
+    if status is not None:
+        if not stat.S_ISDIR(status.st_mode):
+            raise NotReplaceable(directory, "not a directory that depmin wrote; not replaced")
+        if any(os.scandir(directory)) and not (directory / TREE_MARK).is_file():
+            raise NotReplaceable(directory, f"a directory depmin did not write (no {TREE_MARK}); not replaced")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".tmp"))
+    try:
+        for relative, data in {**files, TREE_MARK: b"written by depmin; replaced whole by its next run\n"}.items():
+            path = staging / relative
+            if ".." in Path(relative).parts or Path(relative).is_absolute():
+                raise NotReplaceable(path, "leaves the output directory; not written")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        if status is not None:
+            retired = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.", suffix=".old"))
+            os.replace(directory, retired / "tree")
+            os.replace(staging, directory)
+            shutil.rmtree(retired)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
