@@ -61,6 +61,14 @@ COMPOSE_DEFAULT = "compose.depmin.yaml"
 )
 @click.option("--shared-by", type=int, metavar="N", help="With --all: the base holds what at least N targets pin.")
 @click.option(
+    "--style",
+    type=click.Choice(["requirements", "uv"]),
+    default="requirements",
+    show_default=True,
+    help="requirements: install the generated requirements file, copy the closure from the repository; "
+    "uv: `uv sync --locked` from the tree of `depmin prune --docker`, as uv's Docker guide builds.",
+)
+@click.option(
     "--compose",
     "compose",
     is_flag=False,
@@ -84,8 +92,11 @@ def dockerfile(
     every_target: bool,
     shared_by: int | None,
     compose: str | None,
+    style: str,
 ) -> int:
-    """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore."""
+    """A multi-stage Dockerfile (uv, dependencies before code, non-root) and an allow-list .dockerignore.
+
+    With --style uv, the Dockerfile builds from the directory `depmin prune --docker` writes."""
     from depmin.outputs.dockerfile import (
         DockerfileSpec,
         dockerfile_text,
@@ -95,6 +106,10 @@ def dockerfile(
     )
 
     printer = Printer(ui)
+    if style == "uv":
+        if every_target or requirements_path:
+            raise UsageError("--style uv builds one target from its pruned tree: no --all or --requirements")
+        return _uv_style(entries, options, printer, as_json, base, command_text, output, index_secret, ca_secret)
     if every_target:
         if entries or options.target_name or options.scripts or options.packages or requirements_path:
             raise UsageError("--all plans every target: give no ENTRY, --target or --requirements with it")
@@ -157,6 +172,53 @@ def dockerfile(
                      f"(build with: docker build -f {dockerfile_here} {context_here})")  # fmt: skip
     if as_json:
         printer.json({"dockerfile": text, "dockerignore": ignore})
+    elif output is None:
+        printer.out(text)
+    return EXIT_OK
+
+
+def _uv_style(entries: tuple[str, ...], options: opt.AnalysisOptions, printer: Printer, as_json: bool,
+              base: str | None, command_text: str | None, output: Path | None, index_secret: bool,
+              ca_secret: bool) -> int:  # fmt: skip
+    from depmin.commands.prune import chosen_extras
+    from depmin.outputs.dockerfile import DockerfileSpec, UvSyncSpec, parse_command, uv_dockerfile_text, uv_version_for
+
+    if output is not None and output.is_dir():
+        raise UsageError("-o names the Dockerfile to write, and this is a directory", str(output))
+    session = open_session(
+        options, entries, printer, machine_output=as_json, commands=(command_text,) if command_text else ()
+    )
+    closure = session.analyse().closure
+    if closure.errors:
+        printer.problems("json" if as_json else "text", closure.errors)
+        return EXIT_BAD_INPUT
+    flags: list[tuple[str, str | Path | bool | None]] = [
+        ("--style", "uv"),
+        ("--base", base),
+        ("--command", command_text),
+        ("--index-secret", index_secret),
+        ("--ca-secret", ca_secret),
+        ("-o", output),
+    ]
+    regenerate = regenerate_command("dockerfile", session, flags)
+    spec = DockerfileSpec(
+        base=base or f"python:{closure.target.python_version}-{closure.target.platform.python_image}",
+        requirements="",
+        uv_version=uv_version_for(session.lock.versions),
+        command=parse_command(command_text) if command_text else (),
+        regenerate=regenerate,
+        index_secret=index_secret,
+        ca_secret=ca_secret,
+    )
+    text = uv_dockerfile_text(closure, spec, UvSyncSpec(tuple(sorted(chosen_extras(session)))))
+    if output is not None:
+        from depmin.files.writing import output_path, write_all_atomic
+
+        write_all_atomic([(output_path(output, session.project.root), text)])
+        printer.info(f"wrote {output} (build with: depmin prune {' '.join(entries) or '--target ...'} --docker -o DIR"
+                     f" && docker build -f {output} DIR)")  # fmt: skip
+    if as_json:
+        printer.json({"dockerfile": text})
     elif output is None:
         printer.out(text)
     return EXIT_OK

@@ -64,11 +64,15 @@ def prune(analysis: Analysis, root: Path, lock_path: Path, chosen_extras: frozen
         problems.append(Diagnostic(lock.path, 0, f"the pruned lock also installs {name} {version}, which "
                                    "depmin does not pin", code=Code.LOCK_PLATFORM))  # fmt: skip
     files: dict[str, bytes] = {}
+    manifests: list[str] = []
     for source, _ in planned_files(root, closure, excludes):
         files[source.relative_to(root).as_posix()] = read_regular(source, limit=1 << 30)
+    for pin in closure.pinned:  # a wheel or sdist the lock takes from the repository itself
+        if pin.local_file and resolves_inside(root, root / pin.local_file):
+            files[pin.local_file] = read_regular(root / pin.local_file, limit=1 << 30)
+            manifests.append(pin.local_file)
     present = _Presence(files)
     members = tuple(sorted(d for d in (_directory(p) for p in projects.values()) if d != "."))
-    manifests = []
     for package in projects.values():
         directory = _directory(package)
         source = root / directory / PYPROJECT

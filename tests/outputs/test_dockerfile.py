@@ -128,3 +128,40 @@ def test_many_single_files_share_one_copy_per_directory(runner, tmp_path):
     assert len(copies) == 1 and copies[0].endswith(" ./svc/")
     assert copies[0].count(".py") == 301  # svc/__init__.py and the 300 parts, not svc/unused.py
     hadolint(result.stdout, tmp_path)
+
+
+def test_the_uv_style_builds_from_the_pruned_trees_the_way_uvs_guide_does(runner, tmp_path):
+    output = tmp_path / "Dockerfile"
+    result = runner.invoke(main, ["dockerfile", "--root", str(REPOSITORY / "fixtures" / "extras"), "app/",
+                                  "--extra", "fast", "--style", "uv", "--index-secret", "-o", str(output),
+                                  "--command", "python -m app.main"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = output.read_text()
+    instructions = [(i["instruction"], i["value"]) for i in DockerfileParser(fileobj=open(output, "rb")).structure]  # noqa: SIM115
+    runs = [value for name, value in instructions if name == "RUN" and "uv sync" in value]
+    assert len(runs) == 2
+    dependencies, project = runs
+    # the cached layer sees only the manifests (json/), installs no first-party project
+    assert "--mount=type=bind,source=json,target=/app" in dependencies
+    assert "uv sync --locked --no-dev --no-install-workspace --extra fast" in dependencies
+    assert "uv sync --locked --no-dev --no-editable --extra fast" in project
+    assert all("--mount=type=cache,target=/root/.cache/uv" in run for run in runs)
+    assert all("--mount=type=secret,id=index_url,required=true" in run for run in runs)
+    copies = [value for name, value in instructions if name == "COPY"]
+    assert (
+        instructions.index(("RUN", dependencies))
+        < instructions.index(("COPY", "full /app"))
+        < instructions.index(("RUN", project))
+    )
+    assert "--from=build /opt/venv /opt/venv" in copies and "--chown=10001:10001 full /app" in copies
+    assert ("USER", "10001:10001") in instructions
+    assert instructions[-1] == ("CMD", '["python", "-m", "app.main"]')
+    assert "UV_PROJECT_ENVIRONMENT=/opt/venv" in text and "UV_COMPILE_BYTECODE=1" in text
+    hadolint(text, tmp_path)
+
+
+def test_the_uv_style_refuses_requirements_and_all(runner):
+    for extra in (["--requirements", "r.txt", "app/"], ["--all", "-o", "x"]):
+        result = runner.invoke(main, ["dockerfile", "--root", str(REPOSITORY / "fixtures" / "extras"), "--style", "uv",
+                                      *extra])  # fmt: skip
+        assert result.exit_code == 2

@@ -203,3 +203,41 @@ def test_the_compose_override_builds_the_base_once_and_two_personas_on_it(runner
     finally:
         for image in built.values():
             subprocess.run(["buildah", "rmi", "-f", f"localhost/{image}"], capture_output=True, check=False)
+
+
+def test_the_uv_style_image_builds_from_the_pruned_tree_and_runs_the_entry(runner, base_image, tmp_path):
+    """depmin prune --docker, then dockerfile --style uv, built for real: uv builds the project
+    (setuptools, package-dir ".") and installs exactly the pins; the entry imports."""
+    root, pruned = REPOSITORY / "fixtures" / "packagedir", tmp_path / "pruned"
+    common = ["--root", str(root), "--python", "3.12", "ai/entrypoint.py"]
+    written = runner.invoke(main, ["prune", *common, "--docker", "-o", str(pruned)])
+    assert written.exit_code == 0, written.output
+    dockerfile = pruned / "Dockerfile"
+    written = runner.invoke(main, ["dockerfile", *common, "--style", "uv", "--base", base_image, "-o", str(dockerfile)])
+    assert written.exit_code == 0, written.output
+    pins = {
+        (p["name"], p["version"])
+        for p in json.loads(runner.invoke(main, ["closure", *common, "--json"]).stdout)["pinned"]
+    }
+    tag = "localhost/depmin-test-uv-style:latest"
+    before = buildah_containers()
+    built = subprocess.run(["buildah", "bud", "--isolation", "chroot", "-f", str(dockerfile), "-t", tag, str(pruned)],
+                           capture_output=True, text=True, timeout=1200, check=False)  # fmt: skip
+    remove_stage_leftovers(before, dockerfile.read_text("utf-8"))
+    assert built.returncode == 0, built.stderr[-3000:]
+    try:
+        container = subprocess.run(["buildah", "from", tag], capture_output=True, text=True, check=True).stdout.strip()
+        try:
+            probe = (
+                "import json, importlib.metadata as m, caramba.ai.entrypoint; "
+                "print(json.dumps(sorted([d.metadata['Name'].lower(), d.version] for d in m.distributions())))"
+            )
+            ran = subprocess.run(["buildah", "run", "--isolation", "chroot", "--user", "10001:10001", container, "--",
+                                  "python", "-c", probe], capture_output=True, text=True, timeout=300, check=False)  # fmt: skip
+        finally:
+            subprocess.run(["buildah", "rm", container], capture_output=True, check=False)
+    finally:
+        subprocess.run(["buildah", "rmi", "-f", tag], capture_output=True, check=False)
+    assert ran.returncode == 0, ran.stderr
+    installed = {tuple(d) for d in json.loads(ran.stdout.splitlines()[-1])}
+    assert installed == pins | {("caramba", "0.1.0")}
