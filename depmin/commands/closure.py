@@ -12,6 +12,7 @@ from depmin.commands.session import (
     EXIT_BAD_INPUT,
     EXIT_OK,
     Printer,
+    Session,
     epilog,
     handle_errors,
     open_session,
@@ -19,6 +20,7 @@ from depmin.commands.session import (
 )
 from depmin.errors import UsageError
 from depmin.files.writing import output_path, write_atomic
+from depmin.model import Closure
 from depmin.outputs.words import plural
 
 STDOUT = Path("-")
@@ -58,7 +60,6 @@ def closure(
 ) -> int:
     """Pinned requirements and the COPY list for ENTRY... (directories, .py files or module names)."""
     from depmin.outputs.copylist import copy_list_text
-    from depmin.outputs.requirements import requirements_text
 
     chosen = resolve_format(output_format, as_json)
     to_stdout = [flag for flag, path in (("-o", output), ("--copy-list", copy_list)) if path == STDOUT]
@@ -71,7 +72,7 @@ def closure(
     if result.ok:
         command = regenerate_command("closure", session, [("-o", output), ("--copy-list", copy_list)])
         outputs = [
-            (output, lambda: requirements_text(result, command), plural(len(result.pinned), "pin")),
+            (output, lambda: pins_text(output, result, session, command), plural(len(result.pinned), "pin")),
             (copy_list, lambda: copy_list_text(result), plural(len(result.copy), "path")),
         ]
         for path, render, holds in outputs:
@@ -98,3 +99,15 @@ def closure(
         if not result.ok and (output or copy_list):
             click.echo("depmin: outputs not written because the analysis has errors", err=True)
     return EXIT_OK if result.ok else EXIT_BAD_INPUT
+
+
+def pins_text(output: Path | None, closure: Closure, session: Session, command: str) -> str:
+    """The requirements file, or a PEP 751 lock when -o names one (pylock.toml, pylock.<name>.toml)."""
+    import os
+
+    from depmin.outputs.generated import pins_file_text
+
+    if output is None or output == STDOUT:
+        return pins_file_text("requirements.txt", closure, session.lock, command)
+    relative = os.path.relpath(output.absolute(), session.project.root.absolute()).replace(os.sep, "/")
+    return pins_file_text(relative, closure, session.lock, command)

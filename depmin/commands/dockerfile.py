@@ -14,6 +14,7 @@ from depmin.commands.session import (
     EXIT_OK,
     Printer,
     analyse_targets,
+    chosen_extras,
     epilog,
     handle_errors,
     open_session,
@@ -180,7 +181,6 @@ def dockerfile(
 def _uv_style(entries: tuple[str, ...], options: opt.AnalysisOptions, printer: Printer, as_json: bool,
               base: str | None, command_text: str | None, output: Path | None, index_secret: bool,
               ca_secret: bool) -> int:  # fmt: skip
-    from depmin.commands.prune import chosen_extras
     from depmin.outputs.dockerfile import DockerfileSpec, UvSyncSpec, parse_command, uv_dockerfile_text, uv_version_for
 
     if output is not None and output.is_dir():

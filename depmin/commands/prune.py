@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from depmin.commands import options as opt
-from depmin.commands.session import EXIT_BAD_INPUT, EXIT_OK, Printer, Session, epilog, handle_errors, open_session
+from depmin.commands.session import EXIT_BAD_INPUT, EXIT_OK, Printer, chosen_extras, epilog, handle_errors, open_session
 
 JSON_LAYER = "json"  # pyproject files and uv.lock only: the cached `uv sync --no-install-workspace` layer
 FULL_LAYER = "full"  # everything
@@ -72,12 +72,3 @@ def prune(
         printer.info(f"wrote {len(files)} files in {output}/ ({len(tree.projects)} projects, "
                      f"{len(tree.installs)} locked packages installed; then: cd {where} && {sync})")  # fmt: skip
     return EXIT_OK
-
-
-def chosen_extras(session: Session) -> frozenset[str]:
-    """The local projects' extras the target chooses (--extra, --all-extras, a target's extras)."""
-    from packaging.utils import canonicalize_name
-
-    if session.request.all_extras:
-        return frozenset(e for p in session.lock.local_packages for e in p.optional_dependencies)
-    return frozenset(canonicalize_name(e) for e in session.request.extras)

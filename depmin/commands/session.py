@@ -481,3 +481,12 @@ def _writable(text: str) -> bool:
 
 def warn(printer: Printer, message: str, code: Code, path: str = "") -> None:
     printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, code)])
+
+
+def chosen_extras(session: Session) -> frozenset[str]:
+    """The local projects' extras the target chooses (--extra, --all-extras, a target's extras)."""
+    from packaging.utils import canonicalize_name
+
+    if session.request.all_extras:
+        return frozenset(e for p in session.lock.local_packages for e in p.optional_dependencies)
+    return frozenset(canonicalize_name(e) for e in session.request.extras)

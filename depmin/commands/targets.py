@@ -154,7 +154,9 @@ def sync(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, dry_run: bool)
         target = session.target_config
         assert target is not None
         pins = {target.requirements: plural(len(closure.pinned), "pin")}
-        plan(session.project.root, target_outputs(target, closure), plural(len(closure.copy), "path"), pins)
+        plan(
+            session.project.root, target_outputs(target, closure, session.lock), plural(len(closure.copy), "path"), pins
+        )
     if errors:
         printer.problems("json" if as_json else "text", errors, "nothing written")
         return EXIT_BAD_INPUT
@@ -211,7 +213,7 @@ def check(options: opt.AnalysisOptions, ui: opt.Ui, as_json: bool, output_format
         if closure.errors:
             checks.append(TargetCheck(target.name, errors=closure.errors))
             continue
-        files = compare(session.project.root, target_outputs(target, closure))
+        files = compare(session.project.root, target_outputs(target, closure, session.lock))
         audit = run_audit(analysis, target.forbid) if target.forbid else None
         checks.append(TargetCheck(target.name, files, target.forbid, audit))
     if not any(c.errors for c in checks):

@@ -132,3 +132,12 @@ def _escaped(text: str) -> str:
 def _escape(character: str) -> str:
     code = ord(character)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# PEP 751: `pylock.toml`, or `pylock.<name>.toml` with a name of letters, digits, `_` and `-`
+_PYLOCK_NAME = re.compile(r"^pylock(\.[A-Za-z0-9_-]+)?\.toml$")
+
+
+def is_pylock_name(file_name: str) -> bool:
+    """A PEP 751 lock file's name: pins written there are written as a pylock."""
+    return bool(_PYLOCK_NAME.match(file_name))

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from depmin.errors import Code, ConfigError, Diagnostic, is_code
 from depmin.files.reading import NotRegularFile, read_regular, toml_error
-from depmin.files.safety import breaks_line, is_entry, is_plain_path, is_service_name
+from depmin.files.safety import breaks_line, is_entry, is_plain_path, is_pylock_name, is_service_name
 from depmin.model import PLATFORMS, Platform
 from depmin.project.module_index import DEFAULT_EXCLUDES, SourceRoot
 
@@ -448,7 +448,7 @@ class _Checker:
             relative = resolved.relative_to(real_root)
             if (
                 resolved.name in _PROTECTED_NAMES
-                or resolved.suffix in _PROTECTED_SUFFIXES
+                or (resolved.suffix in _PROTECTED_SUFFIXES and not is_pylock_name(resolved.name))
                 or ".git" in relative.parts
                 or resolved.is_dir()
             ):
