@@ -1,5 +1,5 @@
 """Record the facts (import names, console scripts, Requires-Dist) of every artifact the fixture
-locks pin for the targets the tests use, so that the quick test loop names imports exactly as a
+locks pin for the targets the tests use (and of each locked version, which a pylock reads), so that the quick test loop names imports exactly as a
 networked run would, without the network.
 
     uv run python scripts/record_artifact_facts.py      # rewrites tests/data/artifact-facts.json.gz
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from depmin.artifacts import Chosen, chosen_artifacts, gather
+from depmin.artifacts import Chosen, chosen_artifacts, chosen_for_each_version, gather
 from depmin.artifacts.network import network_for
 from depmin.lock.parse import read_lock
 from depmin.model import PLATFORMS, Target
@@ -30,7 +30,10 @@ def main() -> int:
         lock = read_lock(lock_path, str(lock_path))
         for python in PYTHONS:
             for platform in PLATFORMS.values():
-                for item in chosen_artifacts(lock, Target(python, platform)).values():
+                target = Target(python, platform)
+                local = {p.name for p in lock.local_packages}
+                every_version = chosen_for_each_version((p for p in lock.packages if p.name not in local), target)
+                for item in (*chosen_artifacts(lock, target).values(), *every_version.values()):
                     if not item.local_path:
                         wanted.setdefault(item.digest, item)
     # gather() keys by name; the same name at several versions or tags is gathered in turns

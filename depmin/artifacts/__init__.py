@@ -24,7 +24,7 @@ import io
 import marshal
 import tarfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +36,7 @@ from depmin.artifacts.zip_reader import TAIL, NotAZip, RemoteZip
 from depmin.cache import ScanCache, file_stamp, merged_for_save, read_marshal, write_quietly
 from depmin.files.reading import read_regular, resolves_inside
 from depmin.lock.closure import select
-from depmin.lock.model import Artifact, LockFile
+from depmin.lock.model import Artifact, LockedPackage, LockFile
 from depmin.lock.wheels import best_artifact
 from depmin.model import Target
 
@@ -87,6 +87,20 @@ def chosen_artifacts(lock: LockFile, target: Target) -> dict[str, Chosen]:
     return chosen
 
 
+def chosen_for_each_version(packages: Iterable[LockedPackage], target: Target) -> dict[str, Chosen]:
+    """ "name==version" → the artifact of that version the target installs (else its first wheel),
+    for every package given: where a lock holds several versions of one name, each is read."""
+    chosen: dict[str, Chosen] = {}
+    for package in packages:
+        artifact = best_artifact(package, target)
+        if (artifact is None or artifact is package.sdist) and package.wheels:
+            artifact = min(package.wheels, key=lambda wheel: wheel.filename)
+        if artifact is not None and (artifact.hash or "").startswith("sha256:"):
+            local = package.source_path or "" if package.source_kind == "path" else ""
+            chosen[f"{package.name}=={package.version}"] = Chosen(package.name, package.version, artifact, local)
+    return chosen
+
+
 @dataclass
 class Gathered:
     facts: dict[str, ArtifactFacts] = field(default_factory=dict)  # name → facts
@@ -106,11 +120,12 @@ def gather(
     root: Path,
     network: Network | None,
 ) -> Gathered:
-    """Facts for every chosen artifact, from the first source that has them (see the module)."""
+    """Facts for every chosen artifact, from the first source that has them (see the module),
+    under the key it is chosen under."""
     found = Gathered()
     store = _Store(cache) if cache is not None and cache.prepare() else None
-    pending: list[Chosen] = []
-    for item in chosen.values():
+    pending: list[tuple[str, Chosen]] = []
+    for key, item in chosen.items():
         if item.local_path and not item.digest:
             continue
         facts = (store.get(item.digest) or store.get(item.read_key)) if store else None
@@ -119,16 +134,17 @@ def gather(
         if facts is None and uv_cache is not None and item.is_wheel:
             facts = wheel_from_uv_cache(uv_cache, item.name, item.digest)
         if facts is None:
-            pending.append(item)
+            pending.append((key, item))
             continue
-        found.facts[item.name] = facts
+        found.facts[key] = facts
         if store and facts.source != STORE:
             store.put(item.digest, facts)
     if pending and network is not None:
         with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-            for item, result in zip(pending, pool.map(lambda i: _from_index(i, network), pending), strict=True):
+            results = pool.map(lambda pair: _from_index(pair[1], network), pending)
+            for (key, item), result in zip(pending, results, strict=True):
                 if isinstance(result, ArtifactFacts):
-                    found.facts[item.name] = result
+                    found.facts[key] = result
                     if store:
                         store.put(item.read_key if result.source == INDEX else item.digest, result)
                 else:

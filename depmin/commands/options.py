@@ -19,7 +19,7 @@ _DIRECTORY = click.Path(file_okay=False, path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 root = click.option("--root", type=_DIRECTORY, help="Project root (default: nearest ancestor holding pyproject.toml).")
-lock = click.option("--lock", type=_FILE, help="uv.lock to read (default: <root>/uv.lock).")
+lock = click.option("--lock", type=_FILE, help="uv.lock, or a PEP 751 pylock.toml, to read (default: <root>/uv.lock).")
 python = click.option("--python", metavar="X.Y", help="Target Python (default: the lowest the lock allows).")
 platform = click.option(
     "--platform",

@@ -20,7 +20,7 @@ import click
 
 from depmin.analysis import Analysis, Request, Workspace, analyse
 from depmin.analysis.inputs import choose_target, member_entry, script_entry
-from depmin.analysis.lock_cache import read_lock_cached
+from depmin.analysis.lock_cache import read_any_lock
 from depmin.cache import ScanCache, default_directory
 from depmin.commands.options import AnalysisOptions, Ui
 from depmin.errors import Code, DepminError, Diagnostic, Severity, UsageError
@@ -289,8 +289,10 @@ def open_shared(options: AnalysisOptions, project: Project | None = None) -> Sha
     project = project or load_project(project_root(options.root))
     lock_path = Path(options.lock).resolve() if options.lock else project.root / (project.config.lock or "uv.lock")
     cache = open_cache(options)
-    lock = read_lock_cached(lock_path, display_path(project.root, lock_path), cache)
     facts = cache if cache is not None else open_cache(options, facts=True)
+    offline = options.offline or _offline_from_environment()
+    lock = read_any_lock(lock_path, display_path(project.root, lock_path), cache, root=project.root,
+                         pyproject=project.pyproject, facts_cache=facts, offline=offline)  # fmt: skip
     return Shared(project, lock, lock_path, cache, Workspace(project, lock), facts)
 
 

@@ -39,6 +39,8 @@ def parse_lock(content: bytes, display: str) -> LockFile:
     except UnicodeDecodeError as exc:
         raise LockError(display, 0, f"cannot read uv.lock: {exc}") from None
     text = content.decode("utf-8")
+    if "lock-version" in data:
+        raise LockError(display, 0, "a PEP 751 lock: name it pylock.toml or pylock.<name>.toml, as PEP 751 requires")
     if not isinstance(data.get("version"), int) or ("package" not in data and "manifest" not in data):
         message = "not a uv.lock (no `version` and `[[package]]`): depmin reads uv.lock, or a PEP 751 pylock.toml"
         raise LockError(display, 0, message)
@@ -69,7 +71,7 @@ def parse_lock(content: bytes, display: str) -> LockFile:
             display, _line_of(text, "requires-python"), "malformed uv.lock: requires-python must be a string"
         )
     members = tuple(canonicalize_name(m) for m in raw_members)
-    return _lock_file(display, requires_python, tuple(packages), members)
+    return lock_from_packages(display, requires_python, tuple(packages), members)
 
 
 class _Invalid(ValueError):
@@ -161,14 +163,14 @@ def lock_from_data(data: Mapping[str, Any], display: str) -> LockFile:
             "packages"
         ]
     )
-    return _lock_file(display, str(data["requires_python"]), packages, tuple(data["members"]))
+    return lock_from_packages(display, str(data["requires_python"]), packages, tuple(data["members"]))
 
 
 def _dependency_data(dependency: Dependency) -> list[object]:
     return [dependency.name, dependency.version, list(dependency.extras), dependency.marker]
 
 
-def _lock_file(
+def lock_from_packages(
     display: str, requires_python: str, packages: tuple[LockedPackage, ...], members: tuple[str, ...]
 ) -> LockFile:
     by_name: dict[str, list[LockedPackage]] = {}
