@@ -9,9 +9,7 @@ import click
 
 from depmin.commands import options as opt
 from depmin.commands.session import EXIT_BAD_INPUT, EXIT_OK, Printer, chosen_extras, epilog, handle_errors, open_session
-
-JSON_LAYER = "json"  # pyproject files and uv.lock only: the cached `uv sync --no-install-workspace` layer
-FULL_LAYER = "full"  # everything
+from depmin.usecases.prune import MANIFEST_TREE, SOURCE_TREE
 
 
 @click.command(
@@ -28,7 +26,7 @@ FULL_LAYER = "full"  # everything
 @click.option(
     "--docker",
     is_flag=True,
-    help=f"Two trees, as `turbo prune --docker`: DIR/{JSON_LAYER} (pyproject files and uv.lock) and DIR/{FULL_LAYER}.",
+    help=f"Two trees, as turbo prune --docker: DIR/{MANIFEST_TREE} (pyproject files, uv.lock) and DIR/{SOURCE_TREE}.",
 )
 @handle_errors
 def prune(
@@ -53,8 +51,8 @@ def prune(
         return EXIT_BAD_INPUT
     files = dict(tree.files)
     if docker:
-        files = {f"{FULL_LAYER}/{path}": data for path, data in tree.files.items()}
-        files |= {f"{JSON_LAYER}/{path}": tree.files[path] for path in tree.manifests}
+        files = {f"{SOURCE_TREE}/{path}": data for path, data in tree.files.items()}
+        files |= {f"{MANIFEST_TREE}/{path}": tree.files[path] for path in tree.manifests}
     write_tree(output_directory(output, root), files)
     sync = "uv sync --frozen --no-dev" + "".join(f" --extra {extra}" for extra in tree.extras)
     if as_json:
@@ -68,7 +66,7 @@ def prune(
             }
         )
     else:
-        where = output / FULL_LAYER if docker else output
+        where = output / SOURCE_TREE if docker else output
         printer.info(f"wrote {len(files)} files in {output}/ ({len(tree.projects)} projects, "
                      f"{len(tree.installs)} locked packages installed; then: cd {where} && {sync})")  # fmt: skip
     return EXIT_OK

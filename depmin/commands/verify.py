@@ -15,6 +15,7 @@ from depmin.commands.session import (
     EXIT_OK,
     Printer,
     Session,
+    chosen_extras,
     epilog,
     handle_errors,
     open_session,
@@ -56,6 +57,14 @@ if TYPE_CHECKING:
     metavar="IMAGE",
     help="Base image for --image (default: python:X.Y-slim; localhost/depmin-python:X.Y with buildah when present).",
 )
+@click.option(
+    "--style",
+    type=click.Choice(["requirements", "uv"]),
+    default="requirements",
+    show_default=True,
+    help="requirements: install the pins with uv pip install --no-deps; uv: uv sync --frozen of the tree "
+    "depmin prune writes (with --image: the Dockerfile of dockerfile --style uv).",
+)
 @handle_errors
 def verify(
     entries: tuple[str, ...],
@@ -68,6 +77,7 @@ def verify(
     image: bool,
     engine: str | None,
     base: str | None,
+    style: str,
 ) -> int:
     """Build the minimal tree and venv (uv) and import every closure module in it.
 
@@ -92,6 +102,17 @@ def verify(
         timeout=timeout,
         keep=keep,
     )
+    if style == "uv":
+        from dataclasses import replace
+
+        from depmin.usecases.prune import prune
+
+        extras = chosen_extras(session)
+        tree = prune(analysis, session.project.root, session.request.lock_path, extras, session.request.excludes)
+        if tree.problems:
+            printer.problems("json" if as_json else "text", tree.problems, "not verified")
+            return EXIT_BAD_INPUT
+        request = replace(request, pruned=tree.files, manifests=tree.manifests, extras=tree.extras)
     quiet = as_json or ui.quiet
     log: Callable[[str], None] = (lambda _m: None) if quiet else (lambda m: click.echo(f"  {m}", err=True))
     # SIGTERM ends verify like Ctrl-C does: through the clean-up, never leaving a tree behind.
@@ -128,8 +149,13 @@ def _in_image(
     spec = DockerfileSpec(
         base=chosen_base, requirements="requirements.txt", uv_version=uv_version_for(session.lock.versions)
     )
-    dockerfile = dockerfile_text(closure, spec)
-    ignore = dockerignore_text(closure, "requirements.txt", session.request.excludes)
+    if request.pruned is not None:
+        from depmin.outputs.dockerfile import UvSyncSpec, uv_dockerfile_text
+
+        dockerfile, ignore = uv_dockerfile_text(closure, spec, UvSyncSpec(request.extras)), ""
+    else:
+        dockerfile = dockerfile_text(closure, spec)
+        ignore = dockerignore_text(closure, "requirements.txt", session.request.excludes)
     return images.verify_image(analysis, request, engine, chosen_base, dockerfile, ignore, log)
 
 

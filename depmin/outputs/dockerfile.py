@@ -18,6 +18,7 @@ from depmin.files.safety import (
 from depmin.imports.copy_plan import excluded_closure_files
 from depmin.model import Closure
 from depmin.project.dist_info import dist_info_files, dist_info_name, script_files
+from depmin.usecases.prune import MANIFEST_TREE, SOURCE_TREE
 
 APP = "/app"
 VENV = "/opt/venv"
@@ -252,11 +253,6 @@ def json_array(parts: tuple[str, ...]) -> str:
 
 def parse_command(text: str) -> tuple[str, ...]:
     return tuple(shlex.split(text))
-
-
-# The two trees of `depmin prune --docker`, relative to the build context (the prune directory).
-MANIFEST_TREE = "json"
-SOURCE_TREE = "full"
 
 
 @dataclass(frozen=True)

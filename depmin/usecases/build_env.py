@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -169,6 +169,28 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
         if completed.returncode != 0:
             detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
             raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail}")
+    return venv
+
+
+def write_files(tree: Path, files: Mapping[str, bytes]) -> None:
+    for relative, data in files.items():
+        path = tree / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def sync_venv(tree: Path, venv: Path, python: str, extras: tuple[str, ...], log: Callable[[str], None]) -> Path:
+    """`uv sync --frozen --no-dev --no-editable` in a pruned tree, into `venv`: the pins, and the
+    first-party projects built by uv with their real metadata."""
+    uv = uv_binary()
+    environment = {**uv_environment(tree), "UV_PROJECT_ENVIRONMENT": str(venv)}
+    command = [uv, "sync", "--quiet", "--frozen", "--no-dev", "--no-editable", "--compile-bytecode",
+               *(f"--extra={extra}" for extra in extras), "--python", python]  # fmt: skip
+    log(" ".join(Path(part).name if part == uv else part for part in command))
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tree, check=False)
+    if completed.returncode != 0:
+        detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
+        raise VerifyError(f"`uv sync` of the pruned tree failed: {detail}")
     return venv
 
 

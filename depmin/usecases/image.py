@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from depmin.imports.copy_plan import planned_files
 from depmin.model import Closure
-from depmin.usecases.build_env import VerifyError
+from depmin.usecases.build_env import VerifyError, write_files
+from depmin.usecases.prune import MANIFEST_TREE, SOURCE_TREE
 from depmin.usecases.run_imports import SmokeOutcome, parse_result
 from depmin.usecases.verify import VerifyRequest, VerifyResult, importable, outcomes_of
 
@@ -236,9 +237,15 @@ def verify_image(
     closure = analysis.closure
     directory = temporary_directory()
     try:
-        context = build_context(
-            request.root, closure, request.excludes, {"requirements.txt": request.requirements}, directory
-        )
+        if request.pruned is not None:  # the uv style: the build context is the prune directory
+            context = directory / "context"
+            layers = {f"{SOURCE_TREE}/{path}": data for path, data in request.pruned.items()}
+            layers |= {f"{MANIFEST_TREE}/{path}": request.pruned[path] for path in request.manifests}
+            write_files(context, layers)
+        else:
+            context = build_context(
+                request.root, closure, request.excludes, {"requirements.txt": request.requirements}, directory
+            )
         run = run_in_image(
             engine, context, dockerfile, ignore, importable(closure), request.smoke, request.timeout, log
         )

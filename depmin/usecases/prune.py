@@ -28,6 +28,9 @@ from depmin.project.prune import pruned_pyproject
 if TYPE_CHECKING:
     from depmin.analysis import Analysis
 
+# The two trees of `depmin prune --docker` (as turbo names them), relative to the build context.
+MANIFEST_TREE = "json"  # pyproject files and uv.lock only: the cached `uv sync --no-install-workspace` layer
+SOURCE_TREE = "full"  # everything
 PYPROJECT = "pyproject.toml"
 LOCK = "uv.lock"
 # Files of the root that uv reads when it syncs: the interpreter request and uv's own settings.

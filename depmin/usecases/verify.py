@@ -27,7 +27,9 @@ from depmin.usecases.build_env import (
     find_interpreter,
     installed_names,
     remove_tree,
+    sync_venv,
     throwaway_directory,
+    write_files,
     write_local_metadata,
 )
 from depmin.usecases.run_imports import SmokeOutcome, import_alone, import_modules, run_smoke
@@ -283,6 +285,11 @@ class VerifyRequest:
     smoke: str | None = None
     timeout: float = 60.0
     keep: bool = False
+    # The uv style: the tree `depmin prune` writes (path → bytes) and its manifests (the json/
+    # layer), installed by `uv sync --frozen --no-dev --no-editable` with the chosen extras.
+    pruned: Mapping[str, bytes] | None = None
+    manifests: tuple[str, ...] = ()
+    extras: tuple[str, ...] = ()
 
 
 def importable(closure: Closure) -> tuple[str, ...]:
@@ -311,14 +318,20 @@ def verify_tree(
     try:
         workdir = throwaway_directory("depmin-verify-")
         tree, requirements = workdir / "app", workdir / "requirements.txt"
-        files = copy_tree(request.root, closure, request.excludes, tree)
-        log(f"copied {len(files)} files into {tree}")
-        requirements.write_text(request.requirements, "utf-8")
-        copy_local_files(request.root, closure, workdir)
         python = find_interpreter(closure.target.python_version)
-        progress("installing pinned distributions", None)
-        venv = build_venv(workdir, python, requirements, log)
-        write_local_metadata(venv, closure)
+        if request.pruned is not None:
+            write_files(tree, request.pruned)
+            log(f"wrote the pruned tree ({len(request.pruned)} files) into {tree}")
+            progress("uv sync of the pruned tree", None)
+            venv = sync_venv(tree, workdir / ".venv", python, request.extras, log)
+        else:
+            files = copy_tree(request.root, closure, request.excludes, tree)
+            log(f"copied {len(files)} files into {tree}")
+            requirements.write_text(request.requirements, "utf-8")
+            copy_local_files(request.root, closure, workdir)
+            progress("installing pinned distributions", None)
+            venv = build_venv(workdir, python, requirements, log)
+            write_local_metadata(venv, closure)
         compile_tree(venv, tree)
         modules = importable(closure)
         entries = entry_modules(analysis)

@@ -282,3 +282,13 @@ def test_uv_sync_of_the_pruned_tree_installs_exactly_the_pins(runner, tmp_path, 
     imported = subprocess.run([str(python_path), "-c", "import importlib, sys; [importlib.import_module(m) for m in "
                                f"{modules!r}]"], cwd=tree, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert imported.returncode == 0, imported.stderr
+
+
+@pytest.mark.slow
+def test_verify_in_the_uv_style_syncs_the_pruned_tree_and_imports_every_module(runner):
+    result = runner.invoke(main, ["verify", "--root", str(FIXTURES / "packagedir"), "--style", "uv", "--json",
+                                  "--run", "python -m caramba.ai.entrypoint", "ai/entrypoint.py"])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, data
+    assert sorted(data["installed"]) == ["caramba", "pyyaml"]  # the project, built by uv, and the pins
+    assert data["modules"] and all(m["ok"] for m in data["modules"]) and data["smoke"]["ok"] is True

@@ -241,3 +241,13 @@ def test_the_uv_style_image_builds_from_the_pruned_tree_and_runs_the_entry(runne
     assert ran.returncode == 0, ran.stderr
     installed = {tuple(d) for d in json.loads(ran.stdout.splitlines()[-1])}
     assert installed == pins | {("caramba", "0.1.0")}
+
+
+def test_verify_image_in_the_uv_style_builds_from_the_pruned_tree(runner, base_image):
+    result = runner.invoke(main, ["verify", "--root", str(REPOSITORY / "fixtures" / "packagedir"), "--python", "3.12",
+                                  "--json", "--image", "--engine", "buildah", "--base", base_image, "--style", "uv",
+                                  "--run", "python -m caramba.ai.entrypoint", "ai/entrypoint.py"])  # fmt: skip
+    data = json.loads(result.stdout)
+    assert result.exit_code == 0, data
+    assert data["modules"] and all(m["ok"] for m in data["modules"])
+    assert data["smoke"]["ok"] is True
