@@ -56,7 +56,8 @@ def prune(analysis: Analysis, root: Path, lock_path: Path, chosen_extras: frozen
     text = read_regular(lock_path, limit=1 << 30).decode("utf-8")
     projects = _kept_projects(lock, {d.name for d in closure.local_distributions})
     pinned = {pin.name: pin.version for pin in closure.pinned}
-    cuts = {p.name: _cut(p, lock, pinned, projects, chosen_extras, closure.target) for p in projects.values()}
+    extras = _requested_extras(projects, chosen_extras)
+    cuts = {p.name: _cut(p, lock, pinned, projects, extras[p.name], closure.target) for p in projects.values()}
     installs = _installs(lock, cuts, closure.target)
     missing = sorted(set(pinned) - {name for name, _ in installs})
     if missing:  # imported, but declared by nothing kept (it came with a dependency that is not)
@@ -152,8 +153,29 @@ def _root_project(projects: Mapping[str, LockedPackage]) -> str:
     return next((name for name, p in projects.items() if _directory(p) == "."), next(iter(projects)))
 
 
+def _requested_extras(projects: Mapping[str, LockedPackage], chosen: frozenset[str]) -> dict[str, frozenset[str]]:
+    """Each kept project's extras that the install chooses: those the user chose, and those a kept
+    project's requirement of it asks for (`app` requiring `lib[postgres]`), as uv installs them."""
+    extras: dict[str, frozenset[str]] = {
+        name: frozenset(str(canonicalize_name(e)) for e in p.optional_dependencies) & chosen
+        for name, p in projects.items()
+    }
+    changed = True
+    while changed:
+        changed = False
+        for package in projects.values():
+            edges = [*package.dependencies,
+                     *(d for e in extras[package.name] for d in package.optional_dependencies.get(e, ()))]  # fmt: skip
+            for edge in edges:
+                if edge.name in projects and edge.name != package.name:
+                    wanted = extras[edge.name] | (set(edge.extras) & set(projects[edge.name].optional_dependencies))
+                    if wanted != extras[edge.name]:
+                        extras[edge.name], changed = frozenset(wanted), True
+    return extras
+
+
 def _cut(package: LockedPackage, lock: LockFile, pinned: Mapping[str, str], projects: Mapping[str, LockedPackage],
-         chosen: frozenset[str], target: Target) -> ProjectCut:  # fmt: skip
+         extras: frozenset[str], target: Target) -> ProjectCut:  # fmt: skip
     """What a kept project still declares: its dependencies that are pinned or kept, each with the
     extras whose target dependencies are all pinned."""
     declared = [*package.dependencies, *(d for e in package.optional_dependencies.values() for d in e)]
@@ -165,7 +187,6 @@ def _cut(package: LockedPackage, lock: LockFile, pinned: Mapping[str, str], proj
         wanted = tuple(e for e in requirement.extras if _extra_pinned(lock, requirement.name, e, pinned, target))
         if wanted != requirement.extras:
             narrowed[requirement.name] = wanted
-    extras = frozenset(canonicalize_name(e) for e in package.optional_dependencies) & chosen
     return ProjectCut(package.name, keep, extras, narrowed)
 
 

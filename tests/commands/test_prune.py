@@ -60,6 +60,10 @@ def _exported(tree: Path, python: str, *extras: str) -> set[tuple[str, str]]:
     for line in found.stdout.splitlines():
         if not line.strip() or line.lstrip().startswith(("#", "-")):
             continue
+        if line.startswith("./"):  # a wheel the lock takes from the repository
+            name, version = Path(line.split(";")[0].strip()).name.split("-")[:2]
+            installed.add((canonicalize_name(name), version))
+            continue
         requirement = Requirement(line.strip())
         if requirement.marker is None or Marker(str(requirement.marker)).evaluate(environment):
             installed.add((canonicalize_name(requirement.name), str(requirement.specifier).removeprefix("==")))
@@ -292,3 +296,56 @@ def test_verify_in_the_uv_style_syncs_the_pruned_tree_and_imports_every_module(r
     assert result.exit_code == 0, data
     assert sorted(data["installed"]) == ["caramba", "pyyaml"]  # the project, built by uv, and the pins
     assert data["modules"] and all(m["ok"] for m in data["modules"]) and data["smoke"]["ok"] is True
+
+
+def test_an_extra_a_kept_project_asks_of_another_stays_chosen(runner, tmp_path):
+    """The root requires lib[compat]: uv installs lib's compat extra, so the pruned tree keeps it
+    (and the lock stays the one uv would write)."""
+    wheel = "six-1.17.0-py2.py3-none-any.whl"
+    root = write_tree(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": """
+                [project]
+                name = "root-app"
+                version = "1.0"
+                requires-python = ">=3.11"
+                dependencies = ["lib[compat]"]
+
+                [tool.uv.sources]
+                lib = { workspace = true }
+
+                [tool.uv.workspace]
+                members = ["lib"]
+                """,
+            "lib/pyproject.toml": f"""
+                [project]
+                name = "lib"
+                version = "1.0"
+                requires-python = ">=3.11"
+
+                [project.optional-dependencies]
+                compat = ["six"]
+                unused = ["six"]
+
+                [tool.uv.sources]
+                six = {{ path = "../wheels/{wheel}" }}
+
+                [build-system]
+                requires = ["hatchling"]
+                build-backend = "hatchling.build"
+                """,
+            "lib/lib/__init__.py": "import six\n",
+            "service.py": "import lib\n",
+        },
+    )
+    (root / "wheels").mkdir()
+    shutil.copy2(FIXTURES / "wheels" / wheel, root / "wheels" / wheel)
+    locked = _uv(root, "lock", "--offline", python="3.11")
+    assert locked.returncode == 0, locked.stderr
+    summary = _prune(runner, root, tmp_path / "out", "service.py")
+    assert [i["name"] for i in summary["installs"]] == ["six"]
+    assert (tmp_path / "out" / "wheels" / wheel).is_file()
+    checked = _uv(tmp_path / "out", "lock", "--check", python="3.11")
+    assert checked.returncode == 0, checked.stderr
+    assert _exported(tmp_path / "out", "3.11") == _pins(runner, root, "service.py")
