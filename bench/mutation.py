@@ -36,7 +36,7 @@ REPORT = REPOSITORY / "bench" / "MUTATION.md"
 # module → the quick tests that exercise it (mutmut runs, of these, those that reach the mutant)
 CORE: dict[str, list[str]] = {
     "depmin/lock/markers.py": ["tests/lock"],
-    "depmin/files/safety.py": ["tests/outputs", "tests/files", "tests/commands/test_hostile_inputs.py"],
+    "depmin/files/safety.py": ["tests/files", "tests/outputs/test_hostile_outputs.py"],
     "depmin/lock/closure.py": ["tests/lock", "tests/analysis/test_platforms.py", "tests/analysis/test_analysis.py"],
     "depmin/scan/evaluate.py": ["tests/scan"],
     "depmin/imports/resolve.py": ["tests/imports", "tests/analysis/test_analysis.py"],

@@ -135,9 +135,9 @@ def _escape(character: str) -> str:
 
 
 # PEP 751: `pylock.toml`, or `pylock.<name>.toml` with a name of letters, digits, `_` and `-`
-_PYLOCK_NAME = re.compile(r"^pylock(\.[A-Za-z0-9_-]+)?\.toml$")
+_PYLOCK_NAME = re.compile(r"pylock(\.[A-Za-z0-9_-]+)?\.toml")
 
 
 def is_pylock_name(file_name: str) -> bool:
     """A PEP 751 lock file's name: pins written there are written as a pylock."""
-    return bool(_PYLOCK_NAME.match(file_name))
+    return _PYLOCK_NAME.fullmatch(file_name) is not None
