@@ -86,3 +86,15 @@ def test_conditions_are_what_every_completion_agrees_on(formula):
     at_run_time, for_type_checker = decide(ir, TARGET, Scope(aliases={"sys": "sys"}))
     assert at_run_time is _brute_force(ir, function, checking=False)
     assert for_type_checker is _brute_force(ir, function, checking=True)
+
+
+def test_identity_with_anything_but_none_true_or_false_is_unknown():
+    scope = Scope(aliases={"sys": "sys"})
+    platform = ("attr", ("name", "sys"), "platform")
+    assert decide(("compare", platform, [("is", ("str", "linux"))]), TARGET, scope) == (None, None)
+    assert decide(("compare", platform, [("is not", ("const", None))]), TARGET, scope) == (True, True)
+
+
+def test_type_checking_reexported_by_a_project_module_is_still_type_checking():
+    scope = Scope(aliases={"TYPE_CHECKING": "app.compat.TYPE_CHECKING"})
+    assert decide(("name", "TYPE_CHECKING"), TARGET, scope) == (False, True)

@@ -330,6 +330,7 @@ def test_find_spec_guards_the_imports_of_that_module():
     HAS_RICH = find_spec("rich") is not None
     if importlib.util.find_spec("yaml") is not None:
         import yaml
+        import yamlx
         import json5
     if find_spec("orjson"):
         import orjson
@@ -339,6 +340,7 @@ def test_find_spec_guards_the_imports_of_that_module():
     found = imports(source)
     assert found["yaml"] == OPTIONAL and found["orjson"] == OPTIONAL and found["rich.console"] == OPTIONAL
     assert found["json5"] == RUNTIME  # not the module the test asked about
+    assert found["yamlx"] == RUNTIME  # nor one whose name merely starts like it
 
 
 # -- imports that used to go missing ------------------------------------------------------------
