@@ -176,3 +176,35 @@ def test_terminal_text_sends_no_control_no_workflow_command(text):
         assert not line.lstrip().startswith("::") and "##[" not in line
     if all(ch.isalnum() or ch in " ./-_" for ch in text):
         assert shown == text  # plain text is never changed
+
+
+_SHOWN = set(range(0x00, 0x09)) | set(range(0x0B, 0x20)) | set(range(0x7F, 0xA0)) | {0x2028, 0x2029}
+_SHOWN |= set(range(0x200B, 0x2010)) | set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A))
+
+
+def _shown(text: str) -> str:
+    return "".join((f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") if ord(ch) in _SHOWN else ch
+                   for ch in text)  # fmt: skip
+
+
+@given(st.text(st.sampled_from("ab \t\n\x00\x07\x1b\x7f\x85\u2028\u202e\u2066\u200bé[m31;"), max_size=12))
+@example("\x1b]0;title\x07")
+@example("a\u202eb\x00")
+def test_controls_are_shown_as_their_escapes_and_nothing_else_changes(text):
+    assert for_terminal(text) == _shown(text)
+
+
+def test_colour_is_kept_only_when_asked_and_workflow_commands_are_defused():
+    assert for_terminal("\x1b[31mred\x1b[0m") == "\\x1b[31mred\\x1b[0m"
+    assert for_terminal("a\x1b[1mb\x07c\x1b[0m", colored=True) == "a\x1b[1mb\\x07c\x1b[0m"
+    assert for_terminal("  ::warning::x\nok\n::error::y") == "\\::warning::x\nok\n\\::error::y"
+    assert for_terminal("  ::warning::x", json_text=True) == "  ::warning::x"
+    assert for_terminal("x ##[group] y") == "x ##\\[group] y"
+    assert for_terminal("x ##[group] y", json_text=True) == "x ##\\u005b" + "group] y"
+
+
+def test_a_dotted_attribute_is_an_entry_and_the_refused_line_is_named():
+    assert is_entry("pkg.app:App.create") and not is_entry("pkg.app:App.")
+    with pytest.raises(UnsafeOutput) as caught:
+        checked_lines("fine\nbad\x00line", "Dockerfile")
+    assert repr("bad\x00line") in str(caught.value)
