@@ -23,6 +23,7 @@ COMMANDS = {
     "report": "report",
     "plan": "plan",
     "codes": "codes",
+    "trim": "trim",
 }
 
 

@@ -132,6 +132,36 @@ class ImportGraph:
                 vias[position] = Via(self._files[source], line, str(source), _KINDS[kind], guarded, statement)
         return vias
 
+    def drop_vias(self, source: Hashable, target: Hashable, dropped: Callable[[Via], bool]) -> None:
+        """Take the vias `dropped` says of one edge off the graph (the edge too when none is left)."""
+        kept = [via for via in self._materialised(source, target) if not dropped(via)]
+        if kept:
+            self._successors[source][target] = kept
+            bits = 0
+            for via in kept:
+                bits |= _VIA_BITS[via.kind, via.guarded]
+            self._bits[source][target] = bits
+        else:
+            del self._successors[source][target], self._bits[source][target]
+            del self._predecessors[target][source]
+        self._searches.clear()
+
+    def successors(self, node: Hashable) -> Iterator[Hashable]:
+        return iter(self._successors.get(node, {}))
+
+    def reachable_without(self, reach: Reach, cut: Callable[[Hashable, Hashable], bool]) -> set[Hashable]:
+        """reachable(), as if every edge `cut` names were not there (nothing is changed)."""
+        admitted, bits = _ADMITTED[reach], self._bits
+        seen: set[Hashable] = {ROOT}
+        queue: deque[Hashable] = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target, bit in bits[node].items():
+                if bit & admitted and target not in seen and not cut(node, target):
+                    seen.add(target)
+                    queue.append(target)
+        return seen - {ROOT}
+
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._materialised(source, target))
 
@@ -172,6 +202,18 @@ class ImportGraph:
             node = queue.popleft()
             for target, bit in self._bits[node].items():
                 if bit & _AT_START and target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return frozenset(seen - {ROOT})
+
+    def at_start_without(self, cut: Callable[[Hashable, Hashable], bool]) -> frozenset[Hashable]:
+        """at_start(), as if every edge `cut` names were not there (nothing is changed)."""
+        seen: set[Hashable] = {ROOT}
+        queue: deque[Hashable] = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target, bit in self._bits[node].items():
+                if bit & _AT_START and target not in seen and not cut(node, target):
                     seen.add(target)
                     queue.append(target)
         return frozenset(seen - {ROOT})
@@ -237,7 +279,7 @@ class ImportGraph:
 
 def _via_order(via: Via) -> tuple[int, str, int]:
     # Prefer import-time evidence, then the earliest place in the file.
-    rank = {Kind.MODULE: 0, Kind.LAZY: 1, Kind.DYNAMIC: 2, Kind.TYPE_CHECKING: 3}[via.kind]
+    rank = {Kind.MODULE: 0, Kind.LAZY: 1, Kind.ATTRIBUTE: 1, Kind.DYNAMIC: 2, Kind.TYPE_CHECKING: 3}[via.kind]
     return rank + 4 * via.guarded, via.file, via.line
 
 
