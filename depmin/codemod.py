@@ -131,9 +131,12 @@ def _imported_tops(module: cst.Module) -> set[str]:
     return tops
 
 
-def judge(source: str, line: int, *, is_submodule: Callable[[str], bool] = lambda name: False) -> Judgement:
+def judge(
+    source: str, line: int, *, is_submodule: Callable[[str], bool] = lambda name: False, package: bool = True
+) -> Judgement:
     """How the import statement at `line` can be deferred, from this module's source alone.
-    `is_submodule(name)` says whether `from <statement's module> import name` names a module."""
+    `is_submodule(name)` says whether `from <statement's module> import name` names a module;
+    `package`: the source is a package's __init__ (where an unused import is a re-export)."""
     try:
         found = _locate(source, line)
         names = _bound(found.statement)
@@ -191,6 +194,8 @@ def judge(source: str, line: int, *, is_submodule: Callable[[str], bool] = lambd
     modules = [alias for _, alias in names if is_submodule(_dotted(alias.name))]
     if modules:
         return Judgement(line, "", locals_, "side-effects", "a submodule imported for its effects, perhaps")
+    if not package:
+        return Judgement(line, "", locals_, "unused", "an unused import outside a package __init__ (for its effects?)")
     if _own_getattr(found.module) == "foreign":
         return Judgement(line, "", locals_, "has-getattr", "the module has its own __getattr__")
     return Judgement(line, "re-export", locals_)

@@ -216,7 +216,7 @@ def _judged(analysis: Analysis, root: Path, cut: Cut) -> Cut:
     except (OSError, UnicodeDecodeError) as error:
         return _with(cut, reason="unreadable", detail=str(error))
     leaves = {t.rpartition(".")[2] for t in cut.targets if t.rpartition(".")[0] in cut.targets}
-    judgement = codemod.judge(source, cut.line, is_submodule=lambda name: name in leaves)
+    judgement = codemod.judge(source, cut.line, is_submodule=lambda name: name in leaves, package=info.is_package)
     if not judgement.shape:
         return _with(cut, names=judgement.names, reason=judgement.reason, detail=judgement.detail)
     asked = _asked(analysis, root, cut.module, judgement.names)
