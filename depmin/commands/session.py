@@ -481,3 +481,12 @@ def _writable(text: str) -> bool:
 
 def warn(printer: Printer, message: str, code: Code, path: str = "") -> None:
     printer.diagnostics([Diagnostic(path, 0, message, Severity.WARNING, code)])
+
+
+def trim_command(session: Session) -> str:
+    """`depmin trim` for the same subject, as a hint to run."""
+    import shlex
+
+    if session.target_config is not None:
+        return f"depmin trim --target {shlex.quote(session.target_config.name)}"
+    return "depmin trim " + " ".join(shlex.quote(e) for e in session.request.entries)

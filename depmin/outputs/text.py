@@ -320,8 +320,8 @@ def trim_text(result: TrimResult, width: int = 80) -> str:
         now = ", ".join(result.reachable_forbidden) or "none"
         lines.append(wrapped(f"{result.subject}: forbidden and reachable now: {now}", width, "    "))
     if result.forbid and not result.reachable_forbidden:
-        lines.append(f"{result.subject}: none of {', '.join(result.forbid)} is reachable; nothing to trim for it")
-    elif not result.cuts and not result.blocked and not result.start_only:
+        lines.append(f"{result.subject}: none of {', '.join(result.forbid)} is reachable; --apply has nothing to do")
+    if not result.cuts and not result.blocked and not result.start_only:
         lines.append(f"{result.subject}: no import statement can be deferred to take anything out of the image")
     for number, cut in enumerate(result.cuts, 1):
         names = ", ".join(p.name for p in cut.freed)
@@ -352,3 +352,8 @@ def _cut_chain(cut: TrimCut) -> list[str]:
 
 def applied_text(applied: Applied) -> str:
     return applied.diff if applied.changed else f"{applied.path}: already deferred, nothing changed\n"
+
+
+def trim_hint(cut: TrimCut, command: str) -> str:
+    """The line `why` and `report` add when one deferred import would take much out of the image."""
+    return f"{human_bytes(cut.size)} of this image comes through {cut.place}; run `{command}`\n"

@@ -130,7 +130,14 @@ def _pins_without(analysis: Analysis, cut: set[tuple[Hashable, Hashable]]) -> tu
     return pinned_closure(analysis.lock, wanted, analysis.closure.target).pins
 
 
-def trim(analysis: Analysis, root: Path, subject: str, forbid: tuple[str, ...] = ()) -> TrimResult:
+def trim(
+    analysis: Analysis,
+    root: Path,
+    subject: str,
+    forbid: tuple[str, ...] = (),
+    only: set[tuple[str, int]] | None = None,
+) -> TrimResult:
+    """Every candidate statement (or `only` those (module, line)), ranked."""
     closure, lock, target = analysis.closure, analysis.lock, analysis.closure.target
     pinned = {pin.name: pin for pin in _pins_without(analysis, set())}
     is_forbidden = _forbidden(forbid)
@@ -138,6 +145,8 @@ def trim(analysis: Analysis, root: Path, subject: str, forbid: tuple[str, ...] =
     image_size, _ = download_size(lock, closure.pinned, target)
     cuts, blocked, start_only = [], [], []
     for (module, line), hops in candidates(analysis).items():
+        if only is not None and (module, line) not in only:
+            continue
         targets = [t for t, _ in hops]
         cut = _cut_edges(analysis, module, line, targets)
         kept = {p.name for p in _pins_without(analysis, cut)} if cut else set(pinned)
@@ -159,17 +168,20 @@ def trim(analysis: Analysis, root: Path, subject: str, forbid: tuple[str, ...] =
             unknown_sizes=tuple(unknown),
             forbidden=tuple(p.name for p in freed if is_forbidden(p.name)),
             chain=(*lead, via),
+            at_start=at_start,
         )
         item = _judged(analysis, root, item)
-        if freed and item.shape == "functions":
-            item = _with(item, freed=(), size=0, forbidden=(), at_start=tuple(p.name for p in freed))
+        if freed and item.shape == "functions":  # lazy is still required: import time only
+            item = _with(
+                item, freed=(), size=0, unknown_sizes=(), forbidden=(), at_start=_start_freed(analysis, module, line)
+            )
         if item.shape == "functions":
             start_only.append(item)
         elif item.shape and freed:
             cuts.append(item)
         elif freed:
             blocked.append(item)
-    if forbid:
+    if reachable_forbidden:  # only the cuts that take a forbidden one out (else: every cut, ranked)
         cuts = [c for c in cuts if c.forbidden]
         blocked = [c for c in blocked if c.forbidden]
 
@@ -245,6 +257,22 @@ def _asked(analysis: Analysis, root: Path, module: str, names: tuple[str, ...]) 
                     return "asked-by-importer", via
                 if request.name not in eager:
                     return "asks-lazy-attribute", via
+    return None
+
+
+def pointer(analysis: Analysis, root: Path, name: str | None = None) -> Cut | None:
+    """The deferrable cut `why` and `report` point at: the one that frees the most, or (with a
+    distribution's name) the best of those on its shortest chain that take it out."""
+    only = None
+    if name is not None:
+        chain = analysis.graph.shortest_chain(DistributionNode(name), Reach.REQUIRED) or []
+        only = {(v.module, v.line) for v in chain}
+        if not only:
+            return None
+    result = trim(analysis, root, "", (), only)
+    for cut in result.cuts:
+        if name is None or name in {p.name for p in cut.freed}:
+            return cut
     return None
 
 

@@ -182,3 +182,19 @@ def test_apply_verifies_and_the_projects_own_test_of_the_name_still_passes(runne
         env=environment,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_why_and_report_point_at_the_cut(runner):
+
+    def points(last_line):  # the place and the command, not the wording
+        return "core/__init__.py:4" in last_line and "`depmin trim --target server`" in last_line
+
+    args = ["--root", str(TRIMSTORY), "--no-cache", "--target", "server"]
+    why = runner.invoke(main, ["why", "python-dateutil", *args])
+    assert why.exit_code == 0, why.output
+    assert points(why.stdout.splitlines()[-1])
+    report = runner.invoke(main, ["report", *args])
+    assert report.exit_code == 0, report.output
+    assert points(report.stdout.splitlines()[-1])
+    idna = runner.invoke(main, ["why", "idna", *args])  # no cut takes idna out: no hint
+    assert not any(points(line) for line in idna.stdout.splitlines())
