@@ -115,12 +115,14 @@ def _cut_edges(analysis: Analysis, module: str, line: int, targets: list[str]) -
     return cut
 
 
-def _pins_without(analysis: Analysis, cut: set[tuple[Hashable, Hashable]]) -> tuple[Pin, ...]:
-    """The target's pins with the edges `cut` left out of the graph."""
+def _pins_without(analysis: Analysis, cut: set[tuple[Hashable, Hashable]]) -> tuple[Pin, ...] | None:
+    """The target's pins with the edges `cut` left out of the graph (None: the same as now)."""
     graph = analysis.graph
     imported = {n.name for n in graph.reachable(Reach.REQUIRED) if isinstance(n, DistributionNode)}
     reached = graph.reachable_without(Reach.REQUIRED, lambda s, t: (s, t) in cut) if cut else set()
     names = {n.name for n in reached if isinstance(n, DistributionNode)} if cut else imported
+    if cut and names == imported:
+        return None
     # what no import brings in (a smoke command's executable) stays
     wanted = {
         r.name: r.extras
@@ -139,7 +141,7 @@ def trim(
 ) -> TrimResult:
     """Every candidate statement (or `only` those (module, line)), ranked."""
     closure, lock, target = analysis.closure, analysis.lock, analysis.closure.target
-    pinned = {pin.name: pin for pin in _pins_without(analysis, set())}
+    pinned = {pin.name: pin for pin in _pins_without(analysis, set()) or ()}
     is_forbidden = _forbidden(forbid)
     reachable_forbidden = tuple(sorted(n for n in pinned if is_forbidden(n)))
     image_size, _ = download_size(lock, closure.pinned, target)
@@ -149,7 +151,8 @@ def trim(
             continue
         targets = [t for t, _ in hops]
         cut = _cut_edges(analysis, module, line, targets)
-        kept = {p.name for p in _pins_without(analysis, cut)} if cut else set(pinned)
+        after = _pins_without(analysis, cut) if cut else None
+        kept = set(pinned) if after is None else {p.name for p in after}
         freed = tuple(pinned[n] for n in sorted(set(pinned) - kept))
         at_start = _start_freed(analysis, module, line) if not freed else ()
         if not freed and not at_start:
