@@ -405,9 +405,31 @@ def _is_docstring(item: cst.BaseStatement) -> bool:
     )
 
 
-def rewrite(source: str, line: int) -> str:
-    """The one rewrite the statement at `line` allows (re-export or functions)."""
-    shape = judge(source, line).shape
+# -- an import used only in annotations → under TYPE_CHECKING --------------------------------------
+
+
+def move_under_type_checking(source: str, line: int) -> str:
+    """The module with the import at `line` under `if TYPE_CHECKING:` (its annotations are never evaluated)."""
+    judgement = judge(source, line)
+    if judgement.shape != "annotations":
+        raise CannotRewrite(
+            judgement.reason or "not-annotation-only", judgement.detail or "not used only in annotations"
+        )
+    found = _locate(source, line)
+    body: list[Any] = list(found.module.body)
+    body[found.index] = cst.If(
+        test=cst.Name("TYPE_CHECKING"),
+        body=cst.IndentedBlock(body=[found.line.with_changes(leading_lines=())]),
+        leading_lines=found.line.leading_lines,
+    )
+    return found.module.with_changes(body=_with_type_checking(body)).code
+
+
+def rewrite(source: str, line: int, *, package: bool = True) -> str:
+    """The one rewrite the statement at `line` allows. Raises CannotRewrite."""
+    shape = judge(source, line, package=package).shape
     if shape == "functions":
         return move_into_functions(source, line)
+    if shape == "annotations":
+        return move_under_type_checking(source, line)
     return defer_reexport(source, line)

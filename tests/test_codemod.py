@@ -233,3 +233,14 @@ def test_deferred_packages_import_the_same_names_with_the_same_values(tmp_path_f
     # the submodules whose names nothing in the package uses are no longer imported with it
     assert len(before["start"]) == len(files) - 1
     assert len(after["start"]) == (1 if eager else 0)
+
+
+def test_an_import_used_only_in_unevaluated_annotations_moves_under_type_checking():
+    source = "from __future__ import annotations\n\nfrom .models import Model  # the type\n\n\ndef load(raw: str) -> Model:\n    return raw  # type: ignore\n"
+    after = rewrite(source, 3)
+    assert after == (
+        "from __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from .models import Model  # the type\n\n\n"
+        "def load(raw: str) -> Model:\n    return raw  # type: ignore\n"
+    )
+    assert judge(after, 5).reason == "conditional"  # and never twice

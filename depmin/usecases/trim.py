@@ -336,7 +336,10 @@ def apply_cut(root: Path, cut: Cut, *, force: bool = False) -> Applied:
         if why is not None:
             raise LocalChanges(f"{cut.file} is not rewritten: {why}; commit it or give --force")
     before = read_regular(path, SOURCE_SIZE_LIMIT).decode("utf-8")
-    after = codemod.rewrite(before, cut.line)
+    try:
+        after = codemod.rewrite(before, cut.line, package=cut.file.endswith("__init__.py"))
+    except codemod.CannotRewrite as cannot:
+        raise UsageError(f"{cut.place} is not rewritten: {cannot.code}: {cannot}") from None
     if after != before:
         write_atomic(path, after)
     return Applied(cut.file, before, after)
