@@ -6,7 +6,8 @@ unless a module that is reachable at run time may ask for such a name:
 - `from P import N` where N is neither a submodule of P nor a name P binds at its top level;
 - anything that hands over the module object itself: `import P` (or `import P.sub`, which binds
   P), `from Q import P` where P is a submodule, importlib.import_module, `from P import *`.
-An importer that only imports a submodule (`from P.sub import f`), or only runs P as the parent
+An entry is asked (`[project.scripts]` and `uvicorn pkg.app:app` read an attribute of it). An
+importer that only imports a submodule (`from P.sub import f`), or only runs P as the parent
 package of one, asks P for nothing. When unsure, the imports stay: the image keeps them.
 """
 
@@ -158,8 +159,11 @@ def _is_asked(
     root: Path,
     eager: dict[str, frozenset[str] | None],
 ) -> bool:
-    """Whether a reachable importer may ask `module` for an attribute it does not bind."""
+    """Whether a reachable importer may ask `module` for an attribute it does not bind. An entry
+    may always be: a console script or `uvicorn pkg.app:app` reads an attribute of it."""
     for importer in graph.predecessors(module):
+        if importer == ROOT:
+            return True
         if importer not in reached:
             continue
         for via in graph.vias(importer, module):

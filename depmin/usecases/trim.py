@@ -26,7 +26,7 @@ from depmin.analysis.lazy_attributes import eager_names, requests
 from depmin.errors import UsageError
 from depmin.files.reading import SOURCE_SIZE_LIMIT, read_regular
 from depmin.files.writing import replaceable, write_atomic
-from depmin.imports.graph import DistributionNode
+from depmin.imports.graph import ROOT, DistributionNode
 from depmin.lock.closure import pinned_closure
 from depmin.model import Kind, Pin, Reach, Via
 from depmin.usecases.size_report import download_size
@@ -248,6 +248,8 @@ def _asked(analysis: Analysis, root: Path, module: str, names: tuple[str, ...]) 
     graph, index, runtime = analysis.graph, analysis.index, analysis.layers.runtime
     eager = eager_names(root / index.modules[module].path) or frozenset()
     for importer in sorted(graph.predecessors(module), key=str):
+        if importer == ROOT:  # a console script or `uvicorn pkg.app:app` reads an attribute of an entry
+            return "entry", next(iter(graph.vias(importer, module)))
         if importer not in runtime:
             continue
         for via in graph.vias(importer, module):

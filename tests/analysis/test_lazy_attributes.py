@@ -94,3 +94,9 @@ def test_the_scanner_marks_only_the_modules_own_getattr(tmp_path):
     assert kinds.get("pyyaml") == {Kind.LAZY}  # a method's __getattr__ is an ordinary function
     assert "idna" not in kinds  # `from other import K` asks for a name other binds
     assert analysis.layers.of(DistributionNode("pyyaml")) is Reach.REQUIRED
+
+
+def test_an_entry_package_is_always_asked(tmp_path):
+    root = write_tree(tmp_path, PACKAGE)
+    analysis = run_analysis(root, "core")  # `core:Codec` as a console script would name it
+    assert analysis.layers.of(DistributionNode("six")) is Reach.REQUIRED

@@ -198,3 +198,20 @@ def test_why_and_report_point_at_the_cut(runner):
     assert points(report.stdout.splitlines()[-1])
     idna = runner.invoke(main, ["why", "idna", *args])  # no cut takes idna out: no hint
     assert not any(points(line) for line in idna.stdout.splitlines())
+
+
+def test_an_entry_is_always_asked_a_console_script_reads_its_attribute(runner, tmp_path):
+    """`fastmcp = "fastmcp.cli:app"`: the wrapper does `from fastmcp.cli import app`."""
+    files = {
+        "tool/__init__.py": "",
+        "tool/cli/__init__.py": "from .cli import app\n",
+        "tool/cli/cli.py": "import six\n\ndef app(): ...\n",
+    }
+    root = write_tree(tmp_path, files)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "tool"\nversion = "0"\n\n[project.scripts]\ntool = "tool.cli:app"\n'
+    )
+    data = trim_json(runner, root, "--lock", str(FIXTURES / "caramba" / "uv.lock"), "--script", "tool")
+    assert data["cuts"] == []
+    (blocked,) = data["cannot_defer"]
+    assert (blocked["file"], blocked["line"], blocked["reason"]) == ("tool/cli/__init__.py", 1, "entry")
