@@ -112,9 +112,8 @@ def asks(request: Request, index: ModuleIndex, root: Path, eager: dict[str, froz
 def defer_lazy_attributes(graph: ImportGraph, index: ModuleIndex, root: Path) -> None:
     """Take every `__getattr__` import off the graph that no reachable importer can set off."""
     lazy: dict[Hashable, list[Hashable]] = {}
-    for source, target, vias in list(graph.edges()):
-        if any(v.kind is Kind.ATTRIBUTE for v in vias):
-            lazy.setdefault(source, []).append(target)
+    for source, target in graph.attribute_edges():
+        lazy.setdefault(source, []).append(target)
     if not lazy:
         return
     eager: dict[str, frozenset[str] | None] = {}

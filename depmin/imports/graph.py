@@ -48,12 +48,15 @@ _ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 
 # An unguarded module-level import: it runs when its importer is imported (at start, when the
 # importer itself is reached that way from an entry). Always beside the required bit.
 _AT_START = 8
+# An import inside a module's own `__getattr__` (Kind.ATTRIBUTE): found without reading any via.
+_ATTRIBUTE = 16
 # an edge's bits → the firmest layer it can carry a path at: 0 required, 1 optional, 2 type-only
-_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 16) if bits & 7}
+_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 32) if bits & 7}
 # (kind, guarded) → the bit of reach_of(via): one dictionary lookup per edge, not enum comparisons
 _VIA_BITS = {
     (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))]
     | (_AT_START if kind is Kind.MODULE and not guarded else 0)
+    | (_ATTRIBUTE if kind is Kind.ATTRIBUTE else 0)
     for kind in Kind
     for guarded in (False, True)
 }
@@ -145,6 +148,10 @@ class ImportGraph:
             del self._successors[source][target], self._bits[source][target]
             del self._predecessors[target][source]
         self._searches.clear()
+
+    def attribute_edges(self) -> list[tuple[Hashable, Hashable]]:
+        """The edges with an import inside a module's own `__getattr__` (no via is read)."""
+        return [(s, t) for s, targets in self._bits.items() for t, bit in targets.items() if bit & _ATTRIBUTE]
 
     def successors(self, node: Hashable) -> Iterator[Hashable]:
         return iter(self._successors.get(node, {}))

@@ -54,6 +54,7 @@ class Cut:
     reason: str = ""  # why it cannot be deferred: a code
     detail: str = ""
     at_start: tuple[str, ...] = ()  # for `functions`: distributions no longer imported at start
+    would_be: str = ""  # the shape the source allows, when the graph says it cannot be deferred
 
     @property
     def deferrable(self) -> bool:
@@ -182,7 +183,7 @@ def trim(
             start_only.append(item)
         elif item.shape and freed:
             cuts.append(item)
-        elif freed:
+        elif freed and item.would_be != "functions":  # (moved into functions, it would be required still)
             blocked.append(item)
     if reachable_forbidden:  # only the cuts that take a forbidden one out (else: every cut, ranked)
         cuts = [c for c in cuts if c.forbidden]
@@ -238,7 +239,9 @@ def _judged(analysis: Analysis, root: Path, cut: Cut) -> Cut:
     if asked is not None:
         code, via = asked
         detail = f"{via.file}:{via.line} {via.statement}"
-        return _with(cut, names=judgement.names, reason=code, detail=detail)
+        if code == "entry":
+            detail = f"{cut.module} is an entry: what runs it (a console script, uvicorn) may read any attribute"
+        return _with(cut, names=judgement.names, reason=code, detail=detail, would_be=judgement.shape)
     return _with(cut, shape=judgement.shape, names=judgement.names)
 
 
