@@ -708,7 +708,8 @@ def trim_section(runs: list[dict]) -> str:
             details.append(
                 f"  - and {max(0, len(cuts) - TRIM_SHOWN)} more cuts, {max(0, len(blocked) - TRIM_SHOWN)} more that cannot be deferred"
             )
-    return "\n".join([*lines, "", *details, ""]) + "\n"
+    notes = existing_notes().get("trim", "\n(no notes yet)\n")
+    return "\n".join([*lines, "", *details, "", f"<!-- notes:trim -->{notes}<!-- /notes:trim -->", ""]) + "\n"
 
 
 TRIM_BLOCK = re.compile(r"<!-- trim -->.*?<!-- /trim -->\n?", flags=re.S)

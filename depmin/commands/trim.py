@@ -77,7 +77,7 @@ def trim(
     cut = choose(result, place)
     if cut is None:  # nothing left to cut (or nothing forbidden is reachable): a second --apply
         _show(printer, ui, as_json, result)
-        return EXIT_OK
+        return EXIT_FINDING if result.reachable_forbidden else EXIT_OK
     applied = apply_cut(root, cut, force=force)
     if not as_json:
         from depmin.outputs.text import applied_text

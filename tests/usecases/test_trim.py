@@ -215,3 +215,17 @@ def test_an_entry_is_always_asked_a_console_script_reads_its_attribute(runner, t
     assert data["cuts"] == []
     (blocked,) = data["cannot_defer"]
     assert (blocked["file"], blocked["line"], blocked["reason"]) == ("tool/cli/__init__.py", 1, "entry")
+
+
+def test_apply_with_nothing_safe_to_cut_changes_nothing_and_exits_1(runner, tmp_path):
+    root = write_tree(tmp_path, {**APP, "app.py": "from core.queue import SETTINGS\nfrom core import Codec\n"})
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "app")
+    before = (root / "core" / "__init__.py").read_text()
+    lock = str(FIXTURES / "caramba" / "uv.lock")
+    result = runner.invoke(main, ["trim", "--root", str(root), "--no-cache", "--lock", lock, "--forbid", "six",
+                                  "--apply", "--no-verify", "--json", "app.py"])  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["reachable_forbidden"] == ["six"]
+    assert (root / "core" / "__init__.py").read_text() == before
