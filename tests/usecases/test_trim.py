@@ -229,3 +229,24 @@ def test_apply_with_nothing_safe_to_cut_changes_nothing_and_exits_1(runner, tmp_
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["reachable_forbidden"] == ["six"]
     assert (root / "core" / "__init__.py").read_text() == before
+
+
+def test_apply_at_a_function_only_import_moves_it_into_the_functions(runner, tmp_path):
+    files = {
+        "tools.py": "# the heavy helper\nimport heavy\n\n\ndef run():\n    return heavy.six\n",
+        "heavy.py": "import six\n",
+        "app.py": "from tools import run\n\nrun()\n",
+    }
+    root = write_tree(tmp_path, files)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "app")
+    lock = str(FIXTURES / "caramba" / "uv.lock")
+    result = runner.invoke(main, ["trim", "--root", str(root), "--no-cache", "--lock", lock, "--apply",
+                                  "--at", "tools.py:2", "--no-verify", "app.py"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        root / "tools.py"
+    ).read_text() == "# the heavy helper\n\n\ndef run():\n    import heavy\n    return heavy.six\n"
+    again = runner.invoke(main, ["trim", "--root", str(root), "--no-cache", "--lock", lock, "--json", "app.py"])
+    assert json.loads(again.stdout)["start_only"] == []  # nothing left at start to defer
