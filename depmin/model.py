@@ -15,6 +15,9 @@ class Kind(enum.StrEnum):
 
     MODULE = "module"  # at import time (module or class body)
     LAZY = "lazy"  # inside a function: runs when called, still required
+    # inside a module's own `def __getattr__` (PEP 562): runs when an importer asks the module for a
+    # name it does not bind; required only where a reachable importer may (analysis.lazy_attributes)
+    ATTRIBUTE = "attribute"
     DYNAMIC = "dynamic"  # importlib.import_module / __import__ with a literal name
     TYPE_CHECKING = "type_checking"  # under `if TYPE_CHECKING:`: never at run time
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
 from depmin.analysis.inputs import Request, entry_modules, script_directories, script_files
+from depmin.analysis.lazy_attributes import defer_lazy_attributes
 from depmin.analysis.walk import WalkSettings, walk
 from depmin.analysis.workspace import Workspace
 from depmin.errors import Code, Diagnostic, Severity
@@ -85,6 +86,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         memo=workspace.memo(resolver, request.target),
         store=workspace.store(resolver, request.target, request.cache),
     )
+    defer_lazy_attributes(walked.graph, index, project.root)
     layers = walked.graph.layers()
     context = Context(project, request, lock, index, names, entries)
     closure, optional_pins = assemble(context, walked, layers, diagnostics)

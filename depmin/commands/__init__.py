@@ -24,6 +24,7 @@ COMMANDS = {
     "plan": "plan",
     "prune": "prune",
     "codes": "codes",
+    "trim": "trim",
 }
 
 

@@ -52,4 +52,11 @@ def report(entries: tuple[str, ...], options: opt.AnalysisOptions, ui: opt.Ui, a
         from depmin.outputs.text import report_text
 
         printer.out("\n".join(report_text(r, ui.width, ui.colored) for r in results))
+        from depmin.commands.session import trim_command
+        from depmin.outputs.text import trim_hint
+        from depmin.usecases.trim import pointer
+
+        cut = pointer(analysis, session.project.root)
+        if cut is not None:
+            printer.out(trim_hint(cut, trim_command(session)))
     return EXIT_OK

@@ -492,3 +492,12 @@ def chosen_extras(session: Session) -> frozenset[str]:
     if session.request.all_extras:
         return frozenset(e for p in session.lock.local_packages for e in p.optional_dependencies)
     return frozenset(canonicalize_name(e) for e in session.request.extras)
+
+
+def trim_command(session: Session) -> str:
+    """`depmin trim` for the same subject, as a hint to run."""
+    import shlex
+
+    if session.target_config is not None:
+        return f"depmin trim --target {shlex.quote(session.target_config.name)}"
+    return "depmin trim " + " ".join(shlex.quote(e) for e in session.request.entries)

@@ -52,4 +52,12 @@ def why(
         printer.out(
             explanation_text(explanation, f"{session.subject} (Python {target.python_version}, {target.platform.name})")
         )
+        if explanation.kind == "distribution" and explanation.reach is Reach.REQUIRED:
+            from depmin.commands.session import trim_command
+            from depmin.outputs.text import trim_hint
+            from depmin.usecases.trim import pointer
+
+            cut = pointer(analysis, session.project.root, explanation.name)
+            if cut is not None:
+                printer.out(trim_hint(cut, trim_command(session)))
     return EXIT_OK if explanation.reach is not Reach.UNREACHABLE else EXIT_FINDING

@@ -48,12 +48,15 @@ _ADMITTED = {Reach.REQUIRED: 1, Reach.OPTIONAL: 1 | 2, Reach.TYPE_ONLY: 1 | 2 | 
 # An unguarded module-level import: it runs when its importer is imported (at start, when the
 # importer itself is reached that way from an entry). Always beside the required bit.
 _AT_START = 8
+# An import inside a module's own `__getattr__` (Kind.ATTRIBUTE): found without reading any via.
+_ATTRIBUTE = 16
 # an edge's bits → the firmest layer it can carry a path at: 0 required, 1 optional, 2 type-only
-_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 16) if bits & 7}
+_FIRMEST = {bits: 0 if bits & 1 else 1 if bits & 2 else 2 for bits in range(1, 32) if bits & 7}
 # (kind, guarded) → the bit of reach_of(via): one dictionary lookup per edge, not enum comparisons
 _VIA_BITS = {
     (kind, guarded): _BITS[reach_of(Via("", 0, "", kind, guarded))]
     | (_AT_START if kind is Kind.MODULE and not guarded else 0)
+    | (_ATTRIBUTE if kind is Kind.ATTRIBUTE else 0)
     for kind in Kind
     for guarded in (False, True)
 }
@@ -132,6 +135,40 @@ class ImportGraph:
                 vias[position] = Via(self._files[source], line, str(source), _KINDS[kind], guarded, statement)
         return vias
 
+    def drop_vias(self, source: Hashable, target: Hashable, dropped: Callable[[Via], bool]) -> None:
+        """Take the vias `dropped` says of one edge off the graph (the edge too when none is left)."""
+        kept = [via for via in self._materialised(source, target) if not dropped(via)]
+        if kept:
+            self._successors[source][target] = kept
+            bits = 0
+            for via in kept:
+                bits |= _VIA_BITS[via.kind, via.guarded]
+            self._bits[source][target] = bits
+        else:
+            del self._successors[source][target], self._bits[source][target]
+            del self._predecessors[target][source]
+        self._searches.clear()
+
+    def attribute_edges(self) -> list[tuple[Hashable, Hashable]]:
+        """The edges with an import inside a module's own `__getattr__` (no via is read)."""
+        return [(s, t) for s, targets in self._bits.items() for t, bit in targets.items() if bit & _ATTRIBUTE]
+
+    def successors(self, node: Hashable) -> Iterator[Hashable]:
+        return iter(self._successors.get(node, {}))
+
+    def reachable_without(self, reach: Reach, cut: Callable[[Hashable, Hashable], bool]) -> set[Hashable]:
+        """reachable(), as if every edge `cut` names were not there (nothing is changed)."""
+        admitted, bits = _ADMITTED[reach], self._bits
+        seen: set[Hashable] = {ROOT}
+        queue: deque[Hashable] = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target, bit in bits[node].items():
+                if bit & admitted and target not in seen and not cut(node, target):
+                    seen.add(target)
+                    queue.append(target)
+        return seen - {ROOT}
+
     def vias(self, source: Hashable, target: Hashable) -> list[Via]:
         return list(self._materialised(source, target))
 
@@ -172,6 +209,18 @@ class ImportGraph:
             node = queue.popleft()
             for target, bit in self._bits[node].items():
                 if bit & _AT_START and target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        return frozenset(seen - {ROOT})
+
+    def at_start_without(self, cut: Callable[[Hashable, Hashable], bool]) -> frozenset[Hashable]:
+        """at_start(), as if every edge `cut` names were not there (nothing is changed)."""
+        seen: set[Hashable] = {ROOT}
+        queue: deque[Hashable] = deque([ROOT])
+        while queue:
+            node = queue.popleft()
+            for target, bit in self._bits[node].items():
+                if bit & _AT_START and target not in seen and not cut(node, target):
                     seen.add(target)
                     queue.append(target)
         return frozenset(seen - {ROOT})
@@ -237,7 +286,7 @@ class ImportGraph:
 
 def _via_order(via: Via) -> tuple[int, str, int]:
     # Prefer import-time evidence, then the earliest place in the file.
-    rank = {Kind.MODULE: 0, Kind.LAZY: 1, Kind.DYNAMIC: 2, Kind.TYPE_CHECKING: 3}[via.kind]
+    rank = {Kind.MODULE: 0, Kind.LAZY: 1, Kind.ATTRIBUTE: 1, Kind.DYNAMIC: 2, Kind.TYPE_CHECKING: 3}[via.kind]
     return rank + 4 * via.guarded, via.file, via.line
 
 

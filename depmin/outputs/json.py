@@ -14,6 +14,7 @@ from depmin.usecases.freshness import TargetCheck
 if TYPE_CHECKING:
     from depmin.usecases.fleet import FleetPlan
     from depmin.usecases.size_report import SizeReport
+    from depmin.usecases.trim import Applied, Cut, TrimResult
     from depmin.usecases.verify import VerifyResult
 
 
@@ -213,3 +214,46 @@ def plan_json(fleet: FleetPlan) -> dict[str, Any]:
         },
         "unknown_sizes": list(fleet.unknown_sizes),
     }
+
+
+def _cut_json(cut: Cut) -> dict[str, Any]:
+    return {
+        "file": cut.file,
+        "line": cut.line,
+        "module": cut.module,
+        "statement": cut.statement,
+        "imports": list(cut.targets),
+        "shape": cut.shape or None,
+        "names": list(cut.names),
+        "deferrable": cut.deferrable,
+        "reason": cut.reason or None,
+        "detail": cut.detail or None,
+        "bytes": cut.size,
+        "distributions": [{"name": p.name, "version": p.version} for p in cut.freed],
+        "unknown_sizes": list(cut.unknown_sizes),
+        "forbidden": list(cut.forbidden),
+        "at_start": list(cut.at_start),
+        "chain": [
+            {"file": v.file, "line": v.line, "module": v.module, "statement": v.statement, "kind": v.kind.value}
+            for v in cut.chain
+        ],
+    }
+
+
+def trim_json(
+    result: TrimResult, applied: Applied | None = None, proof: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "subject": result.subject,
+        "forbid": list(result.forbid),
+        "reachable_forbidden": list(result.reachable_forbidden),
+        "image_bytes": result.image_size,
+        "cuts": [_cut_json(c) for c in result.cuts],
+        "start_only": [_cut_json(c) for c in result.start_only],
+        "cannot_defer": [_cut_json(c) for c in result.blocked],
+    }
+    if applied is not None:
+        data["applied"] = {"file": applied.path, "changed": applied.changed, "diff": applied.diff}
+    if proof is not None:
+        data["proof"] = proof
+    return data

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
     from depmin.usecases.fleet import FleetPlan
     from depmin.usecases.size_report import SizeReport
+    from depmin.usecases.trim import Applied, TrimResult
+    from depmin.usecases.trim import Cut as TrimCut
     from depmin.usecases.verify import VerifyResult
 
 
@@ -137,7 +139,12 @@ def closure_text(closure: Closure, width: int = 80, color: bool = False) -> str:
 
 # -- why and audit ------------------------------------------------------------------------
 
-_KIND_TAGS = {Kind.LAZY: "lazy", Kind.DYNAMIC: "dynamic", Kind.TYPE_CHECKING: "type-only"}
+_KIND_TAGS = {
+    Kind.LAZY: "lazy",
+    Kind.ATTRIBUTE: "lazy attribute",
+    Kind.DYNAMIC: "dynamic",
+    Kind.TYPE_CHECKING: "type-only",
+}
 
 _REACH_WORDS = {
     Reach.REQUIRED: "is needed",
@@ -301,3 +308,52 @@ def plan_text(fleet: FleetPlan, width: int = 80, color: bool = False) -> str:
     if fleet.unknown_sizes:
         console.print(f"sizes unknown (the lock records none): {', '.join(fleet.unknown_sizes)}", markup=False)
     return _captured(console)
+
+
+# -- trim ---------------------------------------------------------------------------------
+
+
+def trim_text(result: TrimResult, width: int = 80) -> str:
+    """The ranked cuts: bytes, distributions, the chain; then what cannot be deferred, and why."""
+    lines = []
+    if result.forbid:
+        now = ", ".join(result.reachable_forbidden) or "none"
+        lines.append(wrapped(f"{result.subject}: forbidden and reachable now: {now}", width, "    "))
+    if result.forbid and not result.reachable_forbidden:
+        lines.append(f"{result.subject}: none of {', '.join(result.forbid)} is reachable; --apply has nothing to do")
+    if not result.cuts and not result.blocked and not result.start_only:
+        lines.append(f"{result.subject}: no import statement can be deferred to take anything out of the image")
+    for number, cut in enumerate(result.cuts, 1):
+        names = ", ".join(p.name for p in cut.freed)
+        share = f" ({100 * cut.size / result.image_size:.0f}% of the image)" if result.image_size else ""
+        head = (
+            f"{number}. {cut.place} {cut.statement}  [{cut.shape}]: frees {human_bytes(cut.size)}{share}, "
+            f"{plural(len(cut.freed), 'distribution')}: {names}"
+        )
+        lines.append(wrapped(head, width, "     "))
+        lines.extend(f"     {line}" for line in _cut_chain(cut))
+    if result.start_only:
+        lines.append("used only inside functions (imported later, the image keeps it):")
+        for cut in result.start_only:
+            lines.append(wrapped(f"  {cut.place} {cut.statement}: {', '.join(cut.at_start)} no longer at start", width))
+    if result.blocked:
+        lines.append("cannot be deferred safely:")
+        for cut in result.blocked:
+            text = f"  {cut.place} {cut.statement} (would free {human_bytes(cut.size)}): {cut.reason}: {cut.detail}"
+            lines.append(wrapped(text, width, "      "))
+    if result.forbid and result.reachable_forbidden and not result.cuts:
+        lines.append(f"{result.subject}: no single deferrable import makes the forbidden distributions unreachable")
+    return "\n".join(lines) + "\n"
+
+
+def _cut_chain(cut: TrimCut) -> list[str]:
+    return chain_lines(Chain(cut.chain, ()))
+
+
+def applied_text(applied: Applied) -> str:
+    return applied.diff if applied.changed else f"{applied.path}: already deferred, nothing changed\n"
+
+
+def trim_hint(cut: TrimCut, command: str) -> str:
+    """The line `why` and `report` add when one deferred import would take much out of the image."""
+    return f"{human_bytes(cut.size)} of this image comes through {cut.place}; run `{command}`\n"

@@ -108,6 +108,7 @@ class _Context(NamedTuple):
     spec_guards: frozenset[str] = frozenset()  # modules a find_spec() test asked about
     ignored: bool = False  # inside a `try:` marked `# depmin: ignore`
     top: bool = False  # a statement of the module body itself
+    attribute: bool = False  # inside the module's own `def __getattr__` (PEP 562)
     # A handler that re-raises only for some modules (`if error.name == "yaml": raise`): (the
     # names it tests, whether it re-raises for them or for every other, the guard outside the try).
     reraise: tuple[frozenset[str], bool, bool] | None = None
@@ -153,6 +154,8 @@ class _Walker:
     ) -> None:
         if context.type_only:
             kind = Kind.TYPE_CHECKING
+        elif context.attribute and not dynamic:
+            kind = Kind.ATTRIBUTE
         elif dynamic:
             kind = Kind.DYNAMIC
         elif context.lazy:
@@ -420,7 +423,8 @@ class _Walker:
     def _function(self, node: ir.Function, context: _Context) -> None:
         self.expressions(node.header, context)
         outside = dict(self.bound)
-        self.block(node.body, context._replace(lazy=True, top=False))
+        attribute = context.attribute or (context.top and node.name == "__getattr__")
+        self.block(node.body, context._replace(lazy=True, top=False, attribute=attribute))
         self.bound = outside
 
     def _class(self, node: ir.Class, context: _Context) -> None:

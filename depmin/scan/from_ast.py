@@ -100,7 +100,7 @@ class _Translator:
             header = self.exprs(
                 [*node.decorator_list, *arguments.defaults, *arguments.kw_defaults, *annotations, node.returns]
             )
-            return ir.Function(header, self.block(node.body))
+            return ir.Function(header, self.block(node.body), node.name)
         if kind is ast.ClassDef:
             header = self.exprs([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
             return ir.Class(header, self.block(node.body))

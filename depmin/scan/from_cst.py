@@ -137,7 +137,7 @@ class _Translator:
             header = self.exprs(
                 [*(d.decorator for d in node.decorators), *defaults, *kw_defaults, *annotations, returns]
             )
-            return ir.Function(header, self.suite(node.body))
+            return ir.Function(header, self.suite(node.body), node.name.value)
         if isinstance(node, cst.ClassDef):
             header = self.exprs(
                 [

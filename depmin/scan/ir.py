@@ -92,6 +92,7 @@ class Function(NamedTuple):
 
     header: tuple[Expr, ...]
     body: Block
+    name: str = ""  # a module-level `def __getattr__` is PEP 562: its imports run when an attribute is asked for
 
 
 class Class(NamedTuple):

@@ -157,6 +157,8 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
         "oracle_app.flags",
         "oracle_app.engine",
         "oracle_app.reraise",
+        "oracle_app.lazy_light",
+        "oracle_app.lazy_heavy",
     ],
 )
 def test_fixture_entries_load_what_depmin_says(venvs, entry):
@@ -178,6 +180,7 @@ def test_fixture_entries_load_what_depmin_says(venvs, entry):
             {"attrs", "packaging", "six", "idna", "colorama"},
         ),
         ("oracle_app.engine", set(), {"PyMySQL"}),
+        ("oracle_app.lazy_heavy", {"oracle_app.lazy_reexport.heavy"}, {"iniconfig"}),
     ],
 )
 def test_the_oracle_sees_the_imports_no_statement_names(venvs, entry, first_party, distributions):
@@ -401,3 +404,14 @@ def test_every_small_fixture_resolves_the_same_synced_and_fresh(tmp_path, loopba
     )  # fmt: skip  (path dependencies are relative to it)
     site_packages = next(venv.glob("lib/python*/site-packages"))
     assert_same_answer_and_true_names(root, entry, site_packages, tmp_path)
+
+
+def test_a_lazy_attribute_nothing_asks_for_is_left_out_and_really_never_loads(venvs):
+    """PEP 562 (what `depmin trim --apply` writes): the package runs, its __getattr__ does not."""
+    real = venvs.probe(ORACLE, "oracle_app.lazy_light")
+    assert not real["error"], real
+    assert "iniconfig" not in real["distributions"]
+    assert "oracle_app.lazy_reexport" in real["first_party"]
+    closure = run_analysis(ORACLE, "oracle_app.lazy_light", python=PYTHON, lock=ORACLE / "uv.lock").closure
+    assert "iniconfig" not in {r.name for r in closure.direct}
+    assert "iniconfig" in {r.name for r in closure.type_only}
