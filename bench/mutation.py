@@ -86,11 +86,14 @@ def run_module(module: str, tests: list[str]) -> dict[str, object]:
         mutmut = [sys.executable, "-m", "mutmut"]
         environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
         print(f"{module}: mutating, tests {' '.join(tests)}", flush=True)
-        subprocess.run([*mutmut, "run", "--max-children", "2"], cwd=work, env=environment, check=False,
-                       stdout=subprocess.DEVNULL)  # fmt: skip
+        ran = subprocess.run([*mutmut, "run", "--max-children", "2"], cwd=work, env=environment, check=False,
+                             capture_output=True, text=True)  # fmt: skip
         listed = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, env=environment,
                                 capture_output=True, text=True, check=False).stdout  # fmt: skip
         statuses = dict(re.findall(r"^\s*(\S+): (\S.*)$", listed, re.MULTILINE))
+        if not statuses or all(status == "not checked" for status in statuses.values()):
+            tail = [line for line in (ran.stdout + ran.stderr).splitlines() if "warn" not in line.lower()][-15:]
+            print(f"{module}: mutmut checked nothing:", *tail, sep="\n  ", file=sys.stderr)
         diffs = {}
         for name, status in statuses.items():
             if status not in ("killed", "not checked"):
