@@ -38,6 +38,9 @@ class Analysis:
     index: ModuleIndex
     finder: DistributionFinder
     optional_pins: tuple[Pin, ...]  # the pinned closure with the optional distributions added
+    # the entry modules a program starts from (Entries.starts), and the console scripts' modules
+    # among the entries: what verify imports alone, each in a fresh interpreter
+    starts: tuple[str, ...] = ()
 
 
 def analyse(project: Project, request: Request, lock: LockFile | None = None,
@@ -90,4 +93,13 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     closure, optional_pins = assemble(context, walked, layers, diagnostics)
     named_imports = tuple(sorted({n for n in walked.named if not is_stdlib(n, request.target.python)}))
     closure = replace(closure, ignored=tuple(sorted(set(walked.ignored))), named_imports=named_imports)
-    return Analysis(closure, walked.graph, layers, lock, index, names, optional_pins)
+    starts = (*entries.starts, *script_modules(workspace.entry_points(), entries.modules))
+    return Analysis(closure, walked.graph, layers, lock, index, names, optional_pins, tuple(dict.fromkeys(starts)))
+
+
+def script_modules(entry_points: dict[str, tuple[str, ...]], modules: tuple[str, ...]) -> tuple[str, ...]:
+    """The modules of the console and GUI scripts that are among `modules`."""
+    wanted = set(modules)
+    values = (*entry_points.get("console_scripts", ()), *entry_points.get("gui_scripts", ()))
+    found = (value.partition(":")[0].strip() for value in values)
+    return tuple(sorted({module for module in found if module in wanted}))

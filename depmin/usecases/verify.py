@@ -363,11 +363,13 @@ class EntryPhase:
 
 
 def entry_modules(analysis: Analysis) -> tuple[str, ...]:
-    """The entry modules verify imports alone first: the modules the analysis starts from, those
-    no other module imports at start first (importing one of them imports most of the others,
-    which then need no interpreter of their own)."""
+    """The entry modules verify imports alone first: where the program starts (the modules and
+    files named, a directory's package, the console scripts' modules: Analysis.starts), not every
+    module of a directory, which the second phase imports together. Those no other module imports
+    at start come first (importing one of them imports most of the others, which then need no
+    interpreter of their own)."""
     graph = analysis.graph
-    wanted = set(importable(analysis.closure))
+    wanted = set(importable(analysis.closure)) & set(analysis.starts)
     entries = [m for m in analysis.closure.modules if m in wanted and ROOT in set(graph.predecessors(m))]
 
     def imported_at_start(module: str) -> bool:
