@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
+from depmin.analysis.extras import target_install, target_projects
 from depmin.analysis.inputs import Request, entry_modules, script_directories, script_files
 from depmin.analysis.walk import WalkSettings, walk
 from depmin.analysis.workspace import Workspace
@@ -22,6 +23,7 @@ from depmin.lock.model import LockFile
 from depmin.lock.parse import read_lock
 from depmin.model import Closure, Pin
 from depmin.project.config import Project
+from depmin.project.local_distributions import file_owner
 from depmin.project.module_index import ModuleIndex
 
 __all__ = ["Analysis", "Request", "Workspace", "analyse"]
@@ -89,7 +91,10 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         store=workspace.store(resolver, request.target, request.cache),
     )
     layers = walked.graph.layers()
-    context = Context(project, request, lock, index, names, entries)
+    owner = file_owner(lock, project.pyproject)
+    projects = target_projects(lock, owner, (index.modules[m].path for m in entries.modules))
+    install = target_install(lock, request.target, request.extra_choice, projects)
+    context = Context(project, request, lock, index, names, entries, install)
     closure, optional_pins = assemble(context, walked, layers, diagnostics)
     named_imports = tuple(sorted({n for n in walked.named if not is_stdlib(n, request.target.python)}))
     closure = replace(closure, ignored=tuple(sorted(set(walked.ignored))), named_imports=named_imports)

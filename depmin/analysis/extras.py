@@ -14,18 +14,58 @@ For each distribution the code imports, judged at every place that imports it:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from depmin.errors import Code, Diagnostic, Severity
-from depmin.lock.reference import ProjectReference, whole
-from depmin.model import Kind, Requirement, Via
+from depmin.lock.reference import ExtraChoice, ProjectReference, requested_extras, whole
+from depmin.model import Kind, Requirement, Target, Via
 
 if TYPE_CHECKING:
-    from depmin.lock.model import LockedPackage
+    from depmin.lock.model import LockedPackage, LockFile
 
 Owner = Callable[[str], "tuple[str, LockedPackage] | None"]
+
+
+def target_projects(lock: LockFile, owner: Owner, entry_files: Iterable[str]) -> tuple[LockedPackage, ...]:
+    """The local projects whose install the target is: the owners of the entries' files (every
+    local project when one is owned by none, as `whole` judges such code)."""
+    owners = [owner(file) for file in entry_files]
+    if not owners or any(found is None for found in owners):
+        return lock.local_packages
+    return tuple({found[1].name: found[1] for found in owners if found is not None}.values())
+
+
+@dataclass(frozen=True)
+class TargetInstall:
+    """What the target's own install (`uv sync --no-dev` of the projects owning its entries, with
+    the extras it names) requests through uv.lock: it decides which extras count as chosen."""
+
+    projects: tuple[LockedPackage, ...]  # the local projects owning the entries
+    named: ExtraChoice  # --extra, --all-extras, a target's extras
+    requested: Mapping[str, frozenset[str]]  # every package it installs → the extras requested of it
+
+    def local_projects(self, lock: LockFile) -> tuple[LockedPackage, ...]:
+        """The target's projects and every local project their install brings in."""
+        own = {p.name for p in self.projects}
+        return tuple(p for p in lock.local_packages if p.name in own or p.name in self.requested)
+
+    def chooses(self, project: str, extra: str) -> bool:
+        """Named, or requested by the install (`web` requires `core[fast]`: core's fast extra is
+        chosen for web, as `uv sync --package web` installs it)."""
+        return self.named(project, extra) or canonicalize_name(extra) in self.requested.get(
+            canonicalize_name(project), frozenset()
+        )
+
+
+def target_install(
+    lock: LockFile, target: Target, named: ExtraChoice, projects: Iterable[LockedPackage]
+) -> TargetInstall:
+    projects = tuple(projects)
+    return TargetInstall(projects, named, requested_extras(lock, target, projects, named))
 
 
 @dataclass(frozen=True)
