@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
-from depmin.analysis.extras import target_install, target_projects
+from depmin.analysis.extras import provided_by, target_install, target_projects
 from depmin.analysis.inputs import Request, entry_modules, script_directories, script_files
 from depmin.analysis.walk import WalkSettings, walk
 from depmin.analysis.workspace import Workspace
@@ -72,6 +72,9 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     names = workspace.finder(request)
     resolver = workspace.resolver(index, names, request.target.python)
     entries = entry_modules(project.root, index, request.entries, request.excludes)
+    owner = file_owner(lock, project.pyproject)
+    projects = target_projects(lock, owner, (index.modules[m].path for m in entries.modules))
+    install = target_install(lock, request.target, request.extra_choice, projects)
     settings = WalkSettings(
         root=project.root,
         target=request.target,
@@ -80,6 +83,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         ignore=request.ignore,
         entry_points=workspace.entry_points(),
         declared_for=workspace.declared_for,
+        provided=provided_by(install.references, owner),
         on_scanned=request.on_scanned,
     )
     walked = walk(
@@ -91,9 +95,6 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         store=workspace.store(resolver, request.target, request.cache),
     )
     layers = walked.graph.layers()
-    owner = file_owner(lock, project.pyproject)
-    projects = target_projects(lock, owner, (index.modules[m].path for m in entries.modules))
-    install = target_install(lock, request.target, request.extra_choice, projects)
     context = Context(project, request, lock, index, names, entries, install)
     closure, optional_pins = assemble(context, walked, layers, diagnostics)
     named_imports = tuple(sorted({n for n in walked.named if not is_stdlib(n, request.target.python)}))

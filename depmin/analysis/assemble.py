@@ -22,7 +22,6 @@ from depmin.imports.graph import DistributionNode, ImportGraph, Layers, Unresolv
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras, declared_names
 from depmin.lock.model import LockFile
-from depmin.lock.reference import references
 from depmin.model import Closure, Pin, Reach, Requirement, Target, Via, via_order
 from depmin.project.config import Project
 from depmin.project.local_distributions import file_owner, image_path, local_distributions
@@ -59,7 +58,7 @@ def assemble(
         declared_extras(lock, target, choose, context.install.local_projects(lock)),
     )
     extras = {n: e for n, e in declared_extras(lock, target, choose).items() if n not in installed} | own
-    reference, owner = references(lock, target, choose), file_owner(lock, project.pyproject)
+    reference, owner = context.install.references, file_owner(lock, project.pyproject)
     required = requirements(graph, layers, Reach.REQUIRED, lock, target, extras)
     judged = judge(required, reference, owner, graph.at_start())
     direct = judged.required

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from depmin.errors import Code, Diagnostic, Severity
-from depmin.lock.reference import ExtraChoice, ProjectReference, requested_extras, whole
+from depmin.lock.reference import ExtraChoice, ProjectReference, references, requested_extras, whole
 from depmin.model import Kind, Requirement, Target, Via
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class TargetInstall:
     projects: tuple[LockedPackage, ...]  # the local projects owning the entries
     named: ExtraChoice  # --extra, --all-extras, a target's extras
     requested: Mapping[str, frozenset[str]]  # every package it installs → the extras requested of it
+    references: Mapping[str, ProjectReference]  # each local project's sync, with these extras chosen
 
     def local_projects(self, lock: LockFile) -> tuple[LockedPackage, ...]:
         """The target's projects and every local project their install brings in."""
@@ -65,7 +66,23 @@ def target_install(
     lock: LockFile, target: Target, named: ExtraChoice, projects: Iterable[LockedPackage]
 ) -> TargetInstall:
     projects = tuple(projects)
-    return TargetInstall(projects, named, requested_extras(lock, target, projects, named))
+    requested = requested_extras(lock, target, projects, named)
+    install = TargetInstall(projects, named, requested, {})
+    return replace(install, references=references(lock, target, install.chooses))
+
+
+def provided_by(found: Mapping[str, ProjectReference], owner: Owner) -> Callable[[str, str], bool]:
+    """(file, distribution) → whether the sync of the file's own project installs it, that is
+    whether no unchosen extra and no dependency group is all that would (see _verdict)."""
+    everything = whole(found)
+
+    def provided(file: str, name: str) -> bool:
+        if not found:
+            return True
+        reference = _reference(name, file, found, everything, owner)
+        return reference.installs(name) or (name not in reference.features and name not in reference.groups)
+
+    return provided
 
 
 @dataclass(frozen=True)
@@ -196,11 +213,7 @@ def _verdict(
     groups: set[str] = set()
     start = None
     for via in requirement.via:
-        owned = owner(via.file)
-        reference = references.get(owned[1].name) if owned else None
-        if reference is None or (name not in reference.features and name not in reference.groups):
-            # a project that does not name it at all: what the whole workspace's sync would do
-            reference = reference if reference is not None and reference.installs(name) else everything
+        reference = _reference(name, via.file, references, everything, owner)
         if reference.installs(name):
             return _Verdict(True)
         if via.kind is Kind.MODULE and not via.guarded and via.module in at_start and start is None:
@@ -210,3 +223,15 @@ def _verdict(
     if not extras and not groups:
         return _Verdict(True)
     return _Verdict(False, tuple(sorted(extras)), tuple(sorted(groups)) if not extras else (), start)
+
+
+def _reference(
+    name: str, file: str, references: Mapping[str, ProjectReference], everything: ProjectReference, owner: Owner
+) -> ProjectReference:
+    """The reference that judges `file`'s import of `name`: its own project's, or for a project
+    that does not name it at all (or code no project owns), what the whole workspace's sync would do."""
+    owned = owner(file)
+    reference = references.get(owned[1].name) if owned else None
+    if reference is None or (name not in reference.features and name not in reference.groups):
+        reference = reference if reference is not None and reference.installs(name) else everything
+    return reference

@@ -191,6 +191,24 @@ def test_requested_extras_follow_the_lock_through_members(tmp_path):
     assert set(chosen) == {"pyyaml", "orjson", "urllib3"} and not any(chosen.values())
 
 
+ORACLE = FIXTURES / "oracle"
+
+
+def test_an_alternative_only_an_unchosen_extra_installs_gives_way_to_the_fallback(runner):
+    """camel: `try: from langfuse... / except ImportError: from camel.utils import observe`. toml is
+    locked only through the unchosen extra `tracing`: the first-party fallback is what runs, so it
+    is needed (with its idna), and toml is an optional feature, not a DM111 pin."""
+    data = closure(runner, ORACLE, "oracle_app.observed")
+    assert pins(data) == {"idna"}
+    assert {r["name"]: r["features"] for r in data["optional"]} == {"toml": ["oracle-app[tracing]"]}
+    assert codes(data) == set() and data["errors"] == []
+    assert "oracle_app.observe_fallback" in data["modules"]
+    # chosen, the extra is the install's, so the first alternative is preferred again
+    chosen = closure(runner, ORACLE, "oracle_app.observed", "--extra", "tracing")
+    assert pins(chosen) == {"toml"}
+    assert [r["name"] for r in chosen["optional"]] == ["idna"]
+
+
 def test_what_only_a_lazy_import_reaches_is_not_needed_to_start(runner, tmp_path):
     """A module reached only through a lazy import runs its module-level imports late, if ever:
     an extra it imports is an optional feature, not a pin 'the program cannot start without'."""

@@ -157,6 +157,7 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
         "oracle_app.flags",
         "oracle_app.engine",
         "oracle_app.reraise",
+        "oracle_app.observed",
     ],
 )
 def test_fixture_entries_load_what_depmin_says(venvs, entry):
