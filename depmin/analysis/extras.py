@@ -6,8 +6,8 @@ For each distribution the code imports, judged at every place that imports it:
 - only an extra of that project (or of another one, for a project that does not name it at all)
   would install it: a lazy or guarded import is an optional feature, reported with the extra
   (`openai: app[openai]`) and pinned only when the target chooses the extra (--extra, --all-extras,
-  a target's `extras`); an unguarded import at import time needs it to start, so it is pinned,
-  with a warning naming the extra;
+  a target's `extras`, or its own install requesting it: see TargetInstall); an unguarded import
+  at import time needs it to start, so it is pinned, with a warning naming the extra;
 - only a dependency group holds it: never in an image; a warning where the import is lazy or
   guarded, an error where the program cannot start without it.
 """
