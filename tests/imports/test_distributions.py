@@ -410,6 +410,7 @@ def test_a_committed_fake_venv_changes_nothing(runner, tmp_path):
 
 def test_offline_without_file_lists_an_unknown_name_is_an_error_naming_the_fix(runner, tmp_path, monkeypatch):
     monkeypatch.setenv("DEPMIN_CACHE_DIR", str(tmp_path / "empty-cache"))  # nothing recorded
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))  # nor in uv's cache of this machine
     root = write_tree(tmp_path / "repo", {"main.py": "import weirdname\nimport yaml\n"})
     (root / "uv.lock").write_bytes((FIXTURES / "smallsvc" / "uv.lock").read_bytes())
     result = runner.invoke(main, ["closure", "--root", str(root), "--no-cache", "--offline", "--json", "main.py",
