@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from depmin.analysis.assemble import Context, assemble
+from depmin.analysis.extras import provided_by, target_install, target_projects
 from depmin.analysis.inputs import Request, entry_modules, script_directories, script_files
 from depmin.analysis.lazy_attributes import defer_lazy_attributes
 from depmin.analysis.walk import WalkSettings, walk
@@ -23,6 +24,7 @@ from depmin.lock.model import LockFile
 from depmin.lock.parse import read_lock
 from depmin.model import Closure, Pin
 from depmin.project.config import Project
+from depmin.project.local_distributions import file_owner
 from depmin.project.module_index import ModuleIndex
 
 __all__ = ["Analysis", "Request", "Workspace", "analyse"]
@@ -39,6 +41,9 @@ class Analysis:
     index: ModuleIndex
     finder: DistributionFinder
     optional_pins: tuple[Pin, ...]  # the pinned closure with the optional distributions added
+    # the entry modules a program starts from (Entries.starts), and the console scripts' modules
+    # among the entries: what verify imports alone, each in a fresh interpreter
+    starts: tuple[str, ...] = ()
 
 
 def analyse(project: Project, request: Request, lock: LockFile | None = None,
@@ -68,6 +73,9 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     names = workspace.finder(request)
     resolver = workspace.resolver(index, names, request.target.python)
     entries = entry_modules(project.root, index, request.entries, request.excludes)
+    owner = file_owner(lock, project.pyproject)
+    projects = target_projects(lock, owner, (index.modules[m].path for m in entries.modules))
+    install = target_install(lock, request.target, request.extra_choice, projects)
     settings = WalkSettings(
         root=project.root,
         target=request.target,
@@ -76,6 +84,7 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
         ignore=request.ignore,
         entry_points=workspace.entry_points(),
         declared_for=workspace.declared_for,
+        provided=provided_by(install.references, owner),
         on_scanned=request.on_scanned,
     )
     walked = walk(
@@ -88,8 +97,17 @@ def analyse(project: Project, request: Request, lock: LockFile | None = None,
     )
     defer_lazy_attributes(walked.graph, index, project.root)
     layers = walked.graph.layers()
-    context = Context(project, request, lock, index, names, entries)
+    context = Context(project, request, lock, index, names, entries, install)
     closure, optional_pins = assemble(context, walked, layers, diagnostics)
     named_imports = tuple(sorted({n for n in walked.named if not is_stdlib(n, request.target.python)}))
     closure = replace(closure, ignored=tuple(sorted(set(walked.ignored))), named_imports=named_imports)
-    return Analysis(closure, walked.graph, layers, lock, index, names, optional_pins)
+    starts = (*entries.starts, *script_modules(workspace.entry_points(), entries.modules))
+    return Analysis(closure, walked.graph, layers, lock, index, names, optional_pins, tuple(dict.fromkeys(starts)))
+
+
+def script_modules(entry_points: dict[str, tuple[str, ...]], modules: tuple[str, ...]) -> tuple[str, ...]:
+    """The modules of the console and GUI scripts that are among `modules`."""
+    wanted = set(modules)
+    values = (*entry_points.get("console_scripts", ()), *entry_points.get("gui_scripts", ()))
+    found = (value.partition(":")[0].strip() for value in values)
+    return tuple(sorted({module for module in found if module in wanted}))

@@ -10,7 +10,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from depmin.analysis import checks
-from depmin.analysis.extras import command_requirements, judge, labelled
+from depmin.analysis.extras import TargetInstall, command_requirements, judge, labelled
 from depmin.analysis.inputs import Entries, Request
 from depmin.analysis.walk import Walk
 from depmin.errors import Code, Diagnostic, Severity
@@ -22,7 +22,6 @@ from depmin.imports.graph import DistributionNode, ImportGraph, Layers, Unresolv
 from depmin.lock.closure import pinned_closure, select
 from depmin.lock.declarations import declared_extras, declared_names
 from depmin.lock.model import LockFile
-from depmin.lock.reference import references
 from depmin.model import Closure, Pin, Reach, Requirement, Target, Via, via_order
 from depmin.project.config import Project
 from depmin.project.local_distributions import file_owner, image_path, local_distributions
@@ -39,6 +38,7 @@ class Context:
     index: ModuleIndex
     finder: DistributionFinder
     entries: Entries
+    install: TargetInstall  # what the target's own install requests: the extras it chooses
 
 
 def assemble(
@@ -50,9 +50,15 @@ def assemble(
     runtime_modules = sorted(n for n in layers.runtime if isinstance(n, str) and n in index.modules)
     declared = frozenset(declared_names(lock))
 
-    choose = request.extra_choice
-    extras = declared_extras(lock, target, choose)
-    reference, owner = references(lock, target, choose), file_owner(lock, project.pyproject)
+    choose = context.install.chooses
+    # A distribution the target's own install brings in: with the extras its local projects request
+    # of it (examples' mcp[cli] is not clai's); another one: with those any member requests.
+    installed, own = (
+        context.install.requested,
+        declared_extras(lock, target, choose, context.install.local_projects(lock)),
+    )
+    extras = {n: e for n, e in declared_extras(lock, target, choose).items() if n not in installed} | own
+    reference, owner = context.install.references, file_owner(lock, project.pyproject)
     required = requirements(graph, layers, Reach.REQUIRED, lock, target, extras)
     judged = judge(required, reference, owner, graph.at_start())
     direct = judged.required

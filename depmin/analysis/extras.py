@@ -6,26 +6,83 @@ For each distribution the code imports, judged at every place that imports it:
 - only an extra of that project (or of another one, for a project that does not name it at all)
   would install it: a lazy or guarded import is an optional feature, reported with the extra
   (`openai: app[openai]`) and pinned only when the target chooses the extra (--extra, --all-extras,
-  a target's `extras`); an unguarded import at import time needs it to start, so it is pinned,
-  with a warning naming the extra;
+  a target's `extras`, or its own install requesting it: see TargetInstall); an unguarded import
+  at import time needs it to start, so it is pinned, with a warning naming the extra;
 - only a dependency group holds it: never in an image; a warning where the import is lazy or
   guarded, an error where the program cannot start without it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from packaging.utils import canonicalize_name
+
 from depmin.errors import Code, Diagnostic, Severity
-from depmin.lock.reference import ProjectReference, whole
-from depmin.model import Kind, Requirement, Via
+from depmin.lock.reference import ExtraChoice, ProjectReference, references, requested_extras, whole
+from depmin.model import Kind, Requirement, Target, Via
 
 if TYPE_CHECKING:
-    from depmin.lock.model import LockedPackage
+    from depmin.lock.model import LockedPackage, LockFile
 
 Owner = Callable[[str], "tuple[str, LockedPackage] | None"]
+
+
+def target_projects(lock: LockFile, owner: Owner, entry_files: Iterable[str]) -> tuple[LockedPackage, ...]:
+    """The local projects whose install the target is: the owners of the entries' files (every
+    local project when one is owned by none, as `whole` judges such code)."""
+    owners = [owner(file) for file in entry_files]
+    if not owners or any(found is None for found in owners):
+        return lock.local_packages
+    return tuple({found[1].name: found[1] for found in owners if found is not None}.values())
+
+
+@dataclass(frozen=True)
+class TargetInstall:
+    """What the target's own install (`uv sync --no-dev` of the projects owning its entries, with
+    the extras it names) requests through uv.lock: it decides which extras count as chosen."""
+
+    projects: tuple[LockedPackage, ...]  # the local projects owning the entries
+    named: ExtraChoice  # --extra, --all-extras, a target's extras
+    requested: Mapping[str, frozenset[str]]  # every package it installs → the extras requested of it
+    references: Mapping[str, ProjectReference]  # each local project's sync, with these extras chosen
+
+    def local_projects(self, lock: LockFile) -> tuple[LockedPackage, ...]:
+        """The target's projects and every local project their install brings in."""
+        own = {p.name for p in self.projects}
+        return tuple(p for p in lock.local_packages if p.name in own or p.name in self.requested)
+
+    def chooses(self, project: str, extra: str) -> bool:
+        """Named, or requested by the install (`web` requires `core[fast]`: core's fast extra is
+        chosen for web, as `uv sync --package web` installs it)."""
+        return self.named(project, extra) or canonicalize_name(extra) in self.requested.get(
+            canonicalize_name(project), frozenset()
+        )
+
+
+def target_install(
+    lock: LockFile, target: Target, named: ExtraChoice, projects: Iterable[LockedPackage]
+) -> TargetInstall:
+    projects = tuple(projects)
+    requested = requested_extras(lock, target, projects, named)
+    install = TargetInstall(projects, named, requested, {})
+    return replace(install, references=references(lock, target, install.chooses))
+
+
+def provided_by(found: Mapping[str, ProjectReference], owner: Owner) -> Callable[[str, str], bool]:
+    """(file, distribution) → whether the sync of the file's own project installs it, that is
+    whether no unchosen extra and no dependency group is all that would (see _verdict)."""
+    everything = whole(found)
+
+    def provided(file: str, name: str) -> bool:
+        if not found:
+            return True
+        reference = _reference(name, file, found, everything, owner)
+        return reference.installs(name) or (name not in reference.features and name not in reference.groups)
+
+    return provided
 
 
 @dataclass(frozen=True)
@@ -156,11 +213,7 @@ def _verdict(
     groups: set[str] = set()
     start = None
     for via in requirement.via:
-        owned = owner(via.file)
-        reference = references.get(owned[1].name) if owned else None
-        if reference is None or (name not in reference.features and name not in reference.groups):
-            # a project that does not name it at all: what the whole workspace's sync would do
-            reference = reference if reference is not None and reference.installs(name) else everything
+        reference = _reference(name, via.file, references, everything, owner)
         if reference.installs(name):
             return _Verdict(True)
         if via.kind is Kind.MODULE and not via.guarded and via.module in at_start and start is None:
@@ -170,3 +223,15 @@ def _verdict(
     if not extras and not groups:
         return _Verdict(True)
     return _Verdict(False, tuple(sorted(extras)), tuple(sorted(groups)) if not extras else (), start)
+
+
+def _reference(
+    name: str, file: str, references: Mapping[str, ProjectReference], everything: ProjectReference, owner: Owner
+) -> ProjectReference:
+    """The reference that judges `file`'s import of `name`: its own project's, or for a project
+    that does not name it at all (or code no project owns), what the whole workspace's sync would do."""
+    owned = owner(file)
+    reference = references.get(owned[1].name) if owned else None
+    if reference is None or (name not in reference.features and name not in reference.groups):
+        reference = reference if reference is not None and reference.installs(name) else everything
+    return reference

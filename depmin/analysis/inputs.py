@@ -172,6 +172,9 @@ class Entries:
     modules: tuple[str, ...]
     directories: tuple[str, ...]  # root-relative, "" for the root itself
     problems: tuple[Diagnostic, ...]
+    # where a program starts: the modules and files named, and of a directory its package (or,
+    # for a directory that is no package, the modules directly in it), not every module under it
+    starts: tuple[str, ...] = ()
 
 
 def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], excludes: tuple[str, ...]) -> Entries:
@@ -179,6 +182,7 @@ def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], exclud
     modules: list[str] = []
     directories: list[str] = []
     problems: list[Diagnostic] = []
+    starts: list[str] = []
     real_root = root.resolve()
     for entry in entries:
         if ":" in entry and not (root / entry).exists():
@@ -188,6 +192,7 @@ def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], exclud
         relative = path.relative_to(real_root).as_posix() if inside and path != real_root else ""
         if entry in index.modules:  # a dotted name wins: `ai` is the module, `ai/` the directory
             modules.append(entry)
+            starts.append(entry)
         elif path.exists() and not inside:
             problems.append(Diagnostic(entry, 0, "entry is outside the project root", code=Code.ENTRY))
         elif path.is_dir():
@@ -198,6 +203,7 @@ def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], exclud
                     Diagnostic(entry, 0, "entry directory holds no importable Python modules", code=Code.ENTRY)
                 )
             modules.extend(found)
+            starts.extend(directory_starts(index, relative, found))
         elif path.is_file():
             names = index.names_by_path.get(relative)
             if not names:
@@ -205,9 +211,20 @@ def entry_modules(root: Path, index: ModuleIndex, entries: Iterable[str], exclud
                 problems.append(Diagnostic(entry, 0, message, code=Code.ENTRY))
             else:
                 modules.append(names[0])
+                starts.append(names[0])
         else:
             problems.append(Diagnostic(entry, 0, "no such file, directory or first-party module", code=Code.ENTRY))
-    return Entries(tuple(dict.fromkeys(modules)), tuple(directories), tuple(problems))
+    return Entries(tuple(dict.fromkeys(modules)), tuple(directories), tuple(problems), tuple(dict.fromkeys(starts)))
+
+
+def directory_starts(index: ModuleIndex, directory: str, modules: Iterable[str]) -> list[str]:
+    """Of a directory entry's modules, those a program starts from: the directory's own package
+    (`src/crewai/` → crewai), else the modules directly in it (`examples/` → each script)."""
+    prefix = f"{directory}/" if directory else ""
+    own = [m for m in modules if index.modules[m].path == f"{prefix}__init__.py"]
+    if own:
+        return own
+    return [m for m in modules if "/" not in index.modules[m].path[len(prefix) :].removesuffix("/__init__.py")]
 
 
 # -- what the command line names ---------------------------------------------------------

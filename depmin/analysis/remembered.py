@@ -56,6 +56,9 @@ class Edges:
     # makes a Via of a row only when something asks for it (see ImportGraph.add_rows).
     rows: tuple[Row, ...] = ()
     file: str = ""
+    # what the target's install was asked of the alternatives' distributions (walk.ModuleEdges.asked):
+    # edges that another target's install would choose differently are not reused for it
+    asked: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass
@@ -132,7 +135,7 @@ class EdgeStore:
 
 # The edges are handed to the graph as they were read (see ImportGraph.add_rows), not checked
 # one by one: the file carries a digest of its contents, and a damaged one is read as empty.
-_MAGIC = b"depmin-edges-2\n"
+_MAGIC = b"depmin-edges-3\n"
 
 
 def _read(file: Path) -> dict[str, object]:
@@ -175,11 +178,12 @@ def encode(path: str, module: str, edges: Edges) -> tuple[object, ...] | None:
         tuple((d.path, d.line, d.message, d.severity.value, d.code.value) for d in edges.problems),
         tuple((i.name, i.file, i.line, i.reason) for i in edges.ignored),
         edges.named,
+        edges.asked,
     )
 
 
 def decode(path: str, data: Any) -> Edges:
-    rows, reached, problems, ignored, named = data
+    rows, reached, problems, ignored, named, asked = data
     return Edges(
         (),
         tuple(reached),
@@ -188,6 +192,7 @@ def decode(path: str, data: Any) -> Edges:
         tuple(named),
         rows,
         path,
+        tuple((str(name), bool(given)) for name, given in asked),
     )
 
 

@@ -68,6 +68,9 @@ class WalkSettings:
     # file → the distributions its own project names (any dependency, extra or group): where several
     # locked distributions ship an imported module, the one the importing project declares wins
     declared_for: Callable[[str], frozenset[str]] = lambda path: frozenset()
+    # (file, distribution) → whether the target's install gives it to the file's project (not only
+    # an unchosen extra or a group): an alternative that needs one it does not give is not preferred
+    provided: Callable[[str, str], bool] = lambda path, distribution: True
     on_scanned: Callable[[int], None] | None = None
 
 
@@ -155,13 +158,17 @@ class _Walker:
         return module, module in self.entries, self.settings.ignore
 
     def remembered(self, module: str) -> Edges | None:
-        """This run's edges of a module, else the ones an earlier run kept (see remembered.py)."""
+        """This run's edges of a module, else the ones an earlier run kept (see remembered.py),
+        as long as the target's install gives the alternatives' distributions as it did then."""
         key = self.key(module)
+        path = self.index.modules[module].path
         known = self.memo.edges.get(key)
         if known is None and self.store is not None:
-            known = self.store.get(key, self.index.modules[module].path)
+            known = self.store.get(key, path)
             if known is not None:
                 self.memo.edges[key] = known
+        if known is not None and any(self.settings.provided(path, name) != given for name, given in known.asked):
+            return None
         return known
 
     def facts(self, module: str) -> ScanResult | None:
@@ -202,7 +209,12 @@ class _Walker:
         )
         reached = edges.add(self.memo.scans[module])
         known = self.memo.edges[self.key(module)] = Edges(
-            tuple(edges.graph.edges), tuple(reached), tuple(edges.problems), tuple(edges.ignored), tuple(edges.named)
+            tuple(edges.graph.edges),
+            tuple(reached),
+            tuple(edges.problems),
+            tuple(edges.ignored),
+            tuple(edges.named),
+            asked=tuple(sorted(edges.asked.items())),
         )
         if self.store is not None and self.resolver.finder.settled:  # not what an offline gap concluded
             self.store.remember(self.key(module), edges.touched, tuple(reads), known, path)
@@ -261,6 +273,7 @@ class ModuleEdges:
     ignored: list[Ignored] = field(default_factory=list)
     named: list[str] = field(default_factory=list)  # third-party modules reached only by a string
     touched: set[str] = field(default_factory=set)  # top-level names it resolved: its edges depend on them
+    asked: dict[str, bool] = field(default_factory=dict)  # distribution → settings.provided: they depend on it
 
     @property
     def ignore(self) -> tuple[tuple[str, str], ...]:
@@ -408,8 +421,11 @@ class ModuleEdges:
 
     def choices(self, records: tuple[ImportRecord, ...]) -> dict[int, int]:
         """For each `try: import a / except ImportError: import b`, the first alternative whose
-        every import this project can satisfy (first-party, standard library, one locked
-        distribution): that one is needed, the other is a fallback (or a preference) it never uses."""
+        every import the target's install provides (first-party, standard library, a locked
+        distribution that no unchosen extra or group alone installs); failing that, the first
+        whose every import the lock can satisfy. That one is needed, the others are a fallback (or
+        a preference) it never uses: `from langfuse import observe` that only an unchosen extra
+        installs gives way to a first-party fallback that always imports."""
         alternatives: dict[int, dict[int, list[ImportRecord]]] = {}
         for record in records:
             for condition in record.when:
@@ -418,6 +434,7 @@ class ModuleEdges:
         info = self.index.modules[self.module]
         chosen: dict[int, int] = {}
         for line, options in alternatives.items():
+            available: list[tuple[int, list[str]]] = []
             for index in sorted(options):
                 try:
                     names = [
@@ -426,8 +443,12 @@ class ModuleEdges:
                 except RelativeImportError:
                     continue
                 if all(self.available(name) for name in names):
-                    chosen[line] = index
-                    break
+                    available.append((index, names))
+            if len(available) > 1:
+                given = [index for index, names in available if all(self.provided(name) for name in names)]
+                chosen[line] = given[0] if given else available[0][0]
+            elif available:
+                chosen[line] = available[0][0]
         return chosen
 
     def available(self, name: str) -> bool:
@@ -436,6 +457,16 @@ class ModuleEdges:
         if resolution.category is Category.FIRST_PARTY:
             return bool(resolution.modules) or name in self.index.namespaces
         return resolution.category in (Category.STDLIB, Category.DISTRIBUTION)
+
+    def provided(self, name: str) -> bool:
+        """Of an available import: whether the target's install gives it (asked and remembered)."""
+        resolution = self.resolver.resolve(name)
+        if resolution.category is not Category.DISTRIBUTION:
+            return True
+        distribution = resolution.distributions[0]
+        if distribution not in self.asked:
+            self.asked[distribution] = self.settings.provided(self.index.modules[self.module].path, distribution)
+        return self.asked[distribution]
 
     def holds(self, condition: Condition) -> bool:
         """Whether a condition may hold at run time (True when it cannot be decided)."""

@@ -87,12 +87,16 @@ def _by_name(declared: Iterable[Declared]) -> dict[str, list[str]]:
 
 
 def declared_extras(
-    lock: LockFile, target: Target, chosen: Callable[[str, str], bool] = lambda project, extra: False
+    lock: LockFile,
+    target: Target,
+    chosen: Callable[[str, str], bool] = lambda project, extra: False,
+    members: Iterable[LockedPackage] | None = None,
 ) -> dict[str, tuple[str, ...]]:
-    """Extras the workspace members request for each of their dependencies (`google-adk[a2a]`), in
-    their main dependencies and in the extras of their own that the target chooses."""
+    """Extras the workspace members (or `members`) request for each of their dependencies
+    (`google-adk[a2a]`), in their main dependencies and in the extras of their own that the target
+    chooses."""
     extras: dict[str, set[str]] = {}
-    for member in lock.member_packages:
+    for member in lock.member_packages if members is None else members:
         dependencies = list(member.dependencies)
         for extra, optional in member.optional_dependencies.items():
             if chosen(member.name, extra):

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from packaging.utils import canonicalize_name
+
 from depmin.lock.closure import select
 from depmin.lock.markers import in_scope
 from depmin.lock.model import Dependency, LockedPackage, LockFile
@@ -77,8 +79,29 @@ def whole(found: Mapping[str, ProjectReference]) -> ProjectReference:
     )
 
 
+def requested_extras(
+    lock: LockFile, target: Target, projects: Iterable[LockedPackage], chosen: ExtraChoice
+) -> dict[str, frozenset[str]]:
+    """Every package that installing `projects` (with the extras the target chooses of them)
+    brings in through uv.lock, with the extras requested of it, however deep: `web` requiring
+    `core[fast]`, or `tool` requiring `mid` requiring `core[dates]`, as `uv sync --package` has it."""
+    roots: list[Dependency] = []
+    for project in projects:
+        roots += project.dependencies
+        for extra, dependencies in sorted(project.optional_dependencies.items()):
+            if chosen(project.name, extra):
+                roots += dependencies
+    reached = _reached(lock, target, roots)
+    return {name: frozenset(canonicalize_name(e) for e in extras if e) for name, extras in reached.items()}
+
+
 def _walk(lock: LockFile, target: Target, roots: Iterable[Dependency]) -> frozenset[str]:
     """Every distribution `roots` bring in for the target, local projects' main dependencies included."""
+    return frozenset(_reached(lock, target, roots))
+
+
+def _reached(lock: LockFile, target: Target, roots: Iterable[Dependency]) -> dict[str, set[str]]:
+    """What `roots` bring in for the target: name → the extras requested of it ("" for itself)."""
     seen: dict[str, set[str]] = {}  # name → extras already followed ("" for the package itself)
     queue: deque[tuple[LockedPackage, tuple[str, ...]]] = deque()
 
@@ -103,4 +126,4 @@ def _walk(lock: LockFile, target: Target, roots: Iterable[Dependency]) -> frozen
         for extra in extras:
             for dependency in package.optional_dependencies.get(extra, ()):
                 reach(dependency)
-    return frozenset(seen)
+    return seen

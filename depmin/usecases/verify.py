@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from depmin.errors import Code
-from depmin.imports.graph import ROOT
+from depmin.imports.graph import ROOT, DistributionNode
 from depmin.model import Closure, Kind, Requirement
 from depmin.project.module_index import ModuleIndex
 from depmin.usecases.build_env import (
@@ -146,10 +146,21 @@ def _same_import(name: str, missing: str) -> bool:
 
 
 def predicted_of(analysis: Analysis) -> Predicted:
-    """predicted(), with what the import graph adds: the modules the entries do not import at start."""
+    """predicted(), with what the import graph adds: the modules the entries do not import at start
+    (and the modules that only strings name, verify imports them too, whose distribution no
+    unguarded module-level import brings in at start)."""
     closure = analysis.closure
     at_start = analysis.graph.at_start()
-    return replace(predicted(closure, (m for m in closure.modules if m not in at_start)), knows_start=True)
+    late = [m for m in closure.modules if m not in at_start]
+    started = {node.name for node in at_start if isinstance(node, DistributionNode)}
+    late += [name for name in closure.named_imports if not _named_by(closure, name) & started]
+    return replace(predicted(closure, late), knows_start=True)
+
+
+def _named_by(closure: Closure, name: str) -> set[str]:
+    """The distributions whose imports (as listed in the closure) import the module `name`."""
+    requirements = (*closure.direct, *closure.optional)
+    return {r.name for r in requirements for via in r.via if _same_import(_imported_name(via.statement), name)}
 
 
 def outcome(
@@ -376,11 +387,13 @@ class EntryPhase:
 
 
 def entry_modules(analysis: Analysis) -> tuple[str, ...]:
-    """The entry modules verify imports alone first: the modules the analysis starts from, those
-    no other module imports at start first (importing one of them imports most of the others,
-    which then need no interpreter of their own)."""
+    """The entry modules verify imports alone first: where the program starts (the modules and
+    files named, a directory's package, the console scripts' modules: Analysis.starts), not every
+    module of a directory, which the second phase imports together. Those no other module imports
+    at start come first (importing one of them imports most of the others, which then need no
+    interpreter of their own)."""
     graph = analysis.graph
-    wanted = set(importable(analysis.closure))
+    wanted = set(importable(analysis.closure)) & set(analysis.starts)
     entries = [m for m in analysis.closure.modules if m in wanted and ROOT in set(graph.predecessors(m))]
 
     def imported_at_start(module: str) -> bool:

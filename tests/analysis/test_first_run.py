@@ -128,6 +128,87 @@ def test_pins_never_exceed_uv_export_but_for_the_pins_a_warning_names(runner, tm
 _exports: dict[frozenset[str], set[str]] = {}
 
 
+REQUESTED = FIXTURES / "requested"
+
+
+def uv_export_package(package: str) -> set[str]:
+    """What `uv sync --no-dev --package PACKAGE` installs from the index: the truth for its pins."""
+    command = [uv_binary(), "export", "--frozen", "--no-dev", "--no-hashes", "--no-emit-workspace", "--no-header",
+               "--project", str(REQUESTED), "--package", package]  # fmt: skip
+    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_OFFLINE": "1"}
+    output = subprocess.run(command, capture_output=True, text=True, check=True, env=environment).stdout
+    return {line.split("==")[0] for line in output.splitlines() if line and not line.startswith((" ", "#"))}
+
+
+def test_an_extra_that_the_targets_own_dependency_requests_is_chosen(runner):
+    """web requires core[fast] (as pydantic-ai-examples requires pydantic-ai-slim[openai]): orjson,
+    which core imports lazily, is what web's own install has, so it is pinned, not a feature."""
+    data = closure(runner, REQUESTED, "apps/web/web/main.py")
+    assert pins(data) == {"orjson", "pysocks", "pyyaml", "six", "urllib3"}
+    assert {r["name"]: r["features"] for r in data["optional"]} == {"python-dateutil": ["core[dates]"]}
+    # web does not request core[compat]: six, imported at start, is pinned with its warning
+    assert codes(data) == {("libs/core/core/stamps.py", 3, "DM111")}
+    assert pins(data) - uv_export_package("web") == {"six"}
+
+
+def test_an_extra_requested_through_another_member_is_chosen_without_a_warning(runner):
+    """tool requires mid, which requires core[dates,compat] (as clai → pydantic-ai → pydantic-ai-slim[cli]):
+    no DM111 tells the user to choose an extra that tool's install already chooses."""
+    data = closure(runner, REQUESTED, "--script", "tool")
+    assert pins(data) == uv_export_package("tool") == {"python-dateutil", "pyyaml", "six", "tzdata", "urllib3"}
+    assert codes(data) == set()
+    assert {r["name"]: r["features"] for r in data["optional"]} == {"orjson": ["core[fast]"]}
+
+
+def test_a_distribution_gets_the_extras_the_targets_install_requests_not_another_members(runner):
+    """web requires urllib3[socks]; tool's install (tool, mid, core) requests plain urllib3, so
+    pysocks is no pin of tool's (examples' mcp[cli] pinned typer for clai)."""
+    tool = closure(runner, REQUESTED, "--script", "tool")
+    assert {r["name"]: r["extras"] for r in tool["direct"]}["urllib3"] == []
+    assert "pysocks" not in pins(tool)
+    web = closure(runner, REQUESTED, "apps/web/web/main.py")
+    assert {r["name"]: r["extras"] for r in web["direct"]}["urllib3"] == ["socks"]
+    assert "pysocks" in pins(web)
+
+
+def test_requested_extras_follow_the_lock_through_members(tmp_path):
+    from depmin.lock.parse import read_lock
+    from depmin.lock.reference import requested_extras
+    from depmin.model import PLATFORMS, Target
+
+    lock = read_lock(REQUESTED / "uv.lock", "uv.lock")
+    target = Target((3, 11), PLATFORMS["linux-x86_64"])
+    member = {p.name: p for p in lock.local_packages}
+    none = lambda project, extra: False  # noqa: E731
+    tool = requested_extras(lock, target, [member["tool"]], none)
+    assert set(tool) == {"mid", "core", "pyyaml", "six", "python-dateutil", "tzdata", "urllib3"}
+    assert tool["core"] == {"compat", "dates"} and not tool["mid"]
+    web = requested_extras(lock, target, [member["web"]], none)
+    assert set(web) == {"core", "pyyaml", "orjson", "urllib3", "pysocks"} and web["core"] == {"fast"}
+    assert web["urllib3"] == {"socks"}
+    assert set(requested_extras(lock, target, [member["core"]], none)) == {"pyyaml", "urllib3"}
+    chosen = requested_extras(lock, target, [member["core"]], lambda project, extra: extra == "fast")
+    assert set(chosen) == {"pyyaml", "orjson", "urllib3"} and not any(chosen.values())
+
+
+ORACLE = FIXTURES / "oracle"
+
+
+def test_an_alternative_only_an_unchosen_extra_installs_gives_way_to_the_fallback(runner):
+    """camel: `try: from langfuse... / except ImportError: from camel.utils import observe`. toml is
+    locked only through the unchosen extra `tracing`: the first-party fallback is what runs, so it
+    is needed (with its idna), and toml is an optional feature, not a DM111 pin."""
+    data = closure(runner, ORACLE, "oracle_app.observed")
+    assert pins(data) == {"idna"}
+    assert {r["name"]: r["features"] for r in data["optional"]} == {"toml": ["oracle-app[tracing]"]}
+    assert codes(data) == set() and data["errors"] == []
+    assert "oracle_app.observe_fallback" in data["modules"]
+    # chosen, the extra is the install's, so the first alternative is preferred again
+    chosen = closure(runner, ORACLE, "oracle_app.observed", "--extra", "tracing")
+    assert pins(chosen) == {"toml"}
+    assert [r["name"] for r in chosen["optional"]] == ["idna"]
+
+
 def test_what_only_a_lazy_import_reaches_is_not_needed_to_start(runner, tmp_path):
     """A module reached only through a lazy import runs its module-level imports late, if ever:
     an extra it imports is an optional feature, not a pin 'the program cannot start without'."""

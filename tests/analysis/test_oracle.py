@@ -159,6 +159,7 @@ def compare(venvs: Venvs, root: Path, entry: str, *, run: bool = False, precise:
         "oracle_app.reraise",
         "oracle_app.lazy_light",
         "oracle_app.lazy_heavy",
+        "oracle_app.observed",
     ],
 )
 def test_fixture_entries_load_what_depmin_says(venvs, entry):

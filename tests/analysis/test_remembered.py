@@ -178,3 +178,19 @@ def test_two_runs_saving_at_once_keep_each_others_edges(tmp_path):
     unchanged.remember(("c", False, ()), ["c"], [], edges("c", "idna"), "c.py")
     unchanged.save()  # nobody saved since it read: its own entries, the others' included
     assert len(opened().entries) == 3
+
+
+def test_alternatives_remembered_for_one_install_are_redone_for_another(tmp_path):
+    """Which alternative is needed depends on the extras the target chooses: edges kept by a run
+    without `--extra tracing` are not reused by one with it, and the other way round."""
+    import shutil
+
+    root = tmp_path / "oracle"
+    shutil.copytree(FIXTURES / "oracle", root)
+    backdate(root)
+    lock = root / "uv.lock"
+    for extras, pinned in [((), {"idna"}), (("tracing",), {"toml"}), ((), {"idna"}), (("tracing",), {"toml"})]:
+        cache = ScanCache(root / ".depmin_cache")
+        request = replace(request_for(root, "oracle_app.observed", lock=lock), cache=cache, extras=extras)
+        closure = analyse(load_project(root), request).closure
+        assert {p.name for p in closure.pinned} == pinned, extras

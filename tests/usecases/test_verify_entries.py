@@ -106,4 +106,45 @@ def test_entries_that_import_alone_and_together_pass(tmp_path):
     code, modules = verify(root, "app/")
     assert code == 0
     assert all(m["ok"] for m in modules.values())
-    assert {name for name, m in modules.items() if m["entry"]} == {"app", "app.main", "app.util", "app.other"}
+    # a directory's program starts at its package; its other modules are imported together
+    assert {name for name, m in modules.items() if m["entry"]} == {"app"}
+
+
+def test_a_package_target_starts_few_interpreters_however_many_modules_it_reaches_lazily(tmp_path, monkeypatch):
+    # crewai: 509 modules, most reached only lazily; each imported alone took its own interpreter.
+    # Now only the package and the console script's module are imported alone.
+    lazy = {f"app/plugins/p{i:02}.py": f"VALUE = {i}\n" for i in range(12)}
+    root = bare_project(
+        tmp_path / "repo",
+        {
+            "app/__init__.py": "def load(name):\n    import importlib\n    return importlib.import_module(name)\n",
+            "app/plugins/__init__.py": "",
+            "app/cli.py": "def main():\n    from app.plugins import p00\n",
+            **lazy,
+        },
+    )
+    with (root / "pyproject.toml").open("a") as handle:
+        handle.write('\n[project.scripts]\napp = "app.cli:main"\n')
+    subprocess.run([find_uv(), "lock", "--offline", "--quiet"], cwd=root, check=True, capture_output=True)
+    from depmin.usecases import run_imports
+
+    launched: list[list[str]] = []
+    real_launch = run_imports.launch
+
+    def counting_launch(venv, tree, command, environment, **popen):
+        launched.append(command)
+        return real_launch(venv, tree, command, environment, **popen)
+
+    monkeypatch.setattr(run_imports, "launch", counting_launch)
+    code, modules = verify(root, "app/")
+    # app.cli alone (which imports its parent app), then every module in one interpreter
+    assert len(launched) == 2
+    assert code == 0 and all(m["ok"] for m in modules.values())
+    assert {f"app.plugins.p{i:02}" for i in range(12)} <= set(modules)
+    assert {name for name, m in modules.items() if m["entry"]} == {"app", "app.cli"}
+
+
+def find_uv() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()

@@ -139,3 +139,22 @@ def test_a_module_imported_at_start_that_misses_an_unchosen_extra_fails(tmp_path
     assert judged(analysis, missing("app.main", "orjson")) == {"app.main": ("missing_distribution", True)}
     assert verdict(analysis, missing("app.main", "orjson")) is False
     assert verdict(analysis, missing("app.fast", "orjson")) is True  # reached lazily: a note
+
+
+def test_a_module_only_a_lazy_string_names_misses_its_unchosen_extra_as_a_note(tmp_path):
+    """verify imports what only strings name (openai-agents' `__import__("e2b.sandbox")` in a method):
+    reached lazily, its unchosen extra missing is a note, as for a module reached lazily."""
+    root = copy_fixture("extras", tmp_path)
+    main = root / "app" / "main.py"
+    main.write_text(
+        main.read_text().replace(
+            "    import orjson  # only the `fast` extra: an optional feature, not pinned unless chosen\n",
+            "    import importlib\n\n    orjson = importlib.import_module('orjson')\n",
+        )
+    )
+    analysis = run_analysis(root, "app.main", python=(3, 11), lock=root / "uv.lock")
+    assert "orjson" in analysis.closure.named_imports
+    assert "orjson" not in {p.name for p in analysis.closure.pinned}
+    results = [missing("orjson", "orjson"), *({"module": m, "ok": True} for m in analysis.closure.modules)]
+    outcomes = {o.module: (o.kind, o.counts_as_failure) for o in outcomes_of(analysis, results) if not o.ok}
+    assert outcomes == {"orjson": ("unpinned_feature", False)}
