@@ -109,9 +109,9 @@ def run_module(module: str, tests: list[str]) -> dict[str, object]:
 def _config(module: str, tests: list[str]) -> str:
     return (
         "\n[tool.mutmut]\n"
-        f"paths_to_mutate = [{json.dumps(module)}]\n"
+        f"source_paths = [{json.dumps(module)}]\n"
         'also_copy = ["tests", "depmin", "scripts", "bench"]\n'
-        f"tests_dir = {json.dumps(tests)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-n0", "-p", "no:cacheprovider", "-m", "not slow", "-q"]\n'
     )
 
