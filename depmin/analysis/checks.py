@@ -88,7 +88,8 @@ def unresolved(graph: ImportGraph, layers: Layers, unknown: Iterable[str] = ()) 
     program starts and only that path fails, as it does in the whole-lock image. A first-party
     name that resolves to nothing, and a name several distributions provide, are errors where
     they are required and warnings where they are optional. A name that cannot be told without
-    the file lists of the `unknown` distributions is an error where the program cannot start without it."""
+    the file lists of the `unknown` distributions is an error wherever it is required, lazily
+    too: the answer offline is the networked one, or none."""
     unknown_names = sorted(unknown)
     at_start = graph.at_start()
     found = []
@@ -107,6 +108,10 @@ def unresolved(graph: ImportGraph, layers: Layers, unknown: Iterable[str] = ()) 
                         severity = Severity.ERROR if required else Severity.WARNING
                     elif not required and _newer_stdlib(node.name):
                         continue  # `try: import tomllib / except ImportError: import tomli` on 3.10
+                    elif node.reason == UNKNOWN:
+                        # a name the file lists would tell: where it is required (lazily too), a
+                        # networked run pins its distribution, so offline may not answer without it
+                        severity = Severity.ERROR if required else Severity.WARNING
                     else:
                         severity = Severity.ERROR if starts else Severity.WARNING
                     message = unresolved_message(node, via, unknown_names)

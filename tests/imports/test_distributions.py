@@ -421,6 +421,28 @@ def test_offline_without_file_lists_an_unknown_name_is_an_error_naming_the_fix(r
     assert "module-map" in message
 
 
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("def later():\n    import weirdname\n", "error"),  # lazy, but a networked run would pin it
+        ("try:\n    import weirdname\nexcept ImportError:\n    weirdname = None\n", "warning"),  # optional
+    ],
+)
+def test_offline_a_name_that_would_change_the_pins_is_an_error_wherever_it_is_required(
+    runner, tmp_path, monkeypatch, source, severity
+):
+    monkeypatch.setenv("DEPMIN_CACHE_DIR", str(tmp_path / "empty-cache"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "empty-uv-cache"))
+    root = write_tree(tmp_path / "repo", {"main.py": source})
+    (root / "uv.lock").write_bytes((FIXTURES / "smallsvc" / "uv.lock").read_bytes())
+    result = runner.invoke(main, ["closure", "--root", str(root), "--no-cache", "--offline", "--json", "main.py",
+                                  "--python", "3.12"])  # fmt: skip
+    data = json.loads(result.stdout)
+    found = [(d["line"], d["severity"]) for d in [*data["errors"], *data["warnings"]] if d["code"] == "DM110"]
+    assert found == [(2, severity)]
+    assert result.exit_code == (2 if severity == "error" else 0)
+
+
 def test_the_answer_is_the_same_with_an_empty_cache_a_warm_one_and_uv_s(runner, tmp_path, monkeypatch):
     """The recorded facts (a warm cache) against the file lists of local wheels (another source)."""
     root = write_tree(tmp_path / "repo", {"main.py": "import attr\nimport six\n"})
