@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
 
 from .helpers import FIXTURES, one_at_a_time
+
+# No test may depend on timing or load: hypothesis' per-example deadline fails a property on a
+# loaded machine that passes on a quiet one, so there is none.
+settings.register_profile("depmin", deadline=None)
+settings.load_profile("depmin")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -42,7 +42,7 @@ _LEAVES = {
 @st.composite
 def formulas(draw, depth=0):
     """(IR, a Python function of (unknowns, patch, checking)) with each unknown a fresh name."""
-    kind = draw(st.sampled_from(["leaf", "unknown", "not", "and", "or"] if depth < 4 else ["leaf", "unknown"]))
+    kind = draw(st.sampled_from(["leaf", "unknown", "not", "and", "or"] if depth < 3 else ["leaf", "unknown"]))
     if kind == "leaf":
         return _LEAVES[draw(st.sampled_from(sorted(_LEAVES)))]
     if kind == "unknown":
