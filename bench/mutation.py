@@ -37,7 +37,12 @@ REPORT = REPOSITORY / "bench" / "MUTATION.md"
 CORE: dict[str, list[str]] = {
     "depmin/lock/markers.py": ["tests/lock"],
     "depmin/files/safety.py": ["tests/files", "tests/outputs/test_hostile_outputs.py"],
-    "depmin/lock/closure.py": ["tests/lock", "tests/analysis/test_platforms.py", "tests/analysis/test_analysis.py"],
+    "depmin/lock/closure.py": [
+        "tests/lock",
+        "tests/analysis/test_platforms.py",
+        "tests/analysis/test_analysis.py",
+        "tests/outputs/test_requirements.py",
+    ],
     "depmin/scan/evaluate.py": ["tests/scan"],
     "depmin/imports/resolve.py": ["tests/imports", "tests/analysis/test_analysis.py"],
     "depmin/imports/copy_plan.py": ["tests/imports"],

@@ -65,3 +65,26 @@ def test_an_extra_brings_its_dependencies_and_only_it():
     locked = lock(web, package("h2"), package("socksio"))
     assert [p.name for p in pinned_closure(locked, {"web": ("http2",)}, PY312).pins] == ["h2", "web"]
     assert [p.name for p in pinned_closure(locked, {"web": ()}, PY312).pins] == ["web"]
+
+
+def test_git_url_and_index_sources_are_written_as_uv_export_writes_them_without_credentials():
+    def sourced(name, kind, url, path=None):
+        return LockedPackage(name, "1.0", kind, path, (), {}, (), (), None, source_url=url)
+
+    locked = lock(
+        sourced("gitdep", "git", "https://user:token@github.com/o/r?rev=main#0123abc"),
+        sourced("plaingit", "git", "https://github.com/o/p"),
+        sourced("urldep", "url", "https://user:pw@files.example/urldep-1.0.tar.gz"),
+        sourced("private", "registry", "https://ci:secret@pypi.example/simple"),
+        sourced("public", "registry", None),
+        sourced("wheelfile", "path", None, "wheels/wheelfile-1.0-py3-none-any.whl"),
+    )
+    names = ("gitdep", "plaingit", "urldep", "private", "public", "wheelfile")
+    pins = {p.name: p for p in pinned_closure(locked, dict.fromkeys(names, ()), PY312).pins}
+    assert pins["gitdep"].source == "git+https://github.com/o/r@0123abc"
+    assert pins["plaingit"].source == "git+https://github.com/o/p"
+    assert pins["urldep"].source == "https://files.example/urldep-1.0.tar.gz"
+    assert (pins["private"].source, pins["private"].index) == ("", "https://pypi.example/simple")
+    assert (pins["public"].source, pins["public"].index) == ("", "https://pypi.org/simple")
+    assert pins["wheelfile"].local_file == "wheels/wheelfile-1.0-py3-none-any.whl"
+    assert all(p.local_file == "" for name, p in pins.items() if name != "wheelfile")
