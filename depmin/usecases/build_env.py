@@ -163,9 +163,7 @@ def build_venv(tree: Path, python: str, requirements: Path, log: Callable[[str],
     ]
     for command in commands:
         log(" ".join(Path(part).name if part == uv else part for part in command))
-        completed = subprocess.run(
-            command, capture_output=True, text=True, env=environment, cwd=requirements.parent, check=False
-        )
+        completed = run_whole(command, env=environment, cwd=requirements.parent)
         if completed.returncode != 0:
             detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
             raise VerifyError(f"`{' '.join(command[1:3])}` failed: {detail}")
@@ -187,7 +185,7 @@ def sync_venv(tree: Path, venv: Path, python: str, extras: tuple[str, ...], log:
     command = [uv, "sync", "--quiet", "--frozen", "--no-dev", "--no-editable", "--compile-bytecode",
                *(f"--extra={extra}" for extra in extras), "--python", python]  # fmt: skip
     log(" ".join(Path(part).name if part == uv else part for part in command))
-    completed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tree, check=False)
+    completed = run_whole(command, env=environment, cwd=tree)
     if completed.returncode != 0:
         detail = _reason((completed.stderr or completed.stdout).strip().splitlines()) or str(completed.returncode)
         raise VerifyError(f"`uv sync` of the pruned tree failed: {detail}")
@@ -218,12 +216,27 @@ def installed_names(venv: Path) -> tuple[str, ...]:
 
 def compile_tree(venv: Path, tree: Path) -> None:
     """Byte-compile the copied tree once, so no import compiles it again (and installs are compiled)."""
-    subprocess.run(
-        [str(python_in(venv)), "-I", "-m", "compileall", "-q", "-j", "0", str(tree)],
-        capture_output=True,
-        check=False,
-        cwd=tree,
-    )
+    run_whole([str(python_in(venv)), "-I", "-m", "compileall", "-q", "-j", "0", str(tree)], cwd=tree)
+
+
+def run_whole(
+    command: list[str], *, cwd: Path, env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `command` in a process group of its own; when verify is interrupted (Ctrl-C, SIGTERM)
+    the whole group is killed before the tree is removed: uv's and compileall's worker processes
+    would otherwise go on writing into the tree after it was removed."""
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)  # fmt: skip
+    try:
+        stdout, stderr = process.communicate()
+    except BaseException:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 def find_interpreter(version: str) -> str:

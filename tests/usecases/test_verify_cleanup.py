@@ -99,3 +99,51 @@ def test_a_sigterm_while_verify_removes_its_tree_leaves_nothing_behind(tmp_path)
             process.kill()
             process.wait()
     assert list(temporary.iterdir()) == []
+
+
+def test_an_interrupted_step_kills_the_workers_it_started_too(tmp_path):
+    """uv and compileall start worker processes; when verify is interrupted, they must die with
+    the step, or they go on writing into the tree after it is removed."""
+    import os
+    import signal
+    import sys
+    import threading
+    import time
+
+    import pytest
+
+    from depmin.usecases.build_env import run_whole
+
+    pid_file = tmp_path / "worker.pid"
+    worker = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(300)"
+    step = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {worker!r}]); time.sleep(300)"
+
+    def interrupt_once_the_worker_runs() -> None:
+        while not (pid_file.exists() and pid_file.read_text()):
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGUSR1)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, stop)
+    try:
+        threading.Thread(target=interrupt_once_the_worker_runs, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            run_whole([sys.executable, "-c", step], cwd=tmp_path)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    worker_pid = int(pid_file.read_text())
+
+    def alive() -> bool:
+        try:
+            state = Path(f"/proc/{worker_pid}/status").read_text()
+        except FileNotFoundError:
+            return False
+        return "\nState:\tZ" not in state
+
+    for _ in range(200):  # SIGKILL is immediate; this only waits for the kernel to record it
+        if not alive():
+            break
+        time.sleep(0.05)
+    assert not alive()
