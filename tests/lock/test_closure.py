@@ -88,3 +88,25 @@ def test_git_url_and_index_sources_are_written_as_uv_export_writes_them_without_
     assert (pins["public"].source, pins["public"].index) == ("", "https://pypi.org/simple")
     assert pins["wheelfile"].local_file == "wheels/wheelfile-1.0-py3-none-any.whl"
     assert all(p.local_file == "" for name, p in pins.items() if name != "wheelfile")
+
+
+def test_an_extra_the_lock_lacks_and_an_import_installed_only_elsewhere_are_warnings_at_the_lock():
+    from depmin.errors import Code, Severity
+    from depmin.lock.model import Artifact
+
+    wheel = Artifact("web-1.0-py3-none-any.whl", "sha256:" + "ab" * 32, 10)
+    web = LockedPackage("web", "1.0", "registry", None, (), {}, (), (wheel,), None)
+    winonly = package("winonly")
+    locked = lock(web, winonly, package("helper", dependencies=[Dependency("winonly", None, (), None)]),
+                  member_dependencies=[Dependency("winonly", None, (), "sys_platform == 'win32'")])  # fmt: skip
+    found = pinned_closure(locked, {"web": ("missing",), "winonly": ()}, PY312, with_hashes=True)
+    assert [p.name for p in found.pins] == ["web"] and found.pins[0].hashes == ("sha256:" + "ab" * 32,)
+    assert sorted((d.path, d.line, d.severity, d.code) for d in found.diagnostics) == [
+        ("uv.lock", 0, Severity.WARNING, Code.LOCK_PLATFORM),
+        ("uv.lock", 0, Severity.WARNING, Code.LOCK_PLATFORM),
+    ]
+    assert sorted(d.message.split()[0] for d in found.diagnostics) == ["web", "winonly"]
+    assert pinned_closure(locked, {"web": ()}, PY312).pins[0].hashes == ()  # only when asked
+    # brought in by another pinned distribution after all: pinned, no warning
+    both = pinned_closure(locked, {"winonly": (), "helper": ()}, PY312)
+    assert [p.name for p in both.pins] == ["helper", "winonly"] and both.diagnostics == ()
